@@ -1,0 +1,28 @@
+"""The four roles. Each is a Django group created by a data migration (crm/migrations)."""
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+SALES_REP = "Sales rep"
+SUPPORT_AGENT = "Support agent"
+MANAGER = "Manager"
+ADMIN = "Admin"
+ROLES = (SALES_REP, SUPPORT_AGENT, MANAGER, ADMIN)
+
+
+def user_roles(user: AbstractBaseUser | AnonymousUser) -> set[str]:
+    """Role names of a user, cached on the instance so a page asks the database once."""
+    if not user.is_authenticated:
+        return set()
+    cached = getattr(user, "_pulse_roles", None)
+    if cached is None:
+        cached = set(user.groups.values_list("name", flat=True))  # type: ignore[attr-defined]
+        user._pulse_roles = cached  # type: ignore[union-attr]
+    return cached
+
+
+def is_admin(user: AbstractBaseUser | AnonymousUser) -> bool:
+    return bool(getattr(user, "is_superuser", False)) or ADMIN in user_roles(user)
+
+
+def is_manager(user: AbstractBaseUser | AnonymousUser) -> bool:
+    return MANAGER in user_roles(user) or is_admin(user)

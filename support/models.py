@@ -1,0 +1,344 @@
+"""Tickets, their conversation and status history, SLA policies and business schedules."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Contact, Customer, Segment, Team
+
+
+class BusinessSchedule(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Europe/Berlin")
+    is_default = models.BooleanField(_("default schedule"), default=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("business schedule")
+        verbose_name_plural = _("business schedules")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_schedule"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BusinessHours(models.Model):
+    """One working interval on one weekday (0 = Monday), in the schedule's time zone."""
+
+    schedule = models.ForeignKey(
+        BusinessSchedule,
+        verbose_name=_("schedule"),
+        on_delete=models.CASCADE,
+        related_name="intervals",
+    )
+    weekday = models.PositiveSmallIntegerField(_("weekday"))
+    starts_at = models.TimeField(_("starts at"))
+    ends_at = models.TimeField(_("ends at"))
+
+    class Meta:
+        ordering = ["weekday", "starts_at"]
+        verbose_name = _("working interval")
+        verbose_name_plural = _("working intervals")
+        constraints = [
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="business_hours_weekday"),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="business_hours_end_after_start"
+            ),
+        ]
+
+
+class Holiday(models.Model):
+    schedule = models.ForeignKey(
+        BusinessSchedule,
+        verbose_name=_("schedule"),
+        on_delete=models.CASCADE,
+        related_name="holidays",
+    )
+    date = models.DateField(_("date"))
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holidays")
+        constraints = [
+            models.UniqueConstraint(fields=["schedule", "date"], name="holiday_unique_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"
+
+
+class Priority(models.TextChoices):
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
+
+
+class SLAPolicy(models.Model):
+    """Targets in business minutes for tickets matching its conditions; lowest position wins."""
+
+    name = models.CharField(_("name"), max_length=100)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    priority = models.CharField(
+        _("priority condition"), max_length=10, choices=Priority.choices, blank=True
+    )
+    team = models.ForeignKey(
+        Team,
+        verbose_name=_("team condition"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="sla_policies",
+    )
+    segment = models.ForeignKey(
+        Segment,
+        verbose_name=_("segment condition"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="sla_policies",
+    )
+    schedule = models.ForeignKey(
+        BusinessSchedule,
+        verbose_name=_("schedule"),
+        on_delete=models.PROTECT,
+        related_name="sla_policies",
+    )
+    first_response_minutes = models.PositiveIntegerField(_("first response target (min)"))
+    next_response_minutes = models.PositiveIntegerField(
+        _("next response target (min)"), null=True, blank=True
+    )
+    resolution_minutes = models.PositiveIntegerField(_("resolution target (min)"))
+    pause_on_pending = models.BooleanField(_("pause while pending"), default=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(first_response_minutes__gt=0) & Q(resolution_minutes__gt=0),
+                name="sla_targets_positive",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Ticket(models.Model):
+    class Category(models.TextChoices):
+        QUESTION = "question", _("Question")
+        PROBLEM = "problem", _("Problem")
+        INCIDENT = "incident", _("Incident")
+        REQUEST = "request", _("Request")
+        COMPLAINT = "complaint", _("Complaint")
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("E-mail")
+        WEB = "web", _("Web")
+        PHONE = "phone", _("Phone")
+        CHAT = "chat", _("Chat")
+
+    class Status(models.TextChoices):
+        NEW = "new", _("New")
+        OPEN = "open", _("Open")
+        PENDING = "pending", _("Pending")
+        SOLVED = "solved", _("Solved")
+        CLOSED = "closed", _("Closed")
+
+    # The status machine as data (checked by support.services.ticket_status_change).
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        "new": frozenset({"open", "pending", "solved", "closed"}),
+        "open": frozenset({"pending", "solved", "closed"}),
+        "pending": frozenset({"open", "solved", "closed"}),
+        "solved": frozenset({"open", "closed"}),
+        "closed": frozenset(),
+    }
+
+    external_id = models.CharField(
+        _("external id"), max_length=100, unique=True, null=True, blank=True
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="tickets"
+    )
+    contact = models.ForeignKey(
+        Contact,
+        verbose_name=_("contact"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tickets",
+    )
+    category = models.CharField(
+        _("category"), max_length=20, choices=Category.choices, default=Category.QUESTION
+    )
+    channel = models.CharField(
+        _("channel"), max_length=10, choices=Channel.choices, default=Channel.EMAIL
+    )
+    priority = models.CharField(
+        _("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.NEW
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_tickets",
+    )
+    team = models.ForeignKey(
+        Team,
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tickets",
+    )
+    opened_by_agent = models.BooleanField(_("opened by an agent"), default=False)
+    is_spam = models.BooleanField(_("spam"), default=False)
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="merged_duplicates",
+    )
+    follow_up_of = models.ForeignKey(
+        "self",
+        verbose_name=_("follow-up of"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="follow_ups",
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    # Kept by the ticket services on every message and status change; read-only in the admin.
+    sla_policy = models.ForeignKey(
+        SLAPolicy,
+        verbose_name=_("SLA policy"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tickets",
+    )
+    first_response_at = models.DateTimeField(_("first response at"), null=True, blank=True)
+    first_solved_at = models.DateTimeField(_("first solved at"), null=True, blank=True)
+    last_solved_at = models.DateTimeField(_("last solved at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    reopen_count = models.PositiveIntegerField(_("reopened"), default=0)
+    public_agent_replies = models.PositiveIntegerField(_("public agent replies"), default=0)
+    first_response_business_minutes = models.PositiveIntegerField(null=True, blank=True)
+    first_response_calendar_minutes = models.PositiveIntegerField(null=True, blank=True)
+    resolution_business_minutes = models.PositiveIntegerField(null=True, blank=True)
+    resolution_calendar_minutes = models.PositiveIntegerField(null=True, blank=True)
+    first_response_due_at = models.DateTimeField(_("first response due"), null=True, blank=True)
+    resolution_due_at = models.DateTimeField(_("resolution due"), null=True, blank=True)
+    sla_first_response_met = models.BooleanField(null=True, blank=True)
+    sla_resolution_met = models.BooleanField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        indexes = [
+            models.Index(fields=["created_at"]),
+            models.Index(fields=["first_response_at"]),
+            models.Index(fields=["last_solved_at"]),
+            models.Index(fields=["status", "team"]),
+            models.Index(fields=["assignee", "status"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(merged_into__isnull=True) | ~Q(merged_into=F("id")),
+                name="ticket_not_merged_into_itself",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.subject}"
+
+    @property
+    def counts_in_kpis(self) -> bool:
+        return not self.is_spam and self.merged_into_id is None
+
+
+class TicketMessage(models.Model):
+    class AuthorKind(models.TextChoices):
+        AGENT = "agent", _("Agent")
+        CUSTOMER = "customer", _("Customer")
+        SYSTEM = "system", _("System")
+
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="messages"
+    )
+    author_kind = models.CharField(_("author"), max_length=10, choices=AuthorKind.choices)
+    author_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("agent"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="ticket_messages",
+    )
+    is_public = models.BooleanField(
+        _("public reply"), default=True, help_text=_("Unticked: an internal note.")
+    )
+    automated = models.BooleanField(_("automated"), default=False)
+    body = models.TextField(_("body"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    external_id = models.CharField(
+        _("external id"), max_length=100, unique=True, null=True, blank=True
+    )
+    email_message_id = models.CharField(_("e-mail Message-ID"), max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("ticket message")
+        verbose_name_plural = _("ticket messages")
+        indexes = [models.Index(fields=["ticket", "created_at"])]
+        constraints = [
+            # Customers write public messages only; internal notes are for staff.
+            models.CheckConstraint(
+                condition=~Q(author_kind="customer") | Q(is_public=True),
+                name="customer_messages_are_public",
+            )
+        ]
+
+
+class TicketStatusChange(models.Model):
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="status_changes"
+    )
+    from_status = models.CharField(_("from"), max_length=10, choices=Ticket.Status.choices)
+    to_status = models.CharField(_("to"), max_length=10, choices=Ticket.Status.choices)
+    changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+        verbose_name = _("status change")
+        verbose_name_plural = _("status changes")
+        indexes = [models.Index(fields=["ticket", "changed_at"])]

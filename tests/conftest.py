@@ -1,0 +1,21 @@
+import pytest
+
+from crm.celery import app as celery_app
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(settings):
+    """Tests never send real mail."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager(request):
+    """Unit tests run tasks in-process even when REDIS_URL is set; the worker test opts out."""
+    if request.node.get_closest_marker("worker"):
+        yield
+        return
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
