@@ -1,5 +1,6 @@
 """Pulse CRM settings: one module, every value from the environment with a zero-setup default."""
 
+import datetime as dt
 from pathlib import Path
 
 import dj_database_url
@@ -30,6 +31,8 @@ INSTALLED_APPS = [
     "django_filters",
     "django_celery_beat",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "knox",
     "crm",
     "customers",
     "sales",
@@ -143,7 +146,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 REST_FRAMEWORK = {
+    # Token first: its WWW-Authenticate header makes an anonymous request a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -154,12 +159,56 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_CLASSES": [
+        "crm.api.throttling.AnonymousRateThrottle",
+        "crm.api.throttling.TokenRateThrottle",
+        "crm.api.throttling.SessionUserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("API_THROTTLE_ANON", "60/minute"),
+        "token": env_str("API_THROTTLE_TOKEN", "1200/minute"),
+        "user": env_str("API_THROTTLE_USER", "1200/minute"),
+    },
+    "EXCEPTION_HANDLER": "crm.api.exceptions.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+REST_KNOX = {
+    # Integration tokens expire; an admin issues a new one
+    # (admin "Auth tokens" or POST /api/v1/tokens/).
+    "TOKEN_TTL": dt.timedelta(days=env_int("API_TOKEN_TTL_DAYS", 365)),
+    "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Pulse CRM API",
+    "DESCRIPTION": "Customers, sales, support, surveys and KPI history. See docs/api.md.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Separate request/response components, so read-only fields are not demanded on input.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and Redoc from our static files (drf-spectacular-sidecar), never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "CustomerKindEnum": "customers.models.Customer.Kind",
+        "CustomerStatusEnum": "customers.models.Customer.Status",
+        "OpportunityKindEnum": "sales.models.Opportunity.Kind",
+        "OpportunityOutcomeEnum": "sales.models.Opportunity.Outcome",
+        "ActivityKindEnum": "sales.models.Activity.Kind",
+        "LeadStatusEnum": "sales.models.Lead.Status",
+        "OrderStatusEnum": "sales.models.Order.Status",
+        "RetentionCaseStatusEnum": "sales.models.RetentionCase.Status",
+        "RetentionCaseOutcomeEnum": "sales.models.RetentionCase.Outcome",
+        "TicketStatusEnum": "support.models.Ticket.Status",
+        "SurveyKindEnum": "surveys.models.SurveyKind",
+        "SurveyInvitationStatusEnum": "surveys.models.SurveyInvitation.Status",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "crm.api.schema.add_error_responses",
+    ],
 }
 
 if not DEBUG:

@@ -10,8 +10,6 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.models import Channel, Customer, Team
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
-
 
 def default_currency() -> str:
     return settings.CRM_CURRENCY
@@ -32,7 +30,7 @@ class Campaign(models.Model):
     )
     starts_on = models.DateField(_("starts on"), null=True, blank=True)
     ends_on = models.DateField(_("ends on"), null=True, blank=True)
-    budget = models.DecimalField(_("budget"), **MONEY, default=Decimal("0"))
+    budget = models.DecimalField(_("budget"), max_digits=14, decimal_places=2, default=Decimal("0"))
 
     class Meta:
         ordering = ["-starts_on", "name"]
@@ -223,7 +221,7 @@ class Opportunity(models.Model):
         related_name="opportunities",
     )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.NEW)
-    amount = models.DecimalField(_("amount"), **MONEY, default=Decimal("0"))
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2, default=Decimal("0"))
     currency = models.CharField(_("currency"), max_length=3, default=default_currency)
     stage = models.ForeignKey(
         PipelineStage,
@@ -319,6 +317,9 @@ class OpportunityStageChange(models.Model):
         verbose_name_plural = _("stage changes")
         indexes = [models.Index(fields=["opportunity", "changed_at"])]
 
+    def __str__(self) -> str:
+        return f"{self.from_stage_id} → {self.to_stage_id} at {self.changed_at:%Y-%m-%d %H:%M}"
+
 
 class ProductLine(models.Model):
     code = models.SlugField(_("code"), max_length=50, unique=True)
@@ -345,7 +346,9 @@ class Product(models.Model):
         on_delete=models.PROTECT,
         related_name="products",
     )
-    unit_price = models.DecimalField(_("unit price"), **MONEY, default=Decimal("0"))
+    unit_price = models.DecimalField(
+        _("unit price"), max_digits=14, decimal_places=2, default=Decimal("0")
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -385,11 +388,15 @@ class Order(models.Model):
         default=Decimal("1"),
         help_text=_("Organisation currency per unit of the order currency, at the order date."),
     )
-    total = models.DecimalField(_("total"), **MONEY, default=Decimal("0"))
-    refunded_total = models.DecimalField(_("refunded"), **MONEY, default=Decimal("0"))
+    total = models.DecimalField(_("total"), max_digits=14, decimal_places=2, default=Decimal("0"))
+    refunded_total = models.DecimalField(
+        _("refunded"), max_digits=14, decimal_places=2, default=Decimal("0")
+    )
     # (total − refunded) × exchange rate, in the organisation currency; kept by the order services
     # so revenue KPIs sum one column.
-    net_amount = models.DecimalField(_("net amount"), **MONEY, default=Decimal("0"))
+    net_amount = models.DecimalField(
+        _("net amount"), max_digits=14, decimal_places=2, default=Decimal("0")
+    )
     channel = models.ForeignKey(
         Channel,
         verbose_name=_("sales channel"),
@@ -441,9 +448,11 @@ class OrderLine(models.Model):
         Product, verbose_name=_("product"), on_delete=models.PROTECT, related_name="order_lines"
     )
     quantity = models.PositiveIntegerField(_("quantity"), default=1)
-    unit_price = models.DecimalField(_("unit price"), **MONEY)
+    unit_price = models.DecimalField(_("unit price"), max_digits=14, decimal_places=2)
     # quantity × unit price in the order currency; kept by the order services.
-    line_total = models.DecimalField(_("line total"), **MONEY, default=Decimal("0"))
+    line_total = models.DecimalField(
+        _("line total"), max_digits=14, decimal_places=2, default=Decimal("0")
+    )
 
     class Meta:
         ordering = ["id"]
@@ -451,17 +460,18 @@ class OrderLine(models.Model):
         verbose_name_plural = _("order lines")
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_gt_0"),
-            models.CheckConstraint(
-                condition=Q(unit_price__gte=0), name="order_line_price_gte_0"
-            ),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="order_line_price_gte_0"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.product_id}"
 
 
 class Refund(models.Model):
     order = models.ForeignKey(
         Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="refunds"
     )
-    amount = models.DecimalField(_("amount"), **MONEY)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
     refunded_at = models.DateTimeField(_("refunded at"), default=timezone.now)
     reason = models.CharField(_("reason"), max_length=200, blank=True)
 
@@ -470,6 +480,9 @@ class Refund(models.Model):
         verbose_name = _("refund")
         verbose_name_plural = _("refunds")
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_gt_0")]
+
+    def __str__(self) -> str:
+        return f"{self.amount} on {self.order_id}"
 
 
 class Activity(models.Model):
@@ -577,7 +590,7 @@ class MarketingSpend(models.Model):
         on_delete=models.SET_NULL,
         related_name="spend",
     )
-    amount = models.DecimalField(_("amount"), **MONEY)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
 
     class Meta:
         ordering = ["-period_start", "id"]
@@ -590,6 +603,9 @@ class MarketingSpend(models.Model):
                 condition=Q(period_end__gt=F("period_start")), name="marketing_spend_period"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.period_start}–{self.period_end}: {self.amount}"
 
 
 class SalesCost(models.Model):
@@ -606,7 +622,7 @@ class SalesCost(models.Model):
         on_delete=models.PROTECT,
         related_name="sales_costs",
     )
-    amount = models.DecimalField(_("amount"), **MONEY)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
     description = models.CharField(_("description"), max_length=200, blank=True)
 
     class Meta:
@@ -620,6 +636,9 @@ class SalesCost(models.Model):
                 condition=Q(period_end__gt=F("period_start")), name="sales_cost_period"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.period_start}–{self.period_end}: {self.amount}"
 
 
 class RetentionCase(models.Model):
@@ -650,7 +669,7 @@ class RetentionCase(models.Model):
     )
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     outreach = models.TextField(_("outreach"), blank=True)
-    cost = models.DecimalField(_("cost"), **MONEY, default=Decimal("0"))
+    cost = models.DecimalField(_("cost"), max_digits=14, decimal_places=2, default=Decimal("0"))
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
     )
@@ -673,3 +692,6 @@ class RetentionCase(models.Model):
                 name="retention_case_closed_consistent",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"Retention case #{self.pk} ({self.get_outcome_display()})"

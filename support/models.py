@@ -52,6 +52,9 @@ class BusinessHours(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.weekday}: {self.starts_at}–{self.ends_at}"
+
 
 class Holiday(models.Model):
     schedule = models.ForeignKey(
@@ -320,6 +323,9 @@ class TicketMessage(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.get_author_kind_display()} on #{self.ticket_id}"
+
 
 class TicketStatusChange(models.Model):
     ticket = models.ForeignKey(
@@ -342,3 +348,6 @@ class TicketStatusChange(models.Model):
         verbose_name = _("status change")
         verbose_name_plural = _("status changes")
         indexes = [models.Index(fields=["ticket", "changed_at"])]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id}: {self.from_status} → {self.to_status}"

@@ -107,6 +107,9 @@ class SurveyInvitation(models.Model):
         verbose_name_plural = _("survey invitations")
         indexes = [models.Index(fields=["sent_at"]), models.Index(fields=["customer", "sent_at"])]
 
+    def __str__(self) -> str:
+        return f"{self.survey_id} → {self.customer_id} ({self.status})"
+
 
 class SurveyResponse(models.Model):
     survey = models.ForeignKey(
@@ -166,3 +169,6 @@ class SurveyResponse(models.Model):
                 name="survey_response_score_in_range",
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.score} by {self.customer_id}"

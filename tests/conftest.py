@@ -5,8 +5,9 @@ from crm.celery import app as celery_app
 
 @pytest.fixture(autouse=True)
 def _isolated_settings(settings):
-    """Tests never send real mail."""
+    """Tests never send real mail, and hash passwords cheaply (factories create many users)."""
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)

@@ -20,7 +20,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     def role(self, create: bool, extracted: str | None, **kwargs: object) -> None:
         """UserFactory(role="Sales rep") puts the user in that role's group."""
         if create and extracted:
-            self.groups.add(Group.objects.get(name=extracted))
+            self.groups.add(Group.objects.get(name=extracted))  # type: ignore[attr-defined]
 
 
 class TeamFactory(factory.django.DjangoModelFactory):

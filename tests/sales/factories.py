@@ -78,7 +78,7 @@ class ProductFactory(factory.django.DjangoModelFactory):
 
 
 class OrderFactory(factory.django.DjangoModelFactory):
-    """A raw order row. net_amount defaults to total (rate 1, no refund) like the services keep it."""
+    """A raw order row; net_amount follows total, refunds and rate as the order services keep it."""
 
     class Meta:
         model = Order

@@ -78,3 +78,23 @@ class TicketStatusChangeFactory(factory.django.DjangoModelFactory):
     ticket = factory.SubFactory(TicketFactory)
     from_status = Ticket.Status.NEW
     to_status = Ticket.Status.OPEN
+
+
+def business_week_schedule(
+    *,
+    name: str = "Office hours",
+    time_zone: str = "Europe/Berlin",
+    weekdays: tuple[int, ...] = (0, 1, 2, 3, 4),
+    hours: tuple[tuple[dt.time, dt.time], ...] = ((dt.time(9), dt.time(17)),),
+    is_default: bool = False,
+) -> BusinessSchedule:
+    """A schedule working the given wall-clock `hours` on each of `weekdays` (Mon–Fri 9–17)."""
+    schedule: BusinessSchedule = BusinessScheduleFactory.create(
+        name=name, time_zone=time_zone, is_default=is_default
+    )
+    BusinessHours.objects.bulk_create(
+        BusinessHours(schedule=schedule, weekday=day, starts_at=start, ends_at=end)
+        for day in weekdays
+        for start, end in hours
+    )
+    return schedule

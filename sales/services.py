@@ -1,0 +1,789 @@
+"""Writes of the sales domain: leads, opportunities and their stages, orders, activities, costs.
+
+Every function refuses bad input with a ValidationError (field-keyed where a field is at fault)
+before writing anything, and runs in one transaction so a refusal leaves no partial rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Min
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from customers.models import Channel, Customer, Team
+from customers.services import customer_create
+from sales.models import (
+    Activity,
+    Campaign,
+    Lead,
+    MarketingSpend,
+    Opportunity,
+    OpportunityStageChange,
+    Order,
+    OrderLine,
+    PipelineStage,
+    Product,
+    Refund,
+    RetentionCase,
+    SalesCost,
+)
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0")
+
+
+def _require_aware(value: dt.datetime | None, field: str) -> None:
+    if value is not None and timezone.is_naive(value):
+        raise ValidationError({field: _("A timezone-aware date and time is required.")})
+
+
+def _money(value: Any, field: str, *, allow_zero: bool = True) -> Decimal:
+    """A money amount as Decimal; floats go through str() so 0.1 stays 0.1."""
+    if isinstance(value, bool) or value is None:
+        raise ValidationError({field: _("Enter an amount.")})
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError) as exc:
+        raise ValidationError({field: _("Enter a valid amount.")}) from exc
+    if not amount.is_finite():
+        raise ValidationError({field: _("Enter a valid amount.")})
+    if amount < 0 or (amount == 0 and not allow_zero):
+        message = (
+            _("The amount cannot be negative.")
+            if allow_zero
+            else _("The amount must be greater than zero.")
+        )
+        raise ValidationError({field: message})
+    return amount
+
+
+def order_net_amount(*, total: Decimal, refunded_total: Decimal, exchange_rate: Decimal) -> Decimal:
+    """(total − refunded) × exchange rate in the organisation currency, to the cent."""
+    return ((total - refunded_total) * exchange_rate).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+# --- leads ---------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def lead_create(
+    *,
+    name: str,
+    company: str = "",
+    email: str = "",
+    phone: str = "",
+    source: str = Lead.Source.OTHER,
+    channel: Channel | None = None,
+    campaign: Campaign | None = None,
+    owner: User | None = None,
+    team: Team | None = None,
+    external_id: str | None = None,
+    created_at: dt.datetime | None = None,
+    actor: User | None = None,
+) -> Lead:
+    _require_aware(created_at, "created_at")
+    lead = Lead(
+        name=(name or "").strip(),
+        company=(company or "").strip(),
+        email=(email or "").strip(),
+        phone=(phone or "").strip(),
+        source=source,
+        channel=channel,
+        campaign=campaign,
+        owner=owner,
+        team=team,
+        external_id=external_id or None,
+        created_at=created_at or timezone.now(),
+    )
+    lead.full_clean()
+    lead.save()
+    return lead
+
+
+def _customer_recompute_acquired_at(customer_id: int) -> dt.datetime | None:
+    """Earliest of the first non-cancelled order and the earliest lead conversion (catalogue §1)."""
+    first_order = (
+        Order.objects.filter(customer_id=customer_id)
+        .exclude(status=Order.Status.CANCELLED)
+        .aggregate(first=Min("ordered_at"))["first"]
+    )
+    first_conversion = Lead.objects.filter(
+        converted_customer_id=customer_id, status=Lead.Status.CONVERTED
+    ).aggregate(first=Min("converted_at"))["first"]
+    candidates = [when for when in (first_order, first_conversion) if when is not None]
+    return min(candidates) if candidates else None
+
+
+@transaction.atomic
+def lead_convert(
+    *,
+    lead: Lead,
+    actor: User | None = None,
+    customer: Customer | None = None,
+    converted_at: dt.datetime | None = None,
+    create_opportunity: bool = True,
+    opportunity_amount: Decimal | None = None,
+) -> tuple[Customer, Opportunity | None]:
+    _require_aware(converted_at, "converted_at")
+    locked = Lead.objects.select_for_update().get(pk=lead.pk)
+    if locked.status == Lead.Status.CONVERTED or locked.converted_customer_id is not None:
+        raise ValidationError({"lead": _("This lead has already been converted.")})
+    if locked.status == Lead.Status.MERGED:
+        raise ValidationError(
+            {"lead": _("This lead was merged into another lead; convert that one instead.")}
+        )
+    if locked.status == Lead.Status.DISQUALIFIED:
+        raise ValidationError({"lead": _("A disqualified lead cannot be converted.")})
+    amount = (
+        _money(opportunity_amount, "opportunity_amount") if opportunity_amount is not None else ZERO
+    )
+    converted_at = converted_at or timezone.now()
+    if converted_at < locked.created_at:
+        raise ValidationError({"converted_at": _("A lead cannot convert before it was created.")})
+
+    if customer is None:
+        customer = customer_create(
+            name=locked.company or locked.name,
+            kind=Customer.Kind.COMPANY if locked.company else Customer.Kind.PERSON,
+            email=locked.email,
+            phone=locked.phone,
+            owner=locked.owner,
+            team=locked.team,
+            channel=locked.channel,
+            campaign=locked.campaign,
+            created_at=converted_at,
+            actor=actor,
+        )
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    if customer.acquired_at is None or converted_at < customer.acquired_at:
+        customer.acquired_at = converted_at
+    if customer.status == Customer.Status.PROSPECT:
+        customer.status = Customer.Status.ACTIVE
+    customer.save(update_fields=["acquired_at", "status", "updated_at"])
+
+    locked.status = Lead.Status.CONVERTED
+    locked.converted_at = converted_at
+    locked.converted_customer = customer
+    locked.save(update_fields=["status", "converted_at", "converted_customer"])
+
+    opportunity = None
+    if create_opportunity:
+        opportunity = opportunity_create(
+            customer=customer,
+            name=locked.name,
+            amount=amount,
+            owner=locked.owner,
+            team=locked.team or customer.team,
+            lead=locked,
+            created_at=converted_at,
+            actor=actor,
+        )
+    return customer, opportunity
+
+
+@transaction.atomic
+def lead_merge(*, duplicate: Lead, into: Lead, actor: User | None = None) -> Lead:
+    """Fold a duplicate lead into the surviving one; returns the surviving lead."""
+    if duplicate.pk == into.pk:
+        raise ValidationError({"into": _("A lead cannot be merged into itself.")})
+    locked = {
+        each.pk: each
+        for each in Lead.objects.select_for_update().filter(pk__in=[duplicate.pk, into.pk])
+    }
+    dup, survivor = locked[duplicate.pk], locked[into.pk]
+    if dup.status in (Lead.Status.MERGED, Lead.Status.CONVERTED):
+        raise ValidationError(
+            {"duplicate": _("A lead already merged or converted cannot be merged.")}
+        )
+    if survivor.status == Lead.Status.MERGED:
+        raise ValidationError({"into": _("Cannot merge into a lead that was itself merged.")})
+    # Keep what the duplicate knew that the survivor does not.
+    changed = []
+    for field in ("company", "email", "phone"):
+        if not getattr(survivor, field) and getattr(dup, field):
+            setattr(survivor, field, getattr(dup, field))
+            changed.append(field)
+    if changed:
+        survivor.save(update_fields=changed)
+    Activity.objects.filter(lead=dup).update(lead=survivor)
+    Opportunity.objects.filter(lead=dup).update(lead=survivor)
+    dup.status = Lead.Status.MERGED
+    dup.merged_into = survivor
+    dup.save(update_fields=["status", "merged_into"])
+    return survivor
+
+
+# --- opportunities -------------------------------------------------------------------------------
+
+
+def _stage_resolve(stage: PipelineStage | str | None, field: str) -> PipelineStage:
+    if isinstance(stage, PipelineStage):
+        return stage
+    if stage is None:
+        first_open = (
+            PipelineStage.objects.filter(is_active=True, is_won=False, is_lost=False)
+            .order_by("position", "id")
+            .first()
+        )
+        if first_open is None:
+            raise ValidationError({field: _("No open pipeline stage is configured.")})
+        return first_open
+    found = PipelineStage.objects.filter(code=stage).first()
+    if found is None:
+        raise ValidationError({field: _("Unknown pipeline stage “%(stage)s”.") % {"stage": stage}})
+    return found
+
+
+def _stage_outcome(stage: PipelineStage) -> tuple[str, Decimal]:
+    if stage.is_won:
+        return Opportunity.Outcome.WON, Decimal("1")
+    if stage.is_lost:
+        return Opportunity.Outcome.LOST, ZERO
+    return Opportunity.Outcome.OPEN, stage.probability
+
+
+@transaction.atomic
+def opportunity_create(
+    *,
+    customer: Customer,
+    name: str,
+    amount: Decimal,
+    stage: PipelineStage | str | None = None,
+    kind: str = Opportunity.Kind.NEW,
+    owner: User | None = None,
+    team: Team | None = None,
+    expected_close_date: dt.date | None = None,
+    currency: str | None = None,
+    lead: Lead | None = None,
+    external_id: str | None = None,
+    created_at: dt.datetime | None = None,
+    actor: User | None = None,
+) -> Opportunity:
+    _require_aware(created_at, "created_at")
+    amount = _money(amount, "amount")
+    resolved = _stage_resolve(stage, "stage")
+    if not resolved.is_active:
+        raise ValidationError({"stage": _("This pipeline stage is no longer in use.")})
+    created_at = created_at or timezone.now()
+    outcome, probability = _stage_outcome(resolved)
+    opportunity = Opportunity(
+        customer=customer,
+        name=(name or "").strip(),
+        amount=amount,
+        stage=resolved,
+        kind=kind,
+        owner=owner,
+        team=team if team is not None else customer.team,
+        expected_close_date=expected_close_date,
+        currency=(currency or settings.CRM_CURRENCY).upper(),
+        lead=lead,
+        external_id=external_id or None,
+        created_at=created_at,
+        probability=probability,
+        outcome=outcome,
+        closed_at=created_at if outcome != Opportunity.Outcome.OPEN else None,
+    )
+    opportunity.full_clean()
+    opportunity.save()
+    OpportunityStageChange.objects.create(
+        opportunity=opportunity,
+        from_stage=None,
+        to_stage=resolved,
+        changed_at=created_at,
+        changed_by=actor,
+    )
+    return opportunity
+
+
+def opportunity_validate_move(
+    *, opportunity: Opportunity, to_stage: PipelineStage | str
+) -> PipelineStage:
+    """The checks of a stage move without writing; the admin form calls it in clean()."""
+    target = _stage_resolve(to_stage, "to_stage")
+    if opportunity.outcome != Opportunity.Outcome.OPEN:
+        raise ValidationError(
+            {
+                "stage": _("This deal is closed (%(outcome)s); it cannot move to another stage.")
+                % {"outcome": opportunity.get_outcome_display()}
+            }
+        )
+    if not target.is_active:
+        raise ValidationError({"to_stage": _("This pipeline stage is no longer in use.")})
+    if target.pk == opportunity.stage_id:
+        raise ValidationError({"to_stage": _("The deal is already in this stage.")})
+    return target
+
+
+@transaction.atomic
+def opportunity_move_stage(
+    *,
+    opportunity: Opportunity,
+    to_stage: PipelineStage | str,
+    actor: User | None = None,
+    at: dt.datetime | None = None,
+    lost_reason: str = "",
+) -> Opportunity:
+    _require_aware(at, "at")
+    locked = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
+    target = opportunity_validate_move(opportunity=locked, to_stage=to_stage)
+    at = at or timezone.now()
+    if at < locked.created_at:
+        raise ValidationError({"at": _("A deal cannot move before it was created.")})
+    from_stage_id = locked.stage_id
+    outcome, probability = _stage_outcome(target)
+    locked.stage = target
+    locked.probability = probability
+    locked.outcome = outcome
+    locked.closed_at = at if outcome != Opportunity.Outcome.OPEN else None
+    if outcome == Opportunity.Outcome.LOST:
+        locked.lost_reason = lost_reason
+    locked.save(update_fields=["stage", "probability", "outcome", "closed_at", "lost_reason"])
+    OpportunityStageChange.objects.create(
+        opportunity=locked,
+        from_stage_id=from_stage_id,
+        to_stage=target,
+        changed_at=at,
+        changed_by=actor,
+    )
+    return locked
+
+
+# --- orders --------------------------------------------------------------------------------------
+
+
+def _order_lines_build(lines: Iterable[Mapping[str, Any]]) -> list[OrderLine]:
+    """Validated, unsaved OrderLine rows; products given by id are fetched in one query."""
+    raw = list(lines)
+    product_ids = {
+        line["product"] for line in raw if not isinstance(line.get("product"), Product)
+    } - {None}
+    products = Product.objects.in_bulk(product_ids) if product_ids else {}
+    built = []
+    for index, line in enumerate(raw):
+        key = f"lines[{index}]"
+        product = line.get("product")
+        if not isinstance(product, Product):
+            product = products.get(product)  # type: ignore[arg-type]
+        if product is None:
+            raise ValidationError({key: _("Unknown product.")})
+        quantity = line.get("quantity", 1)
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+            raise ValidationError({key: _("The quantity must be a whole number above zero.")})
+        raw_price = line.get("unit_price")
+        unit_price = product.unit_price if raw_price is None else _money(raw_price, key)
+        if unit_price < 0:  # pragma: no cover - product prices are constrained >= 0
+            raise ValidationError({key: _("The unit price cannot be negative.")})
+        built.append(
+            OrderLine(
+                product=product,
+                quantity=quantity,
+                unit_price=unit_price,
+                line_total=(unit_price * quantity).quantize(CENT, rounding=ROUND_HALF_UP),
+            )
+        )
+    return built
+
+
+def order_currency_validate(currency: str | None, exchange_rate: Any) -> tuple[str, Decimal]:
+    """The order currency and its rate: the organisation currency is rate 1, others need a rate."""
+    home = settings.CRM_CURRENCY
+    code = (currency or home).strip().upper()
+    if len(code) != 3 or not code.isalpha():
+        raise ValidationError({"currency": _("Enter a three-letter ISO 4217 currency code.")})
+    if code == home:
+        if exchange_rate is not None and _money(exchange_rate, "exchange_rate") != 1:
+            raise ValidationError(
+                {"exchange_rate": _("An order in the organisation currency has a rate of 1.")}
+            )
+        return code, Decimal("1")
+    if exchange_rate is None:
+        raise ValidationError(
+            {"exchange_rate": _("An order in a foreign currency needs an exchange rate.")}
+        )
+    rate = _money(exchange_rate, "exchange_rate", allow_zero=False)
+    return code, rate
+
+
+def _customer_after_order(customer_id: int, ordered_at: dt.datetime) -> None:
+    """A non-cancelled order acquires the customer (earliest date) and makes them active."""
+    customer = Customer.objects.select_for_update().get(pk=customer_id)
+    if customer.acquired_at is None or ordered_at < customer.acquired_at:
+        customer.acquired_at = ordered_at
+    # An order after an explicit churn is a reactivation; an older imported order is not.
+    if customer.churned_at is None or ordered_at >= customer.churned_at:
+        customer.status = Customer.Status.ACTIVE
+    customer.save(update_fields=["acquired_at", "status", "updated_at"])
+
+
+@transaction.atomic
+def order_create(
+    *,
+    customer: Customer,
+    ordered_at: dt.datetime,
+    lines: list[dict[str, Any]] | None = None,
+    total: Decimal | None = None,
+    currency: str | None = None,
+    exchange_rate: Decimal | None = None,
+    status: str = Order.Status.COMPLETED,
+    channel: Channel | None = None,
+    owner: User | None = None,
+    external_id: str | None = None,
+    actor: User | None = None,
+) -> Order:
+    if ordered_at is None:
+        raise ValidationError({"ordered_at": _("The order date is required.")})
+    _require_aware(ordered_at, "ordered_at")
+    if status not in Order.Status.values:
+        raise ValidationError({"status": _("Unknown order status.")})
+    code, rate = order_currency_validate(currency, exchange_rate)
+    built = _order_lines_build(lines) if lines is not None else []
+    if lines is not None and not built:
+        raise ValidationError({"lines": _("An order needs at least one line.")})
+    if built:
+        lines_total = sum((line.line_total for line in built), ZERO)
+        if total is not None and _money(total, "total") != lines_total:
+            raise ValidationError(
+                {
+                    "total": _("The total %(total)s differs from the sum of the lines %(sum)s.")
+                    % {"total": total, "sum": lines_total}
+                }
+            )
+        order_total = lines_total
+    elif total is not None:
+        order_total = _money(total, "total")
+    else:
+        raise ValidationError({"total": _("Give the order lines or a total.")})
+    order = Order(
+        customer=customer,
+        ordered_at=ordered_at,
+        status=status,
+        currency=code,
+        exchange_rate=rate,
+        total=order_total,
+        refunded_total=ZERO,
+        net_amount=order_net_amount(total=order_total, refunded_total=ZERO, exchange_rate=rate),
+        channel=channel,
+        owner=owner,
+        external_id=external_id or None,
+        delivered_at=ordered_at if status == Order.Status.DELIVERED else None,
+        cancelled_at=ordered_at if status == Order.Status.CANCELLED else None,
+    )
+    order.full_clean()
+    order.save()
+    for line in built:
+        line.order = order
+    OrderLine.objects.bulk_create(built)
+    if status != Order.Status.CANCELLED:
+        _customer_after_order(customer.pk, ordered_at)
+    return order
+
+
+@transaction.atomic
+def order_cancel(
+    *, order: Order, actor: User | None = None, at: dt.datetime | None = None
+) -> Order:
+    _require_aware(at, "at")
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    if locked.status == Order.Status.CANCELLED:
+        raise ValidationError({"status": _("This order is already cancelled.")})
+    customer = Customer.objects.select_for_update().get(pk=locked.customer_id)
+    locked.status = Order.Status.CANCELLED
+    locked.cancelled_at = at or timezone.now()
+    locked.save(update_fields=["status", "cancelled_at"])
+    # The cancelled order may have been the one that acquired the customer.
+    customer.acquired_at = _customer_recompute_acquired_at(customer.pk)
+    if (
+        customer.churned_at is not None
+        and customer.acquired_at is not None
+        and customer.acquired_at > customer.churned_at
+    ):
+        raise ValidationError(
+            {
+                "status": _(
+                    "Cancelling this order would date the customer's acquisition after their "
+                    "recorded churn; correct the churn date first."
+                )
+            }
+        )
+    if customer.acquired_at is None and customer.status == Customer.Status.ACTIVE:
+        customer.status = Customer.Status.PROSPECT
+    customer.save(update_fields=["acquired_at", "status", "updated_at"])
+    return locked
+
+
+@transaction.atomic
+def order_refund(
+    *,
+    order: Order,
+    amount: Decimal,
+    actor: User | None = None,
+    at: dt.datetime | None = None,
+    reason: str = "",
+) -> Refund:
+    _require_aware(at, "at")
+    amount = _money(amount, "amount", allow_zero=False)
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    if locked.status == Order.Status.CANCELLED:
+        raise ValidationError({"amount": _("A cancelled order cannot be refunded.")})
+    refunded = locked.refunded_total + amount
+    if refunded > locked.total:
+        raise ValidationError(
+            {
+                "amount": _("Refunds (%(refunded)s) cannot exceed the order total (%(total)s).")
+                % {"refunded": refunded, "total": locked.total}
+            }
+        )
+    refund = Refund.objects.create(
+        order=locked, amount=amount, refunded_at=at or timezone.now(), reason=reason[:200]
+    )
+    locked.refunded_total = refunded
+    locked.net_amount = order_net_amount(
+        total=locked.total, refunded_total=refunded, exchange_rate=locked.exchange_rate
+    )
+    locked.save(update_fields=["refunded_total", "net_amount"])
+    return refund
+
+
+@transaction.atomic
+def order_mark_delivered(*, order: Order, at: dt.datetime | None = None) -> Order:
+    _require_aware(at, "at")
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    if locked.status == Order.Status.CANCELLED:
+        raise ValidationError({"status": _("A cancelled order cannot be delivered.")})
+    if locked.status == Order.Status.DELIVERED:
+        return locked  # delivering twice is a retry, not an error
+    at = at or timezone.now()
+    if at < locked.ordered_at:
+        raise ValidationError({"at": _("An order cannot be delivered before it was placed.")})
+    locked.status = Order.Status.DELIVERED
+    locked.delivered_at = at
+    locked.save(update_fields=["status", "delivered_at"])
+    return locked
+
+
+@transaction.atomic
+def order_recompute_totals(*, order: Order) -> Order:
+    """Total from the saved lines and net amount from it; the admin calls this after line edits."""
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    lines = list(OrderLine.objects.filter(order=locked))
+    for line in lines:
+        line.line_total = (line.unit_price * line.quantity).quantize(CENT, rounding=ROUND_HALF_UP)
+    OrderLine.objects.bulk_update(lines, ["line_total"])
+    if lines:
+        locked.total = sum((line.line_total for line in lines), ZERO)
+    if locked.refunded_total > locked.total:
+        raise ValidationError(
+            {
+                "total": _("The lines total %(total)s is below what was already refunded (%(r)s).")
+                % {"total": locked.total, "r": locked.refunded_total}
+            }
+        )
+    locked.net_amount = order_net_amount(
+        total=locked.total,
+        refunded_total=locked.refunded_total,
+        exchange_rate=locked.exchange_rate,
+    )
+    locked.save(update_fields=["total", "net_amount"])
+    return locked
+
+
+# --- activities ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def activity_log(
+    *,
+    kind: str,
+    subject: str,
+    owner: User | None,
+    customer: Customer | None = None,
+    lead: Lead | None = None,
+    opportunity: Opportunity | None = None,
+    notes: str = "",
+    due_at: dt.datetime | None = None,
+    done_at: dt.datetime | None = None,
+    is_bulk: bool = False,
+    created_at: dt.datetime | None = None,
+    external_id: str | None = None,
+) -> Activity:
+    if customer is None and lead is None and opportunity is None:
+        raise ValidationError(
+            {"customer": _("An activity must concern a customer, a lead or an opportunity.")}
+        )
+    for value, field in ((due_at, "due_at"), (done_at, "done_at"), (created_at, "created_at")):
+        _require_aware(value, field)
+    if customer is None and opportunity is not None:
+        customer = opportunity.customer
+    record_team_id = next(
+        (
+            record.team_id
+            for record in (customer, opportunity, lead)
+            if record is not None and record.team_id is not None
+        ),
+        None,
+    )
+    # The owner's team counts the work; among several, the one owning the record wins.
+    owner_team_ids = list(owner.teams.values_list("pk", flat=True)) if owner is not None else []
+    team_id: int | None = record_team_id
+    if owner_team_ids and record_team_id not in owner_team_ids:
+        team_id = owner_team_ids[0]
+    activity = Activity(
+        kind=kind,
+        subject=(subject or "").strip(),
+        owner=owner,
+        customer=customer,
+        lead=lead,
+        opportunity=opportunity,
+        team_id=team_id,
+        notes=notes,
+        due_at=due_at,
+        done_at=done_at,
+        is_bulk=is_bulk,
+        created_at=created_at or timezone.now(),
+        external_id=external_id or None,
+    )
+    activity.full_clean()
+    activity.save()
+    return activity
+
+
+@transaction.atomic
+def activity_complete(*, activity: Activity, at: dt.datetime | None = None) -> Activity:
+    _require_aware(at, "at")
+    locked = Activity.objects.select_for_update().get(pk=activity.pk)
+    if locked.done_at is not None:
+        raise ValidationError({"done_at": _("This activity is already done.")})
+    locked.done_at = at or timezone.now()
+    locked.save(update_fields=["done_at"])
+    return locked
+
+
+# --- retention -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def retention_case_open(
+    *,
+    customer: Customer,
+    owner: User | None = None,
+    reason: str = "",
+    outreach: str = "",
+    cost: Decimal = ZERO,
+    opened_at: dt.datetime | None = None,
+) -> RetentionCase:
+    _require_aware(opened_at, "opened_at")
+    case = RetentionCase(
+        customer=customer,
+        owner=owner,
+        reason=reason,
+        outreach=outreach,
+        cost=_money(cost, "cost"),
+        opened_at=opened_at or timezone.now(),
+    )
+    case.full_clean()
+    case.save()
+    return case
+
+
+@transaction.atomic
+def retention_case_close(
+    *,
+    case: RetentionCase,
+    outcome: str,
+    closed_at: dt.datetime | None = None,
+    cost: Decimal | None = None,
+) -> RetentionCase:
+    _require_aware(closed_at, "closed_at")
+    if outcome not in (RetentionCase.Outcome.RETAINED, RetentionCase.Outcome.LOST):
+        raise ValidationError({"outcome": _("A case closes as retained or lost.")})
+    new_cost = _money(cost, "cost") if cost is not None else None
+    locked = RetentionCase.objects.select_for_update().get(pk=case.pk)
+    if locked.status == RetentionCase.Status.CLOSED:
+        raise ValidationError({"status": _("This retention case is already closed.")})
+    closed_at = closed_at or timezone.now()
+    if closed_at < locked.opened_at:
+        raise ValidationError({"closed_at": _("A case cannot close before it was opened.")})
+    locked.status = RetentionCase.Status.CLOSED
+    locked.outcome = outcome
+    locked.closed_at = closed_at
+    if new_cost is not None:
+        locked.cost = new_cost
+    locked.save(update_fields=["status", "outcome", "closed_at", "cost"])
+    return locked
+
+
+# --- costs ---------------------------------------------------------------------------------------
+
+
+def _period_check(period_start: dt.date, period_end: dt.date) -> None:
+    if period_end <= period_start:
+        raise ValidationError(
+            {"period_end": _("The period end (exclusive) must be after its start.")}
+        )
+
+
+@transaction.atomic
+def marketing_spend_record(
+    *,
+    period_start: dt.date,
+    period_end: dt.date,
+    amount: Decimal,
+    channel: Channel | None = None,
+    campaign: Campaign | None = None,
+    external_id: str | None = None,
+) -> MarketingSpend:
+    """Record spend; with an external id a re-import updates the same row (idempotent)."""
+    amount = _money(amount, "amount")
+    _period_check(period_start, period_end)
+    values = {
+        "period_start": period_start,
+        "period_end": period_end,
+        "amount": amount,
+        "channel": channel,
+        "campaign": campaign,
+    }
+    if external_id:
+        spend, _created = MarketingSpend.objects.update_or_create(
+            external_id=external_id, defaults=values
+        )
+        return spend
+    return MarketingSpend.objects.create(**values)
+
+
+@transaction.atomic
+def sales_cost_record(
+    *,
+    period_start: dt.date,
+    period_end: dt.date,
+    amount: Decimal,
+    team: Team | None = None,
+    description: str = "",
+    external_id: str | None = None,
+) -> SalesCost:
+    """Record a sales cost; with an external id a re-import updates the same row (idempotent)."""
+    amount = _money(amount, "amount")
+    _period_check(period_start, period_end)
+    values = {
+        "period_start": period_start,
+        "period_end": period_end,
+        "amount": amount,
+        "team": team,
+        "description": description[:200],
+    }
+    if external_id:
+        cost, _created = SalesCost.objects.update_or_create(
+            external_id=external_id, defaults=values
+        )
+        return cost
+    return SalesCost.objects.create(**values)
