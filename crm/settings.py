@@ -124,6 +124,17 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Pulse CRM <crm@localhost>")
 
+# Support: solved tickets close automatically after this many days (0 = never).
+SUPPORT_AUTOCLOSE_DAYS = env_int("SUPPORT_AUTOCLOSE_DAYS", 7)
+# Inbound e-mail webhook shared secret (empty = webhook disabled) and the size cap of a message.
+INBOUND_EMAIL_SECRET = env_str("INBOUND_EMAIL_SECRET", "")
+INBOUND_EMAIL_MAX_BYTES = env_int("INBOUND_EMAIL_MAX_BYTES", 10 * 1024 * 1024)
+# Address customers reply to (support mailbox); Message-IDs use its domain.
+SUPPORT_FROM_EMAIL = env_str("SUPPORT_FROM_EMAIL", DEFAULT_FROM_EMAIL)
+# Absolute base URL for links in e-mails; public survey POSTs allowed per IP+token per hour.
+SITE_URL = env_str("SITE_URL", "http://localhost:8000")
+SURVEY_RATE_LIMIT_PER_HOUR = env_int("SURVEY_RATE_LIMIT_PER_HOUR", 20)
+
 # Redis: unset → Celery runs tasks eagerly in-process and the cache is local memory;
 # set → Redis is the Celery broker, the result backend and the Django cache.
 REDIS_URL = env_str("REDIS_URL", "")

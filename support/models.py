@@ -121,6 +121,20 @@ class SLAPolicy(models.Model):
     )
     resolution_minutes = models.PositiveIntegerField(_("resolution target (min)"))
     pause_on_pending = models.BooleanField(_("pause while pending"), default=True)
+    warning_minutes = models.PositiveIntegerField(
+        _("warn before breach (min)"),
+        default=60,
+        help_text=_("Escalate as 'breaching soon' this many minutes before the due time."),
+    )
+    escalate_raise_priority = models.BooleanField(_("raise priority on breach"), default=False)
+    escalate_reassign_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reassign on breach to"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -314,7 +328,10 @@ class TicketMessage(models.Model):
         ordering = ["created_at", "id"]
         verbose_name = _("ticket message")
         verbose_name_plural = _("ticket messages")
-        indexes = [models.Index(fields=["ticket", "created_at"])]
+        indexes = [
+            models.Index(fields=["ticket", "created_at"]),
+            models.Index(fields=["email_message_id"]),
+        ]
         constraints = [
             # Customers write public messages only; internal notes are for staff.
             models.CheckConstraint(
@@ -351,3 +368,82 @@ class TicketStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.ticket_id}: {self.from_status} → {self.to_status}"
+
+
+class SLAEscalation(models.Model):
+    """A record that a ticket's SLA clock was escalated (warning or breach) — notified once."""
+
+    class Clock(models.TextChoices):
+        FIRST_RESPONSE = "first_response", _("First response")
+        RESOLUTION = "resolution", _("Resolution")
+
+    class Level(models.TextChoices):
+        WARNING = "warning", _("Breaching soon")
+        BREACHED = "breached", _("Breached")
+
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="escalations"
+    )
+    clock = models.CharField(_("clock"), max_length=20, choices=Clock.choices)
+    level = models.CharField(_("level"), max_length=10, choices=Level.choices)
+    due_at = models.DateTimeField(_("due at"))
+    notified_at = models.DateTimeField(_("notified at"), default=timezone.now)
+    notified_users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("notified"), blank=True, related_name="+"
+    )
+    action = models.CharField(_("action taken"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["-notified_at", "id"]
+        verbose_name = _("SLA escalation")
+        verbose_name_plural = _("SLA escalations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "clock", "level"], name="sla_escalation_once_per_clock"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id} {self.clock} {self.level}"
+
+
+class CannedResponse(models.Model):
+    """A reusable reply; placeholders {customer_name}, {ticket_number}, {agent_name} only."""
+
+    name = models.CharField(_("name"), max_length=100)
+    body = models.TextField(_("body"))
+    team = models.ForeignKey(
+        Team,
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="canned_responses",
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("canned response")
+        verbose_name_plural = _("canned responses")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AgentAvailability(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("agent"),
+        on_delete=models.CASCADE,
+        related_name="support_availability",
+    )
+    is_available = models.BooleanField(_("available for assignment"), default=True)
+    last_assigned_at = models.DateTimeField(_("last auto-assigned at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("agent availability")
+        verbose_name_plural = _("agent availability")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {'available' if self.is_available else 'away'}"
