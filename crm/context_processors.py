@@ -2,7 +2,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from crm.roles import ADMIN, MANAGER, SALES_REP, SUPPORT_AGENT, is_admin, user_roles
+from crm.roles import ADMIN, MANAGER, ROLES, SALES_REP, SUPPORT_AGENT, is_admin, user_roles
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -14,6 +14,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     admin = is_admin(user)
     return {
         "nav": {
+            # Every role reads customers (its own, its teams', its tickets'); no role, no records.
+            "customers": admin or bool(roles & set(ROLES)),
             "sales": admin or bool(roles & {SALES_REP, MANAGER}),
             "support": admin or bool(roles & {SUPPORT_AGENT, MANAGER}),
             "kpis": admin or MANAGER in roles,

@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from kpis import views
 
 app_name = "kpis"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("<slug:key>/chart.json", views.KpiChartView.as_view(), name="kpi_chart"),
+]

@@ -1,5 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from sales import views
 
 app_name = "sales"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.opportunity_list, name="index"),
+]

@@ -1,0 +1,90 @@
+"""Presentation filters for Pulse templates: KPI values in their unit, signed changes."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from django import template
+from django.conf import settings
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+
+from kpis import charts
+
+register = template.Library()
+
+# Decimal places shown per unit.
+_PLACES = {
+    charts.UNIT_RATE: 1,
+    charts.UNIT_MONEY: 2,
+    charts.UNIT_SCORE: 1,
+    charts.UNIT_COUNT: 0,
+    charts.UNIT_MINUTES: 0,
+    charts.UNIT_DAYS: 1,
+}
+
+
+def _number(value: Decimal, places: int) -> str:
+    # Rounded here: number_format truncates a Decimal's extra places (6.6667 would show 6.66).
+    rounded = Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return number_format(rounded, decimal_pos=places, use_l10n=True, force_grouping=True)
+
+
+@register.filter
+def kpi_value(value: Decimal | None, unit: str) -> str:
+    """A stored KPI value in its display unit; NULL is "n/a", never 0 (catalogue §0.3)."""
+    if value is None:
+        return _("n/a")
+    shown = charts.display_value(Decimal(value), unit)
+    assert shown is not None
+    places = _PLACES.get(unit, 2)
+    text = _number(shown, places)
+    if unit == charts.UNIT_RATE:
+        return f"{text} %"
+    if unit == charts.UNIT_MONEY:
+        return f"{text} {settings.CRM_CURRENCY}"
+    if unit == charts.UNIT_MINUTES:
+        return _("%(value)s min") % {"value": text}
+    if unit == charts.UNIT_DAYS:
+        return _("%(value)s d") % {"value": text}
+    return text
+
+
+@register.filter
+def kpi_change(value: Decimal | None, unit: str) -> str:
+    """A signed change; for a rate it is in percentage points, not a relative percentage."""
+    if value is None:
+        return _("n/a")
+    shown = charts.display_value(Decimal(value), unit)
+    assert shown is not None
+    sign = "+" if shown > 0 else ("±" if shown == 0 else "−")
+    text = _number(abs(shown), _PLACES.get(unit, 2))
+    if unit == charts.UNIT_RATE:
+        return _("%(sign)s%(value)s pp") % {"sign": sign, "value": text}
+    if unit == charts.UNIT_MONEY:
+        return f"{sign}{text} {settings.CRM_CURRENCY}"
+    return f"{sign}{text}"
+
+
+@register.filter
+def percent_change(value: Decimal | None) -> str:
+    if value is None:
+        return ""
+    sign = "+" if value > 0 else ("±" if value == 0 else "−")
+    return f"{sign}{_number(abs(value) * 100, 1)} %"
+
+
+@register.filter
+def plain_number(value: Decimal | None) -> str:
+    """Numerator/denominator as stored, without trailing zeros of the 6 stored decimals."""
+    if value is None:
+        return "—"
+    normalized = Decimal(value).quantize(Decimal("0.01"))
+    places = 0 if normalized == normalized.to_integral_value() else 2
+    return _number(normalized, places)
+
+
+@register.filter
+def change_tone(value: Decimal | None, higher_is_better: bool | None) -> str:
+    """Bootstrap colour for a change: good news green, bad news red, unknown direction grey."""
+    if value is None or value == 0 or higher_is_better is None:
+        return "secondary"
+    return "success" if (value > 0) == higher_is_better else "danger"

@@ -1,0 +1,303 @@
+"""What the manager KPI pages show: stored snapshots shaped into cards and Chart.js series.
+
+Everything here reads `KpiSnapshot` rows only; nothing recomputes a KPI on a page view. Names and
+units come from the KPI definitions registry when it knows a key, else the key itself is shown.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils import timezone
+
+from kpis.models import Granularity, KpiSnapshot
+
+# Shown first on the overview, in this order, even before the engine has stored any rows.
+FEATURED_KPIS: tuple[str, ...] = ("revenue", "customers_new", "nps")
+DEFAULT_PERIODS = 24
+MAX_PERIODS = 120
+
+# Display units. A rate is stored as a fraction and shown as a percentage (catalogue §0.10).
+UNIT_RATE = "rate"
+UNIT_MONEY = "money"
+UNIT_SCORE = "score"
+UNIT_COUNT = "count"
+UNIT_MINUTES = "minutes"
+UNIT_DAYS = "days"
+UNIT_NUMBER = "number"
+_UNIT_ALIASES = {
+    "rate": UNIT_RATE,
+    "ratio": UNIT_RATE,
+    "fraction": UNIT_RATE,
+    "percent": UNIT_RATE,
+    "percentage": UNIT_RATE,
+    "%": UNIT_RATE,
+    "money": UNIT_MONEY,
+    "currency": UNIT_MONEY,
+    "amount": UNIT_MONEY,
+    "score": UNIT_SCORE,
+    "nps": UNIT_SCORE,
+    "index": UNIT_SCORE,
+    "count": UNIT_COUNT,
+    "integer": UNIT_COUNT,
+    "number_of": UNIT_COUNT,
+    "minutes": UNIT_MINUTES,
+    "minute": UNIT_MINUTES,
+    "duration": UNIT_MINUTES,
+    "days": UNIT_DAYS,
+    "day": UNIT_DAYS,
+}
+
+
+class ChartJSONEncoder(DjangoJSONEncoder):
+    """Decimals become JSON numbers (Chart.js plots numbers); dates become ISO strings.
+
+    django-chartjs's own encoder turns a Decimal into a string, which Chart.js 4 only plots by
+    accident of its parser, and a model instance into its pk; we want neither.
+    """
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, Decimal):
+            # A chart needs a number; 6 stored decimals survive float's ~15 significant digits.
+            return float(o)
+        return super().default(o)
+
+
+def chart_json(payload: dict[str, Any]) -> str:
+    # allow_nan=False: a NaN would make the whole response unparsable by the browser.
+    return json.dumps(payload, cls=ChartJSONEncoder, allow_nan=False)
+
+
+@dataclass(frozen=True)
+class KpiPresentation:
+    key: str
+    name: str
+    unit: str
+    description: str = ""
+    higher_is_better: bool | None = None
+
+
+def _registry() -> Any | None:
+    """The KPI definitions registry, or None if it cannot be imported (pages still render)."""
+    try:
+        from kpis.definitions import registry
+    except ImportError:
+        return None
+    return registry
+
+
+def _definition(key: str) -> Any | None:
+    registry = _registry()
+    if registry is None:
+        return None
+    try:
+        return registry.get(key)
+    except KeyError:  # UnknownKpiError: a key stored by an older definition set
+        return None
+
+
+def is_registered(key: str) -> bool:
+    return _definition(key) is not None
+
+
+def kpi_presentation(key: str) -> KpiPresentation:
+    definition = _definition(key)
+    if definition is None:
+        return KpiPresentation(key=key, name=key, unit=UNIT_NUMBER)
+    unit = str(getattr(definition, "unit", "") or "").lower()
+    direction = str(getattr(definition, "direction", "") or "").lower()
+    return KpiPresentation(
+        key=key,
+        name=str(getattr(definition, "name", "") or key),
+        unit=_UNIT_ALIASES.get(unit, UNIT_NUMBER),
+        description=str(getattr(definition, "description", "") or "").strip(),
+        higher_is_better={"higher": True, "lower": False}.get(direction),
+    )
+
+
+def registry_order() -> list[str]:
+    """Keys in the registry's own (catalogue) order, or [] without a registry."""
+    registry = _registry()
+    return [] if registry is None else list(registry.keys())
+
+
+def display_value(value: Decimal | None, unit: str) -> Decimal | None:
+    """The number a chart axis shows: a stored fraction becomes a percentage."""
+    if value is None:
+        return None
+    if unit == UNIT_RATE:
+        return value * 100
+    return value
+
+
+# --- periods -----------------------------------------------------------------------------
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + (day.month - 1) + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def period_start_of(granularity: str, day: dt.date) -> dt.date:
+    if granularity == Granularity.DAY:
+        return day
+    if granularity == Granularity.WEEK:
+        return day - dt.timedelta(days=day.weekday())
+    if granularity == Granularity.MONTH:
+        return day.replace(day=1)
+    if granularity == Granularity.QUARTER:
+        return dt.date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
+    if granularity == Granularity.YEAR:
+        return dt.date(day.year, 1, 1)
+    raise ValueError(f"unknown granularity {granularity!r}")
+
+
+def shift_period(granularity: str, start: dt.date, steps: int) -> dt.date:
+    if granularity == Granularity.DAY:
+        return start + dt.timedelta(days=steps)
+    if granularity == Granularity.WEEK:
+        return start + dt.timedelta(weeks=steps)
+    if granularity == Granularity.MONTH:
+        return _add_months(start, steps)
+    if granularity == Granularity.QUARTER:
+        return _add_months(start, 3 * steps)
+    if granularity == Granularity.YEAR:
+        return dt.date(start.year + steps, 1, 1)
+    raise ValueError(f"unknown granularity {granularity!r}")
+
+
+def window_start(granularity: str, periods: int, today: dt.date | None = None) -> dt.date:
+    """First period start of the `periods` periods ending with the current one."""
+    current = period_start_of(granularity, today or timezone.localdate())
+    return shift_period(granularity, current, -(periods - 1))
+
+
+def period_range(granularity: str, first: dt.date, last: dt.date) -> list[dt.date]:
+    starts = []
+    current = first
+    while current <= last:
+        starts.append(current)
+        current = shift_period(granularity, current, 1)
+    return starts
+
+
+# --- series and cards --------------------------------------------------------------------
+
+
+@dataclass
+class KpiSeries:
+    """One KPI's snapshots for one dimension, on a gap-free axis of period starts."""
+
+    presentation: KpiPresentation
+    granularity: str
+    period_starts: list[dt.date] = field(default_factory=list)
+    # Parallel lists keyed by position in period_starts; a missing row is None (a gap).
+    snapshots: list[KpiSnapshot | None] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return self.presentation.key
+
+    @property
+    def latest(self) -> KpiSnapshot | None:
+        return self.snapshots[-1] if self.snapshots else None
+
+    @property
+    def previous(self) -> KpiSnapshot | None:
+        return self.snapshots[-2] if len(self.snapshots) >= 2 else None
+
+    @property
+    def change(self) -> Decimal | None:
+        """Latest minus previous value, in stored units; None when either is n/a."""
+        latest, previous = self.latest, self.previous
+        if latest is None or previous is None or latest.value is None or previous.value is None:
+            return None
+        return latest.value - previous.value
+
+    @property
+    def relative_change(self) -> Decimal | None:
+        """Change as a fraction of the previous value, for amounts and counts (not for rates)."""
+        change, previous = self.change, self.previous
+        if change is None or previous is None or not previous.value:
+            return None
+        return change / abs(previous.value)
+
+    def display_values(self) -> list[Decimal | None]:
+        unit = self.presentation.unit
+        return [
+            display_value(snapshot.value if snapshot else None, unit) for snapshot in self.snapshots
+        ]
+
+
+def build_series(*, key: str, granularity: str, rows: Sequence[KpiSnapshot]) -> KpiSeries:
+    """Lay `rows` (one KPI, one dimension value) on every period from its first to its last."""
+    series = KpiSeries(presentation=kpi_presentation(key), granularity=granularity)
+    if not rows:
+        return series
+    by_start = {row.period_start: row for row in rows}
+    last = max(by_start)
+    # The axis starts at the first stored period, not the window start: no run of empty months.
+    series.period_starts = period_range(granularity, min(by_start), last)
+    series.snapshots = [by_start.get(start) for start in series.period_starts]
+    return series
+
+
+def overview_keys(present: Iterable[str]) -> list[str]:
+    """Featured KPIs first, then every other stored key in catalogue order, then the rest."""
+    present_set = set(present)
+    ordered = list(FEATURED_KPIS)
+    for key in registry_order():
+        if key in present_set and key not in ordered:
+            ordered.append(key)
+    ordered.extend(sorted(present_set - set(ordered)))
+    return ordered
+
+
+def overview_series(
+    *, granularity: str = Granularity.MONTH, periods: int = DEFAULT_PERIODS
+) -> list[KpiSeries]:
+    """Every KPI's `dimension=all` series over the window, from a single query."""
+    first = window_start(granularity, periods)
+    rows_by_key: dict[str, list[KpiSnapshot]] = defaultdict(list)
+    snapshots = KpiSnapshot.objects.filter(
+        granularity=granularity, dimension="all", period_start__gte=first
+    ).order_by("kpi", "period_start")
+    for snapshot in snapshots:
+        rows_by_key[snapshot.kpi].append(snapshot)
+    return [
+        build_series(key=key, granularity=granularity, rows=rows_by_key.get(key, []))
+        for key in overview_keys(rows_by_key)
+    ]
+
+
+def dimension_series(
+    *, key: str, granularity: str, dimension: str, periods: int
+) -> tuple[list[dt.date], list[tuple[str, list[KpiSnapshot | None]]]]:
+    """Period axis and, per dimension value, its snapshots on that axis (one query)."""
+    first = window_start(granularity, periods)
+    rows = list(
+        KpiSnapshot.objects.filter(
+            kpi=key, granularity=granularity, dimension=dimension, period_start__gte=first
+        ).order_by("dimension_value", "period_start")
+    )
+    if not rows:
+        return [], []
+    starts = [row.period_start for row in rows]
+    axis = period_range(granularity, min(starts), max(starts))
+    grouped: dict[str, dict[dt.date, KpiSnapshot]] = defaultdict(dict)
+    labels: dict[str, str] = {}
+    for row in rows:
+        grouped[row.dimension_value][row.period_start] = row
+        labels[row.dimension_value] = row.dimension_label or row.dimension_value or dimension
+    lines = [
+        (labels[value], [by_start.get(start) for start in axis])
+        for value, by_start in grouped.items()
+    ]
+    return axis, lines
