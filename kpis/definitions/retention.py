@@ -1,0 +1,195 @@
+"""Retention KPIs: active customers, churn, retention, reactivation and win-back (catalogue §1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet, Sum
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Customer
+from kpis.activity import (
+    active_at_q,
+    churned_at_q,
+    churned_in_q,
+    reactivated_in_q,
+    retained_q,
+)
+from kpis.definitions.base import KpiContext, KpiDefinition, RatioKpi, customer_paths, in_period
+from sales.models import RetentionCase
+
+CUSTOMER_DIMENSIONS = ("all", "segment", "team", "owner", "channel", "rfm_segment")
+ACTIVITY_RULE = (
+    "Active at t: acquired before t and either (contract customers) not past churned_at / "
+    "contract_end_date, or a non-cancelled order (or the acquisition) in [t − d, t), "
+    "d = segment inactivity days or CRM_INACTIVITY_DAYS."
+)
+
+
+class ActiveCustomers(RatioKpi):
+    """active_customers = customers active at P.end."""
+
+    key = "active_customers"
+    name = _("Active customers")
+    description = _("Customers active at the end of the period.")
+    stage = "retention"
+    unit = "count"
+    dimensions = CUSTOMER_DIMENSIONS
+    dimension_paths = customer_paths()
+    min_sample = 0
+    formula = "count(customers active at P.end)"
+    period_rule = ACTIVITY_RULE
+    edge_cases = "For an open period P.end is in the future; the value is provisional."
+
+    def numerator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
+        return Customer.objects.filter(active_at_q(ctx.end, ctx.rules))
+
+
+class ChurnRate(RatioKpi):
+    """churn_rate = |A(P.start) \\ A(P.end)| ÷ |A(P.start)|."""
+
+    key = "churn_rate"
+    name = _("Churn rate")
+    description = _("Share of the customers active at the start who churned during the period.")
+    stage = "retention"
+    unit = "percent"
+    direction = "lower"
+    dimensions = CUSTOMER_DIMENSIONS
+    dimension_paths = customer_paths()
+    formula = "customers active at P.start and not active at P.end ÷ customers active at P.start"
+    period_rule = ACTIVITY_RULE
+    edge_cases = (
+        "New customers in P are in neither part; a customer who churned and came back within P "
+        "is active at P.end and so not counted. No active customers at P.start → n/a."
+    )
+
+    def denominator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
+        return Customer.objects.filter(active_at_q(ctx.start, ctx.rules))
+
+    def numerator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
+        return Customer.objects.filter(churned_in_q(ctx.start, ctx.end, ctx.rules))
+
+
+class RetentionRate(RatioKpi):
+    """retention_rate = |A(P.start) ∩ A(P.end)| ÷ |A(P.start)|.
+
+    Equal to (active at P.end − new in P − reactivated in P) ÷ active at P.start: everyone in
+    A(P.end) but not in A(P.start) is new or reactivated in P.
+    """
+
+    key = "retention_rate"
+    name = _("Retention rate")
+    description = _("Share of the customers active at the start still active at the end.")
+    stage = "retention"
+    unit = "percent"
+    dimensions = CUSTOMER_DIMENSIONS
+    dimension_paths = customer_paths()
+    formula = (
+        "customers active at both P.start and P.end ÷ customers active at P.start "
+        "(= (active at P.end − new in P − reactivated in P) ÷ active at P.start)"
+    )
+    period_rule = ACTIVITY_RULE
+    edge_cases = "No active customers at P.start → n/a. Always 1 − churn_rate."
+    departures = (
+        "Computed as the intersection A(s) ∩ A(e), which equals the catalogue's subtraction "
+        "under our activity rule and cannot go negative."
+    )
+
+    def denominator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
+        return Customer.objects.filter(active_at_q(ctx.start, ctx.rules))
+
+    def numerator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
+        return Customer.objects.filter(retained_q(ctx.start, ctx.end, ctx.rules))
+
+
+class ReactivationRate(RatioKpi):
+    """reactivation_rate = churned customers at P.start who ordered in P ÷ churned customers at
+    P.start."""
+
+    key = "reactivation_rate"
+    name = _("Reactivation rate")
+    description = _("Share of churned customers who ordered again in the period.")
+    stage = "retention"
+    unit = "percent"
+    dimensions = CUSTOMER_DIMENSIONS
+    dimension_paths = customer_paths()
+    formula = (
+        "customers acquired before P.start, not active at P.start, with a non-cancelled order in "
+        "P (after any explicit churn) ÷ customers acquired before P.start and not active at P.start"
+    )
+    period_rule = ACTIVITY_RULE
+    edge_cases = "No churned customers → n/a."
+
+    def denominator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
+        return Customer.objects.filter(churned_at_q(ctx.start, ctx.rules))
+
+    def numerator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
+        return Customer.objects.filter(reactivated_in_q(ctx.start, ctx.end, ctx.rules))
+
+
+CASE_PATHS: dict[str, str | None] = {"all": None, "team": "customer__team", "owner": "owner"}
+
+
+def cases_closed_in(ctx: KpiContext) -> QuerySet[RetentionCase]:
+    return RetentionCase.objects.filter(
+        in_period("closed_at", ctx), status=RetentionCase.Status.CLOSED
+    )
+
+
+class WinbackRate(RatioKpi):
+    """winback_rate = retention cases closed in P with outcome retained ÷ cases closed in P."""
+
+    key = "winback_rate"
+    name = _("Win-back rate")
+    description = _("Share of closed retention cases that kept the customer.")
+    stage = "retention"
+    unit = "percent"
+    dimensions = ("all", "team", "owner")
+    dimension_paths = CASE_PATHS
+    formula = "retention cases closed in P with outcome retained ÷ retention cases closed in P"
+    period_rule = "RetentionCase.closed_at in P."
+    edge_cases = "No closed cases → n/a. Team is the customer's team; owner the case owner."
+
+    def denominator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
+        return cases_closed_in(ctx)
+
+    def numerator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
+        return cases_closed_in(ctx).filter(outcome=RetentionCase.Outcome.RETAINED)
+
+
+class RetentionCost(RatioKpi):
+    """retention_cost = Σ cost of retention cases closed in P ÷ cases closed in P retained."""
+
+    key = "retention_cost"
+    name = _("Retention cost")
+    description = _("Cost of the period's retention work per customer retained.")
+    stage = "retention"
+    unit = "money"
+    direction = "lower"
+    dimensions = ("all", "team", "owner")
+    dimension_paths = CASE_PATHS
+    formula = (
+        "Σ cost of retention cases closed in P ÷ count of retention cases closed in P with "
+        "outcome retained"
+    )
+    period_rule = "RetentionCase.closed_at in P."
+    edge_cases = "None retained → n/a (cost is still stored as the numerator)."
+
+    def numerator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
+        return cases_closed_in(ctx)
+
+    def numerator_aggregate(self) -> Any:
+        return Sum("cost")
+
+    def denominator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
+        return cases_closed_in(ctx).filter(outcome=RetentionCase.Outcome.RETAINED)
+
+
+DEFINITIONS: tuple[KpiDefinition, ...] = (
+    ActiveCustomers(),
+    ChurnRate(),
+    RetentionRate(),
+    ReactivationRate(),
+    WinbackRate(),
+    RetentionCost(),
+)

@@ -1,0 +1,154 @@
+"""The KPI engine: compute one (granularity, period) and write its KpiSnapshot rows.
+
+One run is one transaction (readers never see half of it) and replaces the rows of the cells it
+computes (idempotent). Two runs of the same period are serialised: on PostgreSQL by a
+transaction-scoped advisory lock keyed on the period; on SQLite by the database's single writer
+(the run's first statement is the DELETE, which takes the write lock before any computing).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import zlib
+from collections.abc import Iterable
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from kpis import post_compute
+from kpis.activity import ActivityRules
+from kpis.definitions import registry
+from kpis.definitions.base import KpiContext, KpiDefinition, KpiResult
+from kpis.models import KpiRun, KpiSnapshot
+from kpis.periods import parse_granularity, period_bounds
+
+logger = logging.getLogger(__name__)
+
+
+def _lock_period(granularity: str, period_start: dt.date) -> None:
+    """Block until no other run of this (granularity, period) is inside its transaction."""
+    if connection.vendor != "postgresql":
+        return
+    key = zlib.crc32(f"kpis:{granularity}:{period_start.isoformat()}".encode())
+    with connection.cursor() as cursor:
+        # Two int4 keys: a fixed namespace for KPI runs and the period's hash.
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [4711, key - 2**31])
+
+
+def is_provisional(definition: KpiDefinition, ctx: KpiContext) -> bool:
+    """Provisional until P.end + maturity window <= now (an open period is always provisional)."""
+    return ctx.end + dt.timedelta(days=definition.maturity_days) > ctx.now
+
+
+def build_snapshots(
+    definition: KpiDefinition, ctx: KpiContext, results: Iterable[KpiResult]
+) -> list[KpiSnapshot]:
+    provisional = is_provisional(definition, ctx)
+    return [
+        KpiSnapshot(
+            kpi=definition.key,
+            granularity=ctx.granularity,
+            period_start=ctx.period_start,
+            period_end=ctx.period_end,
+            dimension=result.dimension,
+            dimension_value=result.dimension_value,
+            dimension_label=result.dimension_label[:200],
+            value=result.value,
+            numerator=result.numerator,
+            denominator=result.denominator,
+            sample_size=result.sample_size,
+            low_sample=result.sample_size < definition.min_sample,
+            provisional=provisional,
+            details=result.details,
+            computed_at=ctx.now,
+            definition_version=definition.version,
+        )
+        for result in results
+    ]
+
+
+def compute_period(
+    *,
+    granularity: str,
+    period_start: dt.date,
+    kpi_keys: Iterable[str] | None = None,
+    now: dt.datetime | None = None,
+) -> KpiRun:
+    """Compute the KPIs of the period of `granularity` starting at `period_start`.
+
+    Raises UnknownKpiError / PeriodError before writing anything on bad input. On a failure the
+    snapshots are rolled back, the KpiRun row records the error and the exception propagates.
+    """
+    granularity = parse_granularity(granularity)
+    start, end = period_bounds(granularity, period_start)
+    if start != period_start:
+        raise ValueError(
+            f"{period_start.isoformat()} is not the start of a {granularity} period "
+            f"(that period starts {start.isoformat()})."
+        )
+    definitions = registry.resolve(kpi_keys)
+    now = now or timezone.now()
+    run = KpiRun.objects.create(
+        granularity=granularity,
+        period_start=start,
+        period_end=end,
+        kpi_keys=[definition.key for definition in definitions] if kpi_keys is not None else [],
+        started_at=timezone.now(),
+    )
+    try:
+        with transaction.atomic():
+            _lock_period(granularity, start)
+            KpiSnapshot.objects.filter(
+                granularity=granularity,
+                period_start=start,
+                kpi__in=[definition.key for definition in definitions],
+            ).delete()
+            ctx = KpiContext.build(
+                granularity=granularity,
+                period_start=start,
+                period_end=end,
+                now=now,
+                rules=ActivityRules.load(),
+            )
+            snapshots: list[KpiSnapshot] = []
+            for definition in definitions:
+                snapshots.extend(build_snapshots(definition, ctx, definition.compute(ctx)))
+            KpiSnapshot.objects.bulk_create(snapshots, batch_size=500)
+            post_compute.after_period_computed(
+                granularity=granularity, period_start=start, period_end=end
+            )
+            run.status = KpiRun.Status.SUCCEEDED
+            run.rows_written = len(snapshots)
+            run.finished_at = timezone.now()
+            run.save(update_fields=["status", "rows_written", "finished_at"])
+    except Exception as exc:
+        logger.exception("KPI run %s %s failed", granularity, start.isoformat())
+        KpiRun.objects.filter(pk=run.pk).update(
+            status=KpiRun.Status.FAILED,
+            finished_at=timezone.now(),
+            error=f"{type(exc).__name__}: {exc}"[:10000],
+        )
+        run.refresh_from_db()
+        raise
+    return run
+
+
+def compute_range(
+    *,
+    granularity: str,
+    start: dt.date,
+    end: dt.date,
+    kpi_keys: Iterable[str] | None = None,
+    now: dt.datetime | None = None,
+) -> list[KpiRun]:
+    """Backfill every period of `granularity` overlapping [start, end), one run each."""
+    from kpis.periods import iter_periods
+
+    keys = (
+        None if kpi_keys is None else [definition.key for definition in registry.resolve(kpi_keys)]
+    )
+    return [
+        compute_period(granularity=granularity, period_start=period_start, kpi_keys=keys, now=now)
+        for period_start, _period_end in iter_periods(granularity, start, end)
+    ]
