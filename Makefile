@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# First day of the month 24 months ago: the demo's KPI history starts there.
+MONTHS_AGO_24 := $(shell date -d "$$(date +%Y-%m-01) -24 months" +%Y-%m-%d)
 
 .PHONY: run test install install-test demo lint check clean
 
@@ -20,8 +22,9 @@ install-test: $(BIN)/python
 ## Installs, migrates, seeds demo data (once), computes KPIs and serves on http://$(HOST):$(PORT)
 run: install
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py kpis schedule
 	$(BIN)/python manage.py seed_demo --if-empty
-	$(BIN)/python manage.py kpis compute --granularity month --quiet-if-fresh
+	$(BIN)/python manage.py kpis compute --granularity month --start $(MONTHS_AGO_24) --quiet-if-fresh
 	$(BIN)/python manage.py demo_logins
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 

@@ -55,7 +55,7 @@ class Command(BaseCommand):
         compute.add_argument(
             "--quiet-if-fresh",
             action="store_true",
-            help="Do nothing when the current period already has snapshots.",
+            help="Do nothing when the newest period of the range already has snapshots.",
         )
 
         export = subcommands.add_parser("export", help="Write snapshots to stdout.")
@@ -110,8 +110,9 @@ class Command(BaseCommand):
         kpi_keys = self._kpi_keys(options["kpis"])
         start, end = self._range(granularity, options["start"], options["end"])
         periods = list(iter_periods(granularity, start, end))
-        if options["quiet_if_fresh"] and options["start"] is None:
-            if period_has_snapshots(granularity=granularity, period_start=periods[0][0]):
+        # The newest period of the range stands for the whole backfill: `make run` re-runs quickly.
+        if options["quiet_if_fresh"] and periods:
+            if period_has_snapshots(granularity=granularity, period_start=periods[-1][0]):
                 self.stdout.write(f"KPIs for the current {granularity} are fresh; skipped.")
                 return
         began = time.monotonic()
