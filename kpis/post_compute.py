@@ -1,11 +1,56 @@
 """What runs after a (granularity, period)'s KPI snapshots are written.
 
 The order is fixed by catalogue §5: RFM segments and customer health, the composite index,
-then alert evaluation. Called by kpis.tasks inside the same run.
+then alert evaluation. Called by kpis.tasks inside the same run (and transaction), so readers
+never see a period's KPIs without its index, and alert e-mails leave only after commit.
 """
 
 import datetime as dt
+import logging
+
+from django.utils import timezone
+
+from kpis.alerts import alerts_evaluate
+from kpis.health import health_recompute
+from kpis.index import active_weight_version, compute_index
+from kpis.models import KpiSnapshot
+from kpis.rfm import org_tz, rfm_recompute
+
+logger = logging.getLogger(__name__)
+
+
+def _local_midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=org_tz())
+
+
+def period_is_latest(*, granularity: str, period_start: dt.date, period_end: dt.date) -> bool:
+    """True for the open period, or when no later period of this granularity has snapshots.
+
+    Customer scores describe "now": recomputing them for a backfilled old period would overwrite
+    today's scores with history, so only the current/latest period refreshes them.
+    """
+    today = timezone.now().astimezone(org_tz()).date()
+    if period_start <= today < period_end:
+        return True
+    return not KpiSnapshot.objects.filter(
+        granularity=granularity, period_start__gt=period_start
+    ).exists()
 
 
 def after_period_computed(*, granularity: str, period_start: dt.date, period_end: dt.date) -> None:
-    """Filled in by the composite-index work (issue 3 §5–7)."""
+    if period_is_latest(granularity=granularity, period_start=period_start, period_end=period_end):
+        # Scores as of the period end, or now while the period is still open.
+        as_of = min(timezone.now(), _local_midnight(period_end))
+        rfm_recompute(as_of=as_of, granularity=granularity, period_start=period_start)
+        health_recompute(as_of=as_of, granularity=granularity, period_start=period_start)
+    version = active_weight_version()
+    if version is not None:
+        compute_index(
+            granularity=granularity,
+            period_start=period_start,
+            period_end=period_end,
+            version=version,
+        )
+    else:
+        logger.warning("No active index weight version: index not computed for %s", period_start)
+    alerts_evaluate(granularity=granularity, period_start=period_start, period_end=period_end)

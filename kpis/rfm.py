@@ -1,0 +1,301 @@
+"""RFM scores and named segments for every customer as of a moment (catalogue §1).
+
+Measures, over non-cancelled orders placed before ``as_of``:
+- recency = days from the last order's local day to ``as_of``'s local day;
+- frequency = distinct local order days in the trailing 365 days ``[as_of − 365 d, as_of)``;
+- monetary = net revenue (``Order.net_amount``) in the same 365 days.
+
+Each is scored 1–5 by quintile among the customers with at least one order, recency inverted
+(the most recent buyers score 5). The quintile is computed in the database with the window
+function PERCENT_RANK: ``score = min(5, floor(percent_rank · 5) + 1)``. Unlike NTILE(5) it gives
+equal values the same score (ten customers with one order day never land in three different F
+quintiles); on distinct values it matches NTILE's buckets up to rounding at the edges.
+
+Named segments, first match wins (facts about the lifecycle before score patterns, and the more
+actionable pattern first):
+1. ``churned``   — not active at ``as_of`` under the §1 rule: an explicit ``churned_at`` not
+   followed by an order, a past ``contract_end_date``, or no order within the inactivity days ``d``
+   (the segment's override, else ``CRM_INACTIVITY_DAYS``);
+2. ``dormant``   — no order for more than d/2 days, not churned;
+3. ``first_time_buyer`` — exactly one distinct order day ever;
+4. ``champion``  — R, F and M all ≥ 4;
+5. ``at_risk``   — R ≤ 2 and F ≥ 3;
+6. ``high_frequency`` — F = 5;
+7. ``regular``   — everyone else with an order. Customers without orders have no segment.
+"""
+
+import datetime as dt
+import math
+import sqlite3
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    Field,
+    Max,
+    Model,
+    OuterRef,
+    Q,
+    Sum,
+    Value,
+    Window,
+)
+from django.db.models.functions import Coalesce, PercentRank, TruncDate
+
+from customers.models import Customer
+from kpis.models import CustomerSegmentSnapshot
+from sales.models import Order
+
+BATCH_SIZE = 1000
+TRAILING_DAYS = 365
+
+
+def org_tz() -> ZoneInfo:
+    return ZoneInfo(settings.CRM_TIME_ZONE)
+
+
+def _supports_update_from() -> bool:
+    return connection.vendor == "postgresql" or (
+        connection.vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 33)
+    )
+
+
+def bulk_set(model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Set `fields` of many rows, each `(pk, value, …)`, in one UPDATE … FROM (VALUES …) a batch.
+
+    Django's bulk_update builds one CASE per field and row, which took ~9 s for 5 000 customers
+    on PostgreSQL; joining a VALUES list takes a fraction of a second. Values are cast to each
+    column's type so an all-NULL batch still has a type. Falls back to bulk_update elsewhere.
+    """
+    if not rows:
+        return
+    opts = model._meta
+    columns = [cast(Field, opts.get_field(name)) for name in fields]
+    if not _supports_update_from():
+        objects = []
+        for row in rows:
+            obj = model(pk=row[0])
+            for column, value in zip(columns, row[1:], strict=True):
+                setattr(obj, column.attname, value)
+            objects.append(obj)
+        model._default_manager.bulk_update(objects, list(fields), batch_size=BATCH_SIZE)
+        return
+    quote = connection.ops.quote_name
+    table, pk = quote(opts.db_table), quote(str(opts.pk.column))
+    aliases = ["v_pk", *(f"v_{column.column}" for column in columns)]
+    assignments = ", ".join(
+        f"{quote(column.column)} = CAST(v.{quote(alias)} AS {db_type})"
+        for column, alias in zip(columns, aliases[1:], strict=True)
+        for db_type in [column.cast_db_type(connection)]  # type: ignore[attr-defined]
+    )
+    row_sql = "(" + ", ".join(["%s"] * len(aliases)) + ")"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), BATCH_SIZE):
+            batch = rows[start : start + BATCH_SIZE]
+            cursor.execute(
+                f"WITH v({', '.join(quote(a) for a in aliases)}) AS "
+                f"(VALUES {', '.join([row_sql] * len(batch))}) "
+                f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{pk} = v.{quote('v_pk')}",
+                [value for row in batch for value in row],
+            )
+
+
+def quintile(percent_rank: float) -> int:
+    # The epsilon keeps 0.6 (stored as 0.59999…) in the fourth quintile, not the third.
+    return min(5, math.floor(percent_rank * 5 + 1e-9) + 1)
+
+
+@dataclass(frozen=True)
+class CustomerRfm:
+    customer_id: int
+    recency_days: int
+    frequency: int
+    monetary: Decimal
+    order_days_ever: int
+    r: int
+    f: int
+    m: int
+    segment: str
+
+
+def _counted_orders(as_of: dt.datetime, prefix: str = "") -> Q:
+    return ~Q(**{f"{prefix}status": Order.Status.CANCELLED}) & Q(
+        **{f"{prefix}ordered_at__lt": as_of}
+    )
+
+
+def named_segment(
+    *,
+    r: int,
+    f: int,
+    m: int,
+    order_days_ever: int,
+    churned: bool,
+    days_since_last_order: Decimal,
+    inactivity_days: int,
+) -> str:
+    """The named segment for one customer's measures (priority order in the module docstring)."""
+    if churned:
+        return Customer.RfmSegment.CHURNED
+    if days_since_last_order > Decimal(inactivity_days) / 2:
+        return Customer.RfmSegment.DORMANT
+    if order_days_ever == 1:
+        return Customer.RfmSegment.FIRST_TIME_BUYER
+    if r >= 4 and f >= 4 and m >= 4:
+        return Customer.RfmSegment.CHAMPION
+    if r <= 2 and f >= 3:
+        return Customer.RfmSegment.AT_RISK
+    if f == 5:
+        return Customer.RfmSegment.HIGH_FREQUENCY
+    return Customer.RfmSegment.REGULAR
+
+
+def rfm_rows(*, as_of: dt.datetime) -> Iterator[CustomerRfm]:
+    """One grouped query with three window functions; yields every customer with an order."""
+    tz = org_tz()
+    counted = _counted_orders(as_of, "orders__")
+    trailing = counted & Q(orders__ordered_at__gte=as_of - dt.timedelta(days=TRAILING_DAYS))
+    order_day = TruncDate("orders__ordered_at", tzinfo=tz)
+    rows = (
+        Customer.objects.filter(
+            Exists(Order.objects.filter(_counted_orders(as_of), customer=OuterRef("pk")))
+        )
+        .annotate(
+            last_order_at=Max("orders__ordered_at", filter=counted),
+            last_order_day=Max(order_day, filter=counted),
+            order_days_ever=Count(order_day, filter=counted, distinct=True),
+            frequency=Count(order_day, filter=trailing, distinct=True),
+            monetary=Coalesce(Sum("orders__net_amount", filter=trailing), Value(Decimal("0"))),
+            inactivity_days=Coalesce(
+                F("segment__inactivity_days"), Value(settings.CRM_INACTIVITY_DAYS)
+            ),
+        )
+        .annotate(
+            r_rank=Window(PercentRank(), order_by=F("last_order_day").asc()),
+            f_rank=Window(PercentRank(), order_by=F("frequency").asc()),
+            m_rank=Window(PercentRank(), order_by=F("monetary").asc()),
+        )
+        .values_list(
+            "id",
+            "last_order_at",
+            "last_order_day",
+            "order_days_ever",
+            "frequency",
+            "monetary",
+            "inactivity_days",
+            "churned_at",
+            "contract_end_date",
+            "r_rank",
+            "f_rank",
+            "m_rank",
+        )
+        .order_by()
+    )
+    as_of_day = as_of.astimezone(tz).date()
+    for (
+        customer_id,
+        last_order_at,
+        last_order_day,
+        order_days_ever,
+        frequency,
+        monetary,
+        inactivity_days,
+        churned_at,
+        contract_end_date,
+        r_rank,
+        f_rank,
+        m_rank,
+    ) in rows.iterator(chunk_size=BATCH_SIZE):
+        r, f, m = quintile(r_rank), quintile(f_rank), quintile(m_rank)
+        since_last = Decimal((as_of - last_order_at).total_seconds()) / 86400
+        if churned_at is not None and churned_at <= as_of and last_order_at <= churned_at:
+            churned = True
+        elif churned_at is None and contract_end_date is not None:
+            churned = contract_end_date <= as_of_day
+        else:
+            churned = since_last > inactivity_days
+        yield CustomerRfm(
+            customer_id=customer_id,
+            recency_days=(as_of_day - last_order_day).days,
+            frequency=frequency,
+            monetary=Decimal(monetary),
+            order_days_ever=order_days_ever,
+            r=r,
+            f=f,
+            m=m,
+            segment=named_segment(
+                r=r,
+                f=f,
+                m=m,
+                order_days_ever=order_days_ever,
+                churned=churned,
+                days_since_last_order=since_last,
+                inactivity_days=inactivity_days,
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class RfmSummary:
+    as_of: dt.datetime
+    customers: int
+    segments: dict[str, int]
+
+
+@transaction.atomic
+def rfm_recompute(
+    *, as_of: dt.datetime, granularity: str | None = None, period_start: dt.date | None = None
+) -> RfmSummary:
+    """Store RFM scores and segments on Customer and, for a KPI period, its history rows.
+
+    Idempotent: a re-run for the same (granularity, period_start) replaces that period's rows.
+    """
+    results = list(rfm_rows(as_of=as_of))
+    bulk_set(
+        Customer,
+        ["rfm_recency", "rfm_frequency", "rfm_monetary", "rfm_segment"],
+        [(row.customer_id, row.r, row.f, row.m, row.segment) for row in results],
+    )
+    # Customers whose orders were all cancelled (or lie after as_of) lose their scores.
+    Customer.objects.filter(
+        ~Exists(Order.objects.filter(_counted_orders(as_of), customer=OuterRef("pk")))
+    ).exclude(rfm_segment="", rfm_recency__isnull=True).update(
+        rfm_segment="", rfm_recency=None, rfm_frequency=None, rfm_monetary=None
+    )
+    if granularity is not None and period_start is not None:
+        CustomerSegmentSnapshot.objects.filter(
+            granularity=granularity, period_start=period_start
+        ).delete()
+        CustomerSegmentSnapshot.objects.bulk_create(
+            [
+                CustomerSegmentSnapshot(
+                    customer_id=row.customer_id,
+                    granularity=granularity,
+                    period_start=period_start,
+                    as_of=as_of,
+                    rfm_segment=row.segment,
+                    r=row.r,
+                    f=row.f,
+                    m=row.m,
+                    recency_days=row.recency_days,
+                    frequency=row.frequency,
+                    monetary=row.monetary,
+                )
+                for row in results
+            ],
+            batch_size=BATCH_SIZE,
+        )
+    return RfmSummary(
+        as_of=as_of,
+        customers=len(results),
+        segments=dict(Counter(row.segment for row in results)),
+    )

@@ -1,0 +1,314 @@
+"""KPI targets: the absolute value each target kind resolves to, and progress toward it.
+
+Catalogue §4. "Reduce churn 5 %" is ambiguous, so a target states its kind:
+- ``absolute``: the amount is the value itself (0.08 = an 8 % churn rate).
+- ``relative_change_pct``: baseline × (1 + amount / 100); −5 on a 12 % churn rate → 11.4 %.
+- ``pp_change``: baseline + amount percentage points; −5 on a 12 % churn rate → 7 %. A point is
+  0.01 for a rate stored as a fraction and 1 for NPS (stored in points); other units are refused.
+The baseline is the KPI's snapshot in ``baseline_period_start`` (default: the previous period) for
+the same dimension value. Progress = (current − baseline) ÷ (target − baseline), so 0 is "where we
+started" and 1 is "reached"; without a baseline (absolute kind, first period) it is current ÷
+target for higher-is-better KPIs and target ÷ current for lower-is-better ones.
+"""
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils.translation import gettext as _
+
+from kpis.models import Direction, Granularity, IndicatorWeight, KpiSnapshot, Target
+
+# Catalogue §2 keys, so validation works before (or without) the definitions registry.
+CATALOGUE_KPI_KEYS = frozenset(
+    {
+        "leads_new", "lead_conversion_rate", "customers_new", "cac", "marketing_roi",
+        "csat", "nps", "survey_response_rate", "repeat_purchase_rate", "returning_customer_rate",
+        "referral_rate", "complaint_rate", "revenue", "orders", "aov", "top20_revenue_share",
+        "clv", "clv_historic", "cross_sell_rate", "upsell_rate", "active_customers",
+        "churn_rate", "retention_rate", "reactivation_rate", "winback_rate", "retention_cost",
+        "first_response_time", "resolution_time", "sla_first_response_attainment",
+        "sla_resolution_attainment", "reopen_rate", "one_touch_rate", "engagement_rate",
+        "win_rate", "pipeline_value", "sales_cycle_days", "activities_logged",
+        "data_completeness",
+    }
+)  # fmt: skip
+# Rates stored as a fraction in [0, 1] (catalogue §0.10): a percentage point is 0.01.
+RATE_KPIS = frozenset(
+    key for key in CATALOGUE_KPI_KEYS if key.endswith(("_rate", "_attainment", "_share"))
+) | {"csat", "data_completeness"}
+POINT_KPIS = frozenset({"nps"})
+LOWER_IS_BETTER = frozenset(
+    {"cac", "complaint_rate", "churn_rate", "retention_cost", "first_response_time",
+     "resolution_time", "reopen_rate", "sales_cycle_days"}
+)  # fmt: skip
+
+
+def _registry_definition(kpi: str) -> object | None:
+    """The engine's definition of a KPI, looked up lazily (the registry may not be importable)."""
+    try:
+        from kpis.definitions import registry  # type: ignore[attr-defined]
+
+        return registry.get(kpi)
+    except Exception:  # noqa: BLE001 - any failure means "not known to the registry"
+        return None
+
+
+def kpi_is_known(kpi: str) -> bool:
+    return kpi in CATALOGUE_KPI_KEYS or _registry_definition(kpi) is not None
+
+
+def kpi_direction(kpi: str) -> str:
+    definition = _registry_definition(kpi)
+    direction = getattr(definition, "direction", None)
+    if direction in (Direction.HIGHER, Direction.LOWER):
+        return str(direction)
+    return Direction.LOWER if kpi in LOWER_IS_BETTER else Direction.HIGHER
+
+
+def kpi_points_scale(kpi: str) -> Decimal | None:
+    """One percentage point in the KPI's stored unit, or None when points make no sense."""
+    if kpi in RATE_KPIS:
+        return Decimal("0.01")
+    if kpi in POINT_KPIS:
+        return Decimal("1")
+    unit = str(getattr(_registry_definition(kpi), "unit", "") or "").lower()
+    if unit in {"rate", "fraction", "ratio", "percent", "%"}:
+        return Decimal("0.01")
+    if unit in {"score", "points", "nps"}:
+        return Decimal("1")
+    return None
+
+
+# --- calendar arithmetic (periods are local dates, half-open [start, end), catalogue §0.1) ---
+_MONTHS = {Granularity.MONTH: 1, Granularity.QUARTER: 3, Granularity.YEAR: 12}
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def period_shift(granularity: str, start: dt.date, steps: int) -> dt.date:
+    """The start of the period `steps` periods after (negative: before) the one at `start`."""
+    if granularity == Granularity.DAY:
+        return start + dt.timedelta(days=steps)
+    if granularity == Granularity.WEEK:
+        return start + dt.timedelta(weeks=steps)
+    return _add_months(start, _MONTHS[Granularity(granularity)] * steps)
+
+
+def period_end_of(granularity: str, start: dt.date) -> dt.date:
+    return period_shift(granularity, start, 1)
+
+
+def period_is_aligned(granularity: str, start: dt.date) -> bool:
+    if granularity == Granularity.DAY:
+        return True
+    if granularity == Granularity.WEEK:
+        return start.weekday() == 0
+    if granularity == Granularity.MONTH:
+        return start.day == 1
+    if granularity == Granularity.QUARTER:
+        return start.day == 1 and start.month in (1, 4, 7, 10)
+    return start.day == 1 and start.month == 1
+
+
+# --- services -------------------------------------------------------------------------------
+
+
+def target_clean(
+    *,
+    kpi: str,
+    granularity: str,
+    period_start: dt.date,
+    kind: str,
+    baseline_period_start: dt.date | None = None,
+) -> None:
+    """Refuse a target that cannot be resolved; used by target_create and the admin form."""
+    errors: dict[str, str] = {}
+    if not kpi_is_known(kpi):
+        errors["kpi"] = _("Unknown KPI key %(kpi)s.") % {"kpi": kpi}
+    if granularity not in Granularity.values:
+        errors["granularity"] = _("Unknown granularity %(g)s.") % {"g": granularity}
+    elif not period_is_aligned(granularity, period_start):
+        errors["period_start"] = _("%(d)s is not the start of a %(g)s.") % {
+            "d": period_start,
+            "g": granularity,
+        }
+    if kind not in Target.Kind.values:
+        errors["kind"] = _("Unknown target kind %(k)s.") % {"k": kind}
+    elif kind == Target.Kind.PP_CHANGE and kpi_points_scale(kpi) is None:
+        errors["kind"] = _(
+            "A percentage-point change applies to rates and NPS only; use a relative change."
+        )
+    if baseline_period_start is not None and baseline_period_start >= period_start:
+        errors["baseline_period_start"] = _("The baseline must be an earlier period.")
+    if kind == Target.Kind.ABSOLUTE and baseline_period_start is not None:
+        errors["baseline_period_start"] = _("An absolute target has no baseline.")
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def target_create(
+    *,
+    kpi: str,
+    granularity: str,
+    period_start: dt.date,
+    kind: str,
+    amount: Decimal | int | str,
+    dimension: str = "all",
+    dimension_value: str = "",
+    baseline_period_start: dt.date | None = None,
+    notes: str = "",
+    actor: Any = None,
+) -> Target:
+    target_clean(
+        kpi=kpi,
+        granularity=granularity,
+        period_start=period_start,
+        kind=kind,
+        baseline_period_start=baseline_period_start,
+    )
+    try:
+        amount = Decimal(str(amount))
+    except ArithmeticError:
+        raise ValidationError({"amount": _("The amount must be a number.")}) from None
+    if not amount.is_finite():
+        raise ValidationError({"amount": _("The amount must be a number.")})
+    if kind != Target.Kind.ABSOLUTE and baseline_period_start is None:
+        baseline_period_start = period_shift(granularity, period_start, -1)
+    return Target.objects.create(
+        kpi=kpi,
+        granularity=granularity,
+        period_start=period_start,
+        kind=kind,
+        amount=amount,
+        dimension=dimension,
+        dimension_value=dimension_value,
+        baseline_period_start=baseline_period_start,
+        notes=notes,
+        created_by=actor,
+    )
+
+
+@dataclass(frozen=True)
+class TargetProgress:
+    target: Target
+    baseline: Decimal | None
+    resolved_value: Decimal | None
+    current: Decimal | None
+    progress: Decimal | None  # 0 = baseline, 1 = reached; may leave [0, 1]
+    achieved: bool | None
+    direction: str
+
+
+def _progress(
+    *, current: Decimal | None, goal: Decimal | None, baseline: Decimal | None, direction: str
+) -> tuple[Decimal | None, bool | None]:
+    if current is None or goal is None:
+        return None, None
+    achieved = current >= goal if direction == Direction.HIGHER else current <= goal
+    if baseline is not None and goal != baseline:
+        return (current - baseline) / (goal - baseline), achieved
+    if baseline is not None:  # the goal is the baseline: reached or not
+        return (Decimal(1) if achieved else Decimal(0)), achieved
+    if direction == Direction.HIGHER:
+        return (current / goal if goal else None), achieved
+    return (goal / current if current else Decimal(1)), achieved
+
+
+def targets_with_values(queryset: QuerySet[Target]) -> QuerySet[Target]:
+    """Targets annotated with `baseline_value` and `current_value` from their snapshots."""
+    cell = {
+        "kpi": OuterRef("kpi"),
+        "granularity": OuterRef("granularity"),
+        "dimension": OuterRef("dimension"),
+        "dimension_value": OuterRef("dimension_value"),
+    }
+    snapshots = KpiSnapshot.objects.filter(**cell)
+    return queryset.annotate(
+        baseline_value=Subquery(
+            snapshots.filter(period_start=OuterRef("baseline_period_start")).values("value")[:1]
+        ),
+        current_value=Subquery(
+            snapshots.filter(period_start=OuterRef("period_start")).values("value")[:1]
+        ),
+    )
+
+
+def progress_of(
+    target: Target, *, baseline: Decimal | None, current: Decimal | None, direction: str = ""
+) -> TargetProgress:
+    """Resolved value and progress from already-read values (no query)."""
+    direction = direction or kpi_direction(target.kpi)
+    scale = kpi_points_scale(target.kpi) or Decimal(1)
+    goal = target.resolved_value(baseline, points_scale=scale)
+    progress, achieved = _progress(
+        current=current, goal=goal, baseline=baseline, direction=direction
+    )
+    return TargetProgress(
+        target=target,
+        baseline=baseline,
+        resolved_value=goal,
+        current=current,
+        progress=progress,
+        achieved=achieved,
+        direction=direction,
+    )
+
+
+def targets_progress(*, targets: list[Target]) -> list[TargetProgress]:
+    """Resolved value and progress of many targets, reading snapshots in one query."""
+    if not targets:
+        return []
+    cells = {
+        (t.kpi, t.granularity, day, t.dimension, t.dimension_value)
+        for t in targets
+        for day in (t.period_start, t.baseline_period_start)
+        if day is not None
+    }
+    values = {
+        (s.kpi, s.granularity, s.period_start, s.dimension, s.dimension_value): s
+        for s in KpiSnapshot.objects.filter(
+            kpi__in={cell[0] for cell in cells},
+            period_start__in={cell[2] for cell in cells},
+            dimension__in={cell[3] for cell in cells},
+        )
+    }
+    # Directions from the active index configuration where the KPI is an indicator.
+    configured = dict(
+        IndicatorWeight.objects.filter(
+            version__status="active", kpi__in={t.kpi for t in targets}
+        ).values_list("kpi", "direction")
+    )
+    result = []
+    for target in targets:
+        cell = (target.kpi, target.granularity)
+        dims = (target.dimension, target.dimension_value)
+        baseline_row = (
+            values.get((*cell, target.baseline_period_start, *dims))
+            if target.baseline_period_start
+            else None
+        )
+        current_row = values.get((*cell, target.period_start, *dims))
+        result.append(
+            progress_of(
+                target,
+                baseline=baseline_row.value if baseline_row else None,
+                current=current_row.value if current_row else None,
+                direction=configured.get(target.kpi, ""),
+            )
+        )
+    return result
+
+
+def target_progress(*, target: Target) -> TargetProgress:
+    return targets_progress(targets=[target])[0]
