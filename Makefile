@@ -23,6 +23,8 @@ install-test: $(BIN)/python
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py kpis schedule
+	$(BIN)/python manage.py surveys_schedule
+	$(BIN)/python manage.py support_schedule
 	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py kpis compute --granularity month --start $(MONTHS_AGO_24) --quiet-if-fresh
 	$(BIN)/python manage.py demo_logins

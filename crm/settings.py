@@ -129,6 +129,7 @@ SUPPORT_AUTOCLOSE_DAYS = env_int("SUPPORT_AUTOCLOSE_DAYS", 7)
 # Inbound e-mail webhook shared secret (empty = webhook disabled) and the size cap of a message.
 INBOUND_EMAIL_SECRET = env_str("INBOUND_EMAIL_SECRET", "")
 INBOUND_EMAIL_MAX_BYTES = env_int("INBOUND_EMAIL_MAX_BYTES", 10 * 1024 * 1024)
+INBOUND_ATTACHMENT_MAX_BYTES = env_int("INBOUND_ATTACHMENT_MAX_BYTES", INBOUND_EMAIL_MAX_BYTES)
 # Address customers reply to (support mailbox); Message-IDs use its domain.
 SUPPORT_FROM_EMAIL = env_str("SUPPORT_FROM_EMAIL", DEFAULT_FROM_EMAIL)
 # Absolute base URL for links in e-mails; public survey POSTs allowed per IP+token per hour.

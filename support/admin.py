@@ -19,22 +19,28 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from support.business_hours import working_intervals_check
 from support.models import (
+    AgentAvailability,
     BusinessHours,
     BusinessSchedule,
+    CannedResponse,
     Holiday,
+    SLAEscalation,
     SLAPolicy,
     Ticket,
     TicketMessage,
     TicketStatusChange,
 )
 from support.services import (
+    canned_response_check,
     ticket_assign,
     ticket_assign_check,
     ticket_create,
     ticket_mark_spam,
     ticket_message_add,
     ticket_message_check,
+    ticket_reply_send,
     ticket_sla_refresh,
     ticket_status_change,
     ticket_status_change_check,
@@ -79,10 +85,49 @@ class BusinessScheduleForm(ModelForm):
         return value
 
 
+class BusinessHoursInlineFormSet(BaseInlineFormSet):
+    """Refuses overlapping intervals on one weekday across the whole inline (kept rows only)."""
+
+    def clean(self) -> None:
+        super().clean()
+        rows = [
+            form.cleaned_data
+            for form in self.forms
+            if getattr(form, "cleaned_data", None) and not form.cleaned_data.get("DELETE")
+        ]
+        working_intervals_check(
+            (row["weekday"], row["starts_at"], row["ends_at"])
+            for row in rows
+            if row.get("weekday") is not None and row.get("starts_at") and row.get("ends_at")
+        )
+
+
 class BusinessHoursInline(admin.TabularInline):
     model = BusinessHours
+    formset = BusinessHoursInlineFormSet
     extra = 0
     fields = ("weekday", "starts_at", "ends_at")
+
+
+class BusinessHoursForm(ModelForm):
+    """The stand-alone interval page checks against the schedule's other intervals."""
+
+    class Meta:
+        model = BusinessHours
+        fields = ("schedule", "weekday", "starts_at", "ends_at")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        schedule = cleaned.get("schedule")
+        if schedule is not None and cleaned.get("starts_at") and cleaned.get("ends_at"):
+            others = BusinessHours.objects.filter(schedule=schedule).exclude(pk=self.instance.pk)
+            working_intervals_check(
+                [
+                    *others.values_list("weekday", "starts_at", "ends_at"),
+                    (cleaned.get("weekday", 0), cleaned["starts_at"], cleaned["ends_at"]),
+                ]
+            )
+        return cleaned
 
 
 class HolidayInline(admin.TabularInline):
@@ -102,6 +147,7 @@ class BusinessScheduleAdmin(admin.ModelAdmin):
 
 @admin.register(BusinessHours)
 class BusinessHoursAdmin(admin.ModelAdmin):
+    form = BusinessHoursForm
     list_display = ("schedule", "weekday", "starts_at", "ends_at")
     list_filter = ("schedule", "weekday")
     search_fields = ("schedule__name",)
@@ -132,12 +178,81 @@ class SLAPolicyAdmin(admin.ModelAdmin):
         "first_response_minutes",
         "resolution_minutes",
         "pause_on_pending",
+        "warning_minutes",
+        "escalate_raise_priority",
+        "escalate_reassign_to",
         "is_active",
     )
     list_filter = ("is_active", "priority", "pause_on_pending", "team", "segment", "schedule")
     search_fields = ("name",)
-    list_select_related = ("team", "segment", "schedule")
+    list_select_related = ("team", "segment", "schedule", "escalate_reassign_to")
+    autocomplete_fields = ("escalate_reassign_to",)
     ordering = ("position", "id")
+
+
+@admin.register(SLAEscalation)
+class SLAEscalationAdmin(admin.ModelAdmin):
+    """The escalation log: written by the beat task only."""
+
+    list_display = ("ticket", "clock", "level", "due_at", "notified_at", "action")
+    list_filter = ("clock", "level")
+    search_fields = ("=ticket__id", "ticket__subject")
+    list_select_related = ("ticket",)
+    date_hierarchy = "notified_at"
+    readonly_fields = (
+        "ticket",
+        "clock",
+        "level",
+        "due_at",
+        "notified_at",
+        "notified_users",
+        "action",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+# --- canned responses and availability -----------------------------------------------------
+
+
+class CannedResponseForm(ModelForm):
+    class Meta:
+        model = CannedResponse
+        fields = ("name", "team", "body", "is_active")
+        help_texts = {
+            "body": _("Placeholders: {customer_name}, {ticket_number}, {agent_name}."),
+        }
+
+    def clean_body(self) -> str:
+        body: str = self.cleaned_data.get("body", "")
+        try:
+            canned_response_check(body=body)
+        except ValidationError as exc:  # field-keyed by the service; the form names the field
+            raise ValidationError(exc.messages) from exc
+        return body
+
+
+@admin.register(CannedResponse)
+class CannedResponseAdmin(admin.ModelAdmin):
+    form = CannedResponseForm
+    list_display = ("name", "team", "is_active")
+    list_filter = ("is_active", "team")
+    search_fields = ("name", "body")
+    list_select_related = ("team",)
+
+
+@admin.register(AgentAvailability)
+class AgentAvailabilityAdmin(admin.ModelAdmin):
+    list_display = ("user", "is_available", "last_assigned_at")
+    list_filter = ("is_available",)
+    search_fields = ("user__username", "user__first_name", "user__last_name")
+    list_select_related = ("user",)
+    autocomplete_fields = ("user",)
+    readonly_fields = ("last_assigned_at",)
 
 
 # --- tickets --------------------------------------------------------------------------------
@@ -362,13 +477,21 @@ class TicketAdmin(admin.ModelAdmin):
             data = getattr(message_form, "cleaned_data", None)
             if not data or data.get("DELETE") or not message_form.has_changed():
                 continue
-            ticket_message_add(
-                ticket=form.instance,
-                body=data["body"],
-                author_kind=TicketMessage.AuthorKind.AGENT,
-                author_user=request.user,  # type: ignore[arg-type]
-                is_public=data.get("is_public", True),
-            )
+            if data.get("is_public", True):
+                # A public reply is e-mailed to the customer like one from the ticket page.
+                ticket_reply_send(
+                    ticket=form.instance,
+                    body=data["body"],
+                    author_user=request.user,  # type: ignore[arg-type]
+                )
+            else:
+                ticket_message_add(
+                    ticket=form.instance,
+                    body=data["body"],
+                    author_kind=TicketMessage.AuthorKind.AGENT,
+                    author_user=request.user,  # type: ignore[arg-type]
+                    is_public=False,
+                )
         # The inline formset expects these after save(); nothing else was saved through it.
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 

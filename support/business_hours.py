@@ -219,3 +219,39 @@ def _subtract(span: Span, holes: list[Span]) -> Iterator[Span]:
             return
     if start < end:
         yield start, end
+
+
+def working_intervals_check(intervals: Iterable[tuple[int, dt.time, dt.time]]) -> None:
+    """Refuse working intervals that overlap on the same weekday (or end before they start).
+
+    The calendar would merge them, but an overlap is almost always a typing mistake
+    (09:00–17:00 next to 12:00–13:00 meant as a break), so editors are told instead.
+    """
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext as _
+
+    by_day: dict[int, list[tuple[dt.time, dt.time]]] = {}
+    for weekday, starts_at, ends_at in intervals:
+        if ends_at <= starts_at:
+            raise ValidationError(
+                _("A working interval must end after it starts (%(start)s–%(end)s).")
+                % {"start": starts_at.strftime("%H:%M"), "end": ends_at.strftime("%H:%M")}
+            )
+        by_day.setdefault(weekday, []).append((starts_at, ends_at))
+    for weekday, spans in sorted(by_day.items()):
+        spans.sort()
+        for (start_a, end_a), (start_b, end_b) in zip(spans, spans[1:], strict=False):
+            if start_b < end_a:
+                raise ValidationError(
+                    _(
+                        "Working intervals overlap on weekday %(day)s: "
+                        "%(a_start)s–%(a_end)s and %(b_start)s–%(b_end)s."
+                    )
+                    % {
+                        "day": weekday,
+                        "a_start": start_a.strftime("%H:%M"),
+                        "a_end": end_a.strftime("%H:%M"),
+                        "b_start": start_b.strftime("%H:%M"),
+                        "b_end": end_b.strftime("%H:%M"),
+                    }
+                )

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.models import Team
 from support.models import Priority, Ticket
+from support.selectors import SLAState, sla_state_q
 
 FINISHED = (Ticket.Status.SOLVED, Ticket.Status.CLOSED)
 
@@ -48,6 +49,9 @@ class TicketFilter(django_filters.FilterSet):
     resolution_breached = django_filters.BooleanFilter(
         method="filter_resolution_breached", label=_("Resolution SLA breached")
     )
+    sla_state = django_filters.ChoiceFilter(
+        choices=SLAState.CHOICES, method="filter_sla_state", label=_("SLA state")
+    )
 
     class Meta:
         model = Ticket
@@ -63,6 +67,7 @@ class TicketFilter(django_filters.FilterSet):
             "created_before",
             "first_response_breached",
             "resolution_breached",
+            "sla_state",
         ]
 
     def filter_search(self, queryset: QuerySet[Ticket], name: str, value: str) -> QuerySet[Ticket]:
@@ -91,3 +96,11 @@ class TicketFilter(django_filters.FilterSet):
             return queryset
         rule = resolution_breached_q()
         return queryset.filter(rule) if value else queryset.exclude(rule)
+
+    def filter_sla_state(
+        self, queryset: QuerySet[Ticket], name: str, value: str
+    ) -> QuerySet[Ticket]:
+        """Running clocks breached, inside the policy's warning window, or on track (now)."""
+        if not value:
+            return queryset
+        return queryset.filter(sla_state_q(value))

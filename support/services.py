@@ -30,11 +30,17 @@ Interpretation of the rules (the docs and KPIs rely on these):
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import re
+from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -46,8 +52,11 @@ from support.business_hours import (
     calendar_minutes_between,
 )
 from support.models import (
+    AgentAvailability,
     BusinessSchedule,
+    CannedResponse,
     Priority,
+    SLAEscalation,
     SLAPolicy,
     Ticket,
     TicketMessage,
@@ -56,6 +65,8 @@ from support.models import (
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
+
+logger = logging.getLogger(__name__)
 
 Status = Ticket.Status
 AuthorKind = TicketMessage.AuthorKind
@@ -333,6 +344,7 @@ def _ticket_create(
     created_at: dt.datetime | None,
     external_id: str | None,
     follow_up_of: Ticket | None = None,
+    email_message_id: str = "",
 ) -> Ticket:
     errors: dict[str, str] = {}
     if not subject or not subject.strip():
@@ -371,6 +383,7 @@ def _ticket_create(
             author_user=author if opened_by_agent else None,
             body=body,
             created_at=at,
+            email_message_id=email_message_id[:255],
         )
     _refresh_clocks(ticket)
     ticket.save(update_fields=CLOCK_FIELDS)
@@ -396,11 +409,13 @@ def ticket_create(
     author: User | None = None,
     created_at: dt.datetime | None = None,
     external_id: str | None = None,
+    email_message_id: str = "",
 ) -> Ticket:
     """Open a ticket; the body becomes its first message (the agent's, when opened by one).
 
     The ticket starts `new`. An agent's opening message is not a reply: it does not count in
-    `public_agent_replies` nor as a first response.
+    `public_agent_replies` nor as a first response. `email_message_id` is the Message-ID of the
+    e-mail that opened it (inbound threading).
     """
     return _ticket_create(
         customer=customer,
@@ -416,6 +431,7 @@ def ticket_create(
         author=author,
         created_at=created_at,
         external_id=external_id,
+        email_message_id=email_message_id,
     )
 
 
@@ -429,6 +445,7 @@ def ticket_message_add(
     is_public: bool = True,
     automated: bool = False,
     at: dt.datetime | None = None,
+    email_message_id: str = "",
 ) -> TicketMessage:
     """Add a message and apply its effect on status and clocks (see the module docstring).
 
@@ -461,6 +478,7 @@ def ticket_message_add(
             created_at=moment,
             external_id=None,
             follow_up_of=ticket,
+            email_message_id=email_message_id,
         )
         return follow_up.messages.get()
 
@@ -472,6 +490,7 @@ def ticket_message_add(
         automated=automated,
         body=body,
         created_at=moment,
+        email_message_id=email_message_id[:255],
     )
     changed: list[str] = []
     if author_kind == AuthorKind.CUSTOMER:
@@ -662,3 +681,360 @@ def ticket_merge(
     _refresh_clocks(duplicate)
     duplicate.save(update_fields=[*changed, *CLOCK_FIELDS])
     return into
+
+
+# --- e-mail out ------------------------------------------------------------------------------
+
+
+def _queue_reply_email(message_id: int) -> None:
+    from support.tasks import ticket_reply_email_send_task
+
+    ticket_reply_email_send_task.delay(message_id=message_id)
+
+
+@transaction.atomic
+def ticket_reply_send(
+    *,
+    ticket: Ticket,
+    body: str,
+    author_user: User,
+    at: dt.datetime | None = None,
+    email: bool = True,
+) -> TicketMessage:
+    """An agent's public reply: added like any message, then — after commit, so a rolled-back
+    reply never reaches the customer — e-mailed with threading headers by a Celery task.
+
+    Views and the API call this (not `ticket_message_add`) for a public agent reply.
+    """
+    message = ticket_message_add(
+        ticket=ticket, body=body, author_kind=AuthorKind.AGENT, author_user=author_user, at=at
+    )
+    if email:
+        transaction.on_commit(partial(_queue_reply_email, message.pk))
+    return message
+
+
+def ticket_link(ticket: Ticket) -> str:
+    """Site-relative URL of the ticket page ("" until the support views define one)."""
+    for name in ("support:detail", "support:ticket_detail"):
+        try:
+            return reverse(name, kwargs={"pk": ticket.pk})
+        except NoReverseMatch:
+            continue
+    return ""
+
+
+# --- SLA escalation --------------------------------------------------------------------------
+
+_OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING)
+_PRIORITY_UP = {
+    Priority.LOW: Priority.NORMAL,
+    Priority.NORMAL: Priority.HIGH,
+    Priority.HIGH: Priority.URGENT,
+}
+
+
+@dataclass(frozen=True)
+class _DueClock:
+    ticket: Ticket
+    clock: str
+    level: str
+    due_at: dt.datetime
+
+
+def _clock_candidates(moment: dt.datetime) -> list[_DueClock]:
+    """Running clocks (first response unanswered, resolution unsolved) that are breached or
+    inside their policy's warning window and have not been escalated at that level yet.
+    One query per clock: the per-policy warning windows are OR-ed into the filter."""
+    windows = list(SLAPolicy.objects.values_list("pk", "warning_minutes"))
+    found: list[_DueClock] = []
+    clocks = (
+        (SLAEscalation.Clock.FIRST_RESPONSE, "first_response_due_at", Q(first_response_at=None)),
+        (SLAEscalation.Clock.RESOLUTION, "resolution_due_at", Q()),
+    )
+    for clock, due_field, running in clocks:
+        breached = Q(**{f"{due_field}__lte": moment})
+        warning = Q(pk__in=[])
+        for policy_id, minutes in windows:
+            warning |= Q(
+                sla_policy_id=policy_id,
+                **{
+                    f"{due_field}__gt": moment,
+                    f"{due_field}__lte": moment + dt.timedelta(minutes=minutes),
+                },
+            )
+        for level, condition in (
+            (SLAEscalation.Level.BREACHED, breached),
+            (SLAEscalation.Level.WARNING, warning),
+        ):
+            done = SLAEscalation.objects.filter(ticket=OuterRef("pk"), clock=clock, level=level)
+            tickets = (
+                Ticket.objects.filter(
+                    running,
+                    condition,
+                    status__in=_OPEN_STATUSES,
+                    is_spam=False,
+                    merged_into__isnull=True,
+                    sla_policy__isnull=False,
+                )
+                .exclude(Exists(done))
+                .select_related("team", "sla_policy", "assignee", "team__manager")
+                .order_by(due_field, "id")
+            )
+            found.extend(
+                _DueClock(ticket=t, clock=clock, level=level, due_at=getattr(t, due_field))
+                for t in tickets[:ESCALATIONS_PER_RUN]
+            )
+    return found
+
+
+ESCALATIONS_PER_RUN = 500
+
+
+def _escalation_recipients(ticket: Ticket) -> list[User]:
+    users = [ticket.assignee, ticket.team.manager if ticket.team is not None else None]
+    unique = {user.pk: user for user in users if user is not None and user.is_active}
+    return list(unique.values())
+
+
+def _escalation_text(item: _DueClock) -> tuple[str, str]:
+    clock = SLAEscalation.Clock(item.clock).label
+    if item.level == SLAEscalation.Level.BREACHED:
+        title = _("SLA breached: %(clock)s on ticket #%(number)s") % {
+            "clock": clock,
+            "number": item.ticket.pk,
+        }
+    else:
+        title = _("SLA breaching soon: %(clock)s on ticket #%(number)s") % {
+            "clock": clock,
+            "number": item.ticket.pk,
+        }
+    body = _("%(subject)s — due %(due)s.") % {
+        "subject": item.ticket.subject,
+        "due": timezone.localtime(item.due_at).strftime("%Y-%m-%d %H:%M %Z"),
+    }
+    return title, body
+
+
+def _breach_actions(item: _DueClock, moment: dt.datetime) -> str:
+    """Policy actions on a breach: raise priority one step and/or reassign. Returns a summary."""
+    policy = item.ticket.sla_policy
+    if policy is None or item.level != SLAEscalation.Level.BREACHED:
+        return ""
+    done: list[str] = []
+    ticket = item.ticket
+    if policy.escalate_raise_priority and ticket.priority in _PRIORITY_UP:
+        ticket = ticket_update(ticket=ticket, priority=_PRIORITY_UP[Priority(ticket.priority)])
+        done.append(f"priority→{ticket.priority}")
+    target = policy.escalate_reassign_to
+    if target is not None and target.is_active and ticket.assignee_id != target.pk:
+        ticket = ticket_assign(ticket=ticket, assignee=target, at=moment)
+        done.append(f"assignee→{target.pk}")
+    return ", ".join(done)
+
+
+@transaction.atomic
+def sla_escalations_run(*, at: dt.datetime | None = None) -> list[SLAEscalation]:
+    """Escalate every clock that is breached or about to breach, once per clock and level.
+
+    For each: an SLAEscalation row (unique per ticket, clock and level — the database makes the
+    "once" hold even if two runs overlap: the later run fails and writes nothing), a
+    notification to the assignee and the team manager (e-mailed after commit), and on a breach
+    the policy's actions (raise priority one step, reassign). A clock already breached when
+    first seen is escalated as breached only (no late "breaching soon").
+    """
+    from crm.models import Notification
+    from crm.notifications import NotificationDraft, notifications_send
+
+    moment = _when(at)
+    candidates = _clock_candidates(moment)
+    breached_keys = {
+        (c.ticket.pk, c.clock) for c in candidates if c.level == SLAEscalation.Level.BREACHED
+    }
+    candidates = [
+        c
+        for c in candidates
+        if c.level == SLAEscalation.Level.BREACHED or (c.ticket.pk, c.clock) not in breached_keys
+    ]
+    if not candidates:
+        return []
+    # Who was responsible when the clock ran out, before any reassignment below …
+    recipients = {id(c): _escalation_recipients(c.ticket) for c in candidates}
+    actions = {id(c): _breach_actions(c, moment) for c in candidates}
+    # … plus whoever the policy handed the ticket to.
+    for c in candidates:
+        target = c.ticket.sla_policy.escalate_reassign_to if c.ticket.sla_policy else None
+        if actions[id(c)] and target is not None and target.is_active:
+            if all(user.pk != target.pk for user in recipients[id(c)]):
+                recipients[id(c)].append(target)
+    escalations = SLAEscalation.objects.bulk_create(
+        SLAEscalation(
+            ticket=c.ticket,
+            clock=c.clock,
+            level=c.level,
+            due_at=c.due_at,
+            notified_at=moment,
+            action=actions[id(c)][:100],
+        )
+        for c in candidates
+    )
+    through = SLAEscalation.notified_users.through
+    through.objects.bulk_create(
+        through(slaescalation_id=escalation.pk, user_id=user.pk)
+        for escalation, c in zip(escalations, candidates, strict=True)
+        for user in recipients[id(c)]
+    )
+    drafts: list[NotificationDraft] = []
+    for c in candidates:
+        title, body = _escalation_text(c)
+        link = ticket_link(c.ticket)
+        drafts.extend(
+            NotificationDraft(
+                user=user, kind=Notification.Kind.ALERT, title=title, body=body, link=link
+            )
+            for user in recipients[id(c)]
+        )
+    if drafts:
+        notifications_send(drafts=drafts)
+    logger.info("SLA escalation: %d clocks escalated", len(escalations))
+    return escalations
+
+
+# --- automatic closing -----------------------------------------------------------------------
+
+
+def tickets_auto_close(*, at: dt.datetime | None = None, days: int | None = None) -> int:
+    """Close tickets solved at least `days` ago (default settings.SUPPORT_AUTOCLOSE_DAYS; 0 = off).
+
+    Each ticket is closed through ticket_status_change in its own transaction, so one bad row
+    cannot block the rest; a ticket reopened meanwhile is skipped by the status check.
+    """
+    moment = _when(at)
+    days = int(getattr(settings, "SUPPORT_AUTOCLOSE_DAYS", 7)) if days is None else days
+    if days <= 0:
+        return 0
+    due = Ticket.objects.filter(
+        status=Status.SOLVED, last_solved_at__lte=moment - dt.timedelta(days=days)
+    ).order_by("last_solved_at", "id")
+    closed = 0
+    for ticket in due[:AUTO_CLOSE_PER_RUN]:
+        try:
+            ticket_status_change(ticket=ticket, to_status=Status.CLOSED, at=moment)
+        except ValidationError as exc:  # reopened or closed since the query
+            logger.info("auto-close skipped ticket %s: %s", ticket.pk, exc)
+            continue
+        closed += 1
+    return closed
+
+
+AUTO_CLOSE_PER_RUN = 1000
+
+
+# --- assignment ------------------------------------------------------------------------------
+
+
+class AssignmentStrategy:
+    ROUND_ROBIN = "round_robin"
+    LEAST_OPEN = "least_open"
+    ALL = (ROUND_ROBIN, LEAST_OPEN)
+
+
+def team_available_agents(*, team: Team) -> QuerySet[User]:
+    """Active members of the team not marked away (no availability row = available)."""
+    from django.contrib.auth import get_user_model
+
+    away = AgentAvailability.objects.filter(user=OuterRef("pk"), is_available=False)
+    return (
+        get_user_model().objects.filter(teams=team, is_active=True).exclude(Exists(away)).distinct()
+    )
+
+
+@transaction.atomic
+def ticket_auto_assign(
+    *,
+    ticket: Ticket,
+    strategy: str = AssignmentStrategy.ROUND_ROBIN,
+    team: Team | None = None,
+    actor: User | None = None,
+    at: dt.datetime | None = None,
+) -> Ticket:
+    """Assign to one of the team's available agents.
+
+    round_robin: the agent auto-assigned longest ago (never first, then by id).
+    least_open: the agent with the fewest new/open/pending tickets (ties: longest ago).
+    The team row is locked so two simultaneous assignments do not pick the same "next" agent.
+    """
+    if strategy not in AssignmentStrategy.ALL:
+        raise ValidationError({"strategy": _("Unknown assignment strategy “%s”.") % strategy})
+    team_id = team.pk if team is not None else ticket.team_id
+    if team_id is None:
+        raise ValidationError({"team": _("The ticket has no team to assign from.")})
+    locked_team = Team.objects.select_for_update().get(pk=team_id)
+    moment = _when(at)
+    last_assigned = AgentAvailability.objects.filter(user=OuterRef("pk")).values(
+        "last_assigned_at"
+    )[:1]
+    agents = team_available_agents(team=locked_team).annotate(last_assigned=Subquery(last_assigned))
+    if strategy == AssignmentStrategy.LEAST_OPEN:
+        agents = agents.annotate(
+            open_tickets=Count(
+                "assigned_tickets",
+                filter=Q(assigned_tickets__status__in=_OPEN_STATUSES),
+                distinct=True,
+            )
+        ).order_by("open_tickets", F("last_assigned").asc(nulls_first=True), "id")
+    else:
+        agents = agents.order_by(F("last_assigned").asc(nulls_first=True), "id")
+    agent = agents.first()
+    if agent is None:
+        raise ValidationError({"team": _("No agent of team %s is available.") % locked_team.name})
+    AgentAvailability.objects.update_or_create(user=agent, defaults={"last_assigned_at": moment})
+    return ticket_assign(ticket=ticket, assignee=agent, team=locked_team, actor=actor, at=at)
+
+
+@transaction.atomic
+def agent_availability_set(*, user: User, is_available: bool) -> AgentAvailability:
+    availability, _created = AgentAvailability.objects.update_or_create(
+        user=user, defaults={"is_available": is_available}
+    )
+    return availability
+
+
+# --- canned responses ------------------------------------------------------------------------
+
+CANNED_PLACEHOLDERS = ("customer_name", "ticket_number", "agent_name")
+_PLACEHOLDER = re.compile(r"\{([^{}\s]*)\}")
+
+
+def canned_response_check(*, body: str) -> None:
+    """Refuse an empty body or a placeholder other than the three known ones."""
+    if not body or not body.strip():
+        raise ValidationError({"body": _("A canned response needs a body.")})
+    unknown = sorted(
+        {name for name in _PLACEHOLDER.findall(body) if name} - set(CANNED_PLACEHOLDERS)
+    )
+    if unknown:
+        raise ValidationError(
+            {
+                "body": _("Unknown placeholder(s): %(names)s. Allowed: %(allowed)s.")
+                % {
+                    "names": ", ".join(f"{{{name}}}" for name in unknown),
+                    "allowed": ", ".join(f"{{{name}}}" for name in CANNED_PLACEHOLDERS),
+                }
+            }
+        )
+
+
+def canned_response_render(
+    *, canned: CannedResponse, ticket: Ticket, agent: User | None = None
+) -> str:
+    """The body with the three placeholders filled in. Plain substitution, not a template
+    engine and not str.format: no attribute access, no code, unknown braces left as written."""
+    values = {
+        "customer_name": ticket.contact.first_name
+        if ticket.contact is not None and ticket.contact.first_name
+        else ticket.customer.name,
+        "ticket_number": f"#{ticket.pk}",
+        "agent_name": (agent.get_full_name() or agent.get_username()) if agent is not None else "",
+    }
+    return _PLACEHOLDER.sub(lambda match: values.get(match.group(1), match.group(0)), canned.body)

@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from surveys.models import Survey, SurveyInvitation, SurveyResponse
 from surveys.services import (
@@ -19,9 +20,54 @@ from surveys.services import (
     survey_score_check,
 )
 
+# Delay defaults per trigger (issue 5): a day after a ticket is solved, a week after delivery.
+DEFAULT_DELAY_HOURS = {
+    Survey.Trigger.TICKET_SOLVED: 24,
+    Survey.Trigger.ORDER_DELIVERED: 7 * 24,
+    Survey.Trigger.RELATIONSHIP: 0,
+}
+
+
+class SurveyForm(forms.ModelForm):
+    class Meta:
+        model = Survey
+        fields = (
+            "name",
+            "kind",
+            "question",
+            "trigger",
+            "delay_hours",
+            "cooldown_days",
+            "sampling_rate",
+            "expiry_days",
+            "reminder_days",
+            "is_active",
+        )
+        help_texts = {
+            "delay_hours": _(
+                "Left at the default: 24 h after a ticket is solved, 7 days (168 h) after an "
+                "order is delivered, none for relationship surveys."
+            ),
+            "reminder_days": _("Empty: no reminder."),
+            "sampling_rate": _("Share of eligible customers invited, e.g. 0.25 (1 = everyone)."),
+        }
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        trigger = cleaned.get("trigger")
+        # A new survey whose delay was not touched gets its trigger's default delay.
+        if (
+            self.instance.pk is None
+            and trigger in DEFAULT_DELAY_HOURS
+            and "delay_hours" not in self.changed_data
+        ):
+            cleaned["delay_hours"] = DEFAULT_DELAY_HOURS[trigger]
+        return cleaned
+
 
 @admin.register(Survey)
 class SurveyAdmin(admin.ModelAdmin):
+    form = SurveyForm
     list_display = (
         "name",
         "kind",

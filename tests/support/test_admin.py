@@ -4,6 +4,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.core import mail
 from django.urls import reverse
 
 from support.models import Ticket, TicketMessage
@@ -65,6 +66,9 @@ def ticket():
         "businessschedule",
         "businesshours",
         "holiday",
+        "slaescalation",
+        "cannedresponse",
+        "agentavailability",
     ],
 )
 def test_changelists_render_with_a_bounded_query_count(
@@ -136,7 +140,9 @@ def test_a_reply_on_a_closed_ticket_shows_the_refusal(admin_client, ticket):
     assert ticket.messages.count() == 1
 
 
-def test_a_reply_and_a_status_change_go_through_the_services(admin_client, admin_user, ticket):
+def test_a_reply_and_a_status_change_go_through_the_services(
+    admin_client, admin_user, ticket, django_capture_on_commit_callbacks
+):
     url = reverse("admin:support_ticket_change", args=[ticket.pk])
     data = form_post_data(admin_client.get(url))
     new = data["messages-TOTAL_FORMS"]
@@ -148,10 +154,14 @@ def test_a_reply_and_a_status_change_go_through_the_services(admin_client, admin
             f"messages-{new}-is_public": "on",
         }
     )
-    response = admin_client.post(url, data)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(url, data)
     assert response.status_code == 302
     ticket = Ticket.objects.get(pk=ticket.pk)
     reply = ticket.messages.get(body="Fixed it")
+    # the public reply was e-mailed to the customer with its Message-ID stored
+    assert [m.to for m in mail.outbox] == [[ticket.customer.email]]
+    assert reply.email_message_id == mail.outbox[0].extra_headers["Message-ID"]
     assert (reply.author_kind, reply.author_user) == (TicketMessage.AuthorKind.AGENT, admin_user)
     # the reply opened the ticket (new → open), then the admin solved it (open → solved)
     assert list(ticket.status_changes.values_list("to_status", flat=True)) == ["open", "solved"]
@@ -230,3 +240,56 @@ def test_the_change_page_query_count_does_not_grow_with_the_conversation(
     with django_assert_max_num_queries(14):
         response = admin_client.get(reverse("admin:support_ticket_change", args=[ticket.pk]))
     assert response.status_code == 200
+
+
+# --- schedules with overlapping intervals, canned responses --------------------------------
+
+
+def test_overlapping_intervals_in_the_schedule_page_are_refused(admin_client):
+    # given a Tue 9–17 schedule (weekday 1: the form helper drops falsy values such as 0)
+    schedule = business_week_schedule(weekdays=(1,))
+    url = reverse("admin:support_businessschedule_change", args=[schedule.pk])
+    data = form_post_data(admin_client.get(url))
+    # when an editor adds Tue 12:00–13:00 (a "break" typed as working time)
+    prefix = "intervals"
+    total = int(data[f"{prefix}-TOTAL_FORMS"])
+    data.update(
+        {
+            f"{prefix}-TOTAL_FORMS": total + 1,
+            f"{prefix}-{total}-weekday": 1,
+            f"{prefix}-{total}-starts_at": "12:00",
+            f"{prefix}-{total}-ends_at": "13:00",
+        }
+    )
+    response = admin_client.post(url, data)
+    # then the page shows the refusal and nothing is written
+    assert response.status_code == 200
+    errors = [
+        str(inline.formset.non_form_errors())
+        for inline in response.context["inline_admin_formsets"]
+    ]
+    assert "Working intervals overlap on weekday 1" in " ".join(errors)
+    assert schedule.intervals.count() == 1
+
+
+def test_overlapping_interval_on_the_interval_page_is_refused(admin_client):
+    schedule = business_week_schedule(weekdays=(2,))
+    response = admin_client.post(
+        reverse("admin:support_businesshours_add"),
+        {"schedule": schedule.pk, "weekday": 2, "starts_at": "16:00", "ends_at": "18:00"},
+    )
+    assert response.status_code == 200
+    assert "overlap" in response.content.decode()
+    assert schedule.intervals.count() == 1
+
+
+def test_canned_response_with_unknown_placeholder_is_refused(admin_client):
+    from support.models import CannedResponse
+
+    response = admin_client.post(
+        reverse("admin:support_cannedresponse_add"),
+        {"name": "Evil", "body": "Hi {customer.__class__}", "is_active": "on"},
+    )
+    assert response.status_code == 200
+    assert "Unknown placeholder" in response.content.decode()
+    assert not CannedResponse.objects.exists()

@@ -90,3 +90,49 @@ def test_an_invitation_added_in_the_admin_goes_through_the_service(admin_client)
     invitation = SurveyInvitation.objects.get()
     assert invitation.status == SurveyInvitation.Status.UNDELIVERABLE
     assert invitation.expires_at == invitation.created_at + dt.timedelta(days=7)
+
+
+@pytest.mark.parametrize(
+    ("trigger", "hours"), [("ticket_solved", 24), ("order_delivered", 168), ("relationship", 0)]
+)
+def test_a_new_survey_gets_its_triggers_default_delay(admin_client, trigger, hours):
+    from surveys.models import Survey
+
+    response = admin_client.post(
+        reverse("admin:surveys_survey_add"),
+        {
+            "name": f"S {trigger}",
+            "kind": "csat",
+            "question": "How did we do?",
+            "trigger": trigger,
+            "delay_hours": 24,  # the form's initial value, left untouched
+            "cooldown_days": 30,
+            "sampling_rate": "1",
+            "expiry_days": 14,
+            "reminder_days": 5,
+            "is_active": "on",
+            "initial-delay_hours": 24,
+        },
+    )
+    assert response.status_code == 302
+    assert Survey.objects.get(name=f"S {trigger}").delay_hours == hours
+
+
+def test_an_explicit_delay_is_kept(admin_client):
+    from surveys.models import Survey
+
+    admin_client.post(
+        reverse("admin:surveys_survey_add"),
+        {
+            "name": "Quick",
+            "kind": "nps",
+            "question": "Recommend us?",
+            "trigger": "order_delivered",
+            "delay_hours": 2,
+            "cooldown_days": 30,
+            "sampling_rate": "1",
+            "expiry_days": 14,
+            "is_active": "on",
+        },
+    )
+    assert Survey.objects.get(name="Quick").delay_hours == 2
