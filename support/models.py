@@ -120,7 +120,13 @@ class SLAPolicy(models.Model):
         _("next response target (min)"), null=True, blank=True
     )
     resolution_minutes = models.PositiveIntegerField(_("resolution target (min)"))
-    pause_on_pending = models.BooleanField(_("pause while pending"), default=True)
+    pause_on_pending = models.BooleanField(
+        _("pause while pending or on hold"),
+        default=True,
+        help_text=_(
+            "Stop the resolution clock while the ticket waits for the customer or is on hold."
+        ),
+    )
     warning_minutes = models.PositiveIntegerField(
         _("warn before breach (min)"),
         default=60,
@@ -170,14 +176,17 @@ class Ticket(models.Model):
         NEW = "new", _("New")
         OPEN = "open", _("Open")
         PENDING = "pending", _("Pending")
+        ON_HOLD = "on_hold", _("On hold")
         SOLVED = "solved", _("Solved")
         CLOSED = "closed", _("Closed")
 
     # The status machine as data (checked by support.services.ticket_status_change).
     TRANSITIONS: dict[str, frozenset[str]] = {
-        "new": frozenset({"open", "pending", "solved", "closed"}),
-        "open": frozenset({"pending", "solved", "closed"}),
-        "pending": frozenset({"open", "solved", "closed"}),
+        "new": frozenset({"open", "pending", "on_hold", "solved", "closed"}),
+        "open": frozenset({"pending", "on_hold", "solved", "closed"}),
+        "pending": frozenset({"open", "on_hold", "solved", "closed"}),
+        # Waiting on a third party (not the customer): pauses the clock when the policy says so.
+        "on_hold": frozenset({"open", "pending", "solved", "closed"}),
         "solved": frozenset({"open", "closed"}),
         "closed": frozenset(),
     }
@@ -266,6 +275,8 @@ class Ticket(models.Model):
     resolution_calendar_minutes = models.PositiveIntegerField(null=True, blank=True)
     first_response_due_at = models.DateTimeField(_("first response due"), null=True, blank=True)
     resolution_due_at = models.DateTimeField(_("resolution due"), null=True, blank=True)
+    # Due time of the agent's next reply after a customer message (policy next_response_minutes).
+    next_response_due_at = models.DateTimeField(_("next response due"), null=True, blank=True)
     sla_first_response_met = models.BooleanField(null=True, blank=True)
     sla_resolution_met = models.BooleanField(null=True, blank=True)
 

@@ -29,6 +29,15 @@ class Survey(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     kind = models.CharField(_("kind"), max_length=4, choices=SurveyKind.choices)
     question = models.CharField(_("question"), max_length=300)
+    # {"zh-hans": "…"}: the question in other languages; `question` is the default language's.
+    question_translations = models.JSONField(
+        _("question translations"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            'The question in other languages, e.g. {"zh-hans": "您向朋友推荐我们的可能性有多大？"}'
+        ),
+    )
     trigger = models.CharField(_("trigger"), max_length=20, choices=Trigger.choices)
     delay_hours = models.PositiveIntegerField(_("delay (hours)"), default=24)
     cooldown_days = models.PositiveIntegerField(_("cooldown (days)"), default=30)
@@ -54,6 +63,13 @@ class Survey(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def question_for(self, language: str) -> str:
+        """The question in `language` when translated, else in the default language."""
+        translations = self.question_translations or {}
+        return (
+            translations.get(language) or translations.get(language.split("-")[0]) or self.question
+        )
 
 
 def new_token() -> str:
