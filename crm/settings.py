@@ -136,6 +136,10 @@ SUPPORT_FROM_EMAIL = env_str("SUPPORT_FROM_EMAIL", DEFAULT_FROM_EMAIL)
 SITE_URL = env_str("SITE_URL", "http://localhost:8000")
 SURVEY_RATE_LIMIT_PER_HOUR = env_int("SURVEY_RATE_LIMIT_PER_HOUR", 20)
 
+# Imports: the largest accepted file, and the upload folder (shared with Celery workers).
+CRM_IMPORT_MAX_BYTES = env_int("CRM_IMPORT_MAX_BYTES", 200 * 1024 * 1024)
+CRM_IMPORT_DIR = env_str("CRM_IMPORT_DIR", str(BASE_DIR / "uploads"))
+
 # Redis: unset → Celery runs tasks eagerly in-process and the cache is local memory;
 # set → Redis is the Celery broker, the result backend and the Django cache.
 REDIS_URL = env_str("REDIS_URL", "")

@@ -1,0 +1,55 @@
+"""The import as a Celery task for the web page: progress and the final report go to the cache,
+which the page polls. Without a broker the task runs in-process (CELERY_TASK_ALWAYS_EAGER).
+
+The worker needs this module registered: crm/celery.py's autodiscovery only looks at
+`<app>.tasks`, so the lead adds `app.autodiscover_tasks(["crm.importing"])` (see the report).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from celery import shared_task
+from django.core.cache import cache
+
+from crm.importing.engine import import_file
+from crm.importing.uploads import progress_key, upload_get
+
+PROGRESS_TIMEOUT = 24 * 60 * 60
+
+
+@shared_task(acks_late=True)
+def import_upload_run(
+    token: str, dry_run: bool, skip_invalid: bool, overrides: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Run (or dry-run) the upload `token`; safe to retry: the import is an idempotent upsert."""
+    upload = upload_get(token)
+    if upload is None:
+        state: dict[str, Any] = {
+            "state": "failed",
+            "error": "The upload has expired; upload the file again.",
+        }
+        cache.set(progress_key(token), state, PROGRESS_TIMEOUT)
+        return state
+
+    def progress(rows: int, fraction: float | None) -> None:
+        cache.set(
+            progress_key(token),
+            {"state": "running", "rows": rows, "fraction": fraction, "dry_run": dry_run},
+            PROGRESS_TIMEOUT,
+        )
+
+    progress(0, 0.0)
+    report = import_file(
+        kind=upload["kind"],
+        path=Path(upload["path"]),
+        name=upload["name"],
+        dry_run=dry_run,
+        skip_invalid=skip_invalid,
+        overrides=overrides or None,
+        progress=progress,
+    )
+    state = {"state": "done", "dry_run": dry_run, "report": report.as_dict()}
+    cache.set(progress_key(token), state, PROGRESS_TIMEOUT)
+    return state
