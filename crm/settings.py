@@ -1,6 +1,8 @@
 """Pulse CRM settings: one module, every value from the environment with a zero-setup default."""
 
 import datetime as dt
+import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -79,6 +81,12 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
     )
 }
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Tests use a file, not memory, so the real-worker test's process can open the same database;
+    # one per test process, so parallel runs never share it.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.gettempdir()) / f"pulse-test-{os.getpid()}.sqlite3")
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

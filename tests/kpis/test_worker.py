@@ -1,10 +1,9 @@
 """A real Celery worker computes a period: broker → worker process → snapshots in the test DB.
 
-Runs only with REDIS_URL set and PostgreSQL (the worker process must reach the same database):
+Runs with REDIS_URL set, on PostgreSQL or SQLite (the test database is then a file the worker
+process opens too):
 
-    REDIS_URL=redis://127.0.0.1:6379/0 \\
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/pulse_c1 \\
-    .venv/bin/python -m pytest tests/kpis/test_worker.py -m worker
+    REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python -m pytest tests/kpis/test_worker.py
 """
 
 import datetime as dt
@@ -30,6 +29,8 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 def worker_database_url() -> str:
     """The URL of the database this test runs in (pytest-django's test_<name>)."""
     db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
     credentials = quote(db["USER"] or "")
     if db.get("PASSWORD"):
         credentials += ":" + quote(db["PASSWORD"])
@@ -41,8 +42,8 @@ def worker_database_url() -> str:
 def worker():
     if not settings.REDIS_URL:
         pytest.skip("needs REDIS_URL (a real broker)")
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: the worker process cannot share an in-memory SQLite DB")
+    if connection.vendor == "sqlite" and "mode=memory" in str(connection.settings_dict["NAME"]):
+        pytest.skip("the worker process cannot share an in-memory SQLite database")
     # A queue of our own, so no other worker on this Redis takes the task (and writes elsewhere).
     queue = f"kpis-test-{uuid.uuid4().hex[:8]}"
     env = os.environ | {"DATABASE_URL": worker_database_url(), "REDIS_URL": settings.REDIS_URL}
