@@ -1,9 +1,34 @@
-"""Customer list and page: visibility, search, sorting, pagination."""
+"""Customer list and 360 page: visibility, search, filters, sorting, pagination, CSV export,
+the merged timeline and the customer's figures."""
+
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from tests.customers.factories import CustomerFactory, TeamFactory, UserFactory
+from kpis.models import CustomerHealthSnapshot
+from sales.models import OpportunityStageChange
+from tests.customers.factories import (
+    ContactFactory,
+    CustomerFactory,
+    SegmentFactory,
+    TeamFactory,
+    UserFactory,
+)
+from tests.sales.factories import (
+    ActivityFactory,
+    OpportunityFactory,
+    OrderFactory,
+    OrderLineFactory,
+    PipelineStageFactory,
+    ProductFactory,
+)
+from tests.support.factories import TicketFactory
+from tests.surveys.factories import SurveyFactory, SurveyResponseFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -123,3 +148,269 @@ def test_a_support_agent_reads_the_customers_of_their_team(client):
     CustomerFactory(name="Other customer")
 
     assert names(client.get(LIST)) == ["Team customer"]
+
+
+# --- customer list filters and CSV export ---------------------------------------------------------
+
+EXPORT = reverse("customers:export")
+
+
+def export_body(response) -> str:
+    return b"".join(response.streaming_content).decode("utf-8-sig")
+
+
+def export_names(response) -> list[str]:
+    body = export_body(response)
+    rows = list(csv.reader(io.StringIO(body)))
+    return [row[1] for row in rows[1:]]
+
+
+def test_filters_narrow_the_list_by_segment_status_and_health_band(client, rep):
+    smb = SegmentFactory(code="smb")
+    CustomerFactory(name="Red SMB", owner=rep, segment=smb, health_band="red", status="active")
+    CustomerFactory(name="Green SMB", owner=rep, segment=smb, health_band="green", status="active")
+    CustomerFactory(name="Red prospect", owner=rep, health_band="red")
+
+    assert names(client.get(LIST, {"segment": smb.pk})) == ["Green SMB", "Red SMB"]
+    assert set(names(client.get(LIST, {"health_band": "red"}))) == {"Red prospect", "Red SMB"}
+    assert names(client.get(LIST, {"health_band": "red", "status": "active"})) == ["Red SMB"]
+
+
+def test_the_owner_menu_lists_only_owners_of_visible_customers(client, rep):
+    stranger = UserFactory(username="stranger", role="Sales rep")
+    CustomerFactory(owner=stranger)
+    CustomerFactory(owner=rep)
+
+    form = client.get(LIST).context["filter_form"]
+
+    assert list(form.fields["owner"].queryset) == [rep]
+
+
+def test_filtering_by_an_invisible_owner_never_reveals_their_customers(client, rep):
+    stranger = UserFactory(role="Sales rep")
+    CustomerFactory(name="Hidden", owner=stranger)
+    CustomerFactory(name="Mine", owner=rep)
+
+    # The menu refuses the stranger, so the filter is ignored and only visible rows remain.
+    assert names(client.get(LIST, {"owner": stranger.pk})) == ["Mine"]
+
+
+def test_the_filtered_list_runs_a_bounded_number_of_queries(
+    client, rep, django_assert_max_num_queries
+):
+    team = TeamFactory.create()
+    team.members.add(rep)
+    segment = SegmentFactory()
+    for _ in range(25):
+        CustomerFactory(owner=rep, team=team, segment=segment)
+
+    with django_assert_max_num_queries(20):
+        response = client.get(LIST, {"segment": segment.pk, "team": team.pk, "sort": "-health"})
+
+    assert len(response.context["customers"]) == 25
+
+
+def test_csv_export_streams_the_filtered_visible_customers(client, rep):
+    CustomerFactory(name="Acme active", owner=rep, status="active")
+    CustomerFactory(name="Acme prospect", owner=rep)
+    CustomerFactory(name="Acme hidden", owner=UserFactory(), status="active")
+
+    response = client.get(EXPORT, {"q": "acme", "status": "active"})
+
+    assert response.status_code == 200
+    assert response.streaming
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    assert export_names(response) == ["Acme active"]
+
+
+def test_csv_export_without_filters_has_every_visible_customer_and_a_header(client, rep):
+    CustomerFactory(name="B", owner=rep)
+    CustomerFactory(name="A", owner=rep)
+    CustomerFactory(name="Other", owner=UserFactory())
+
+    response = client.get(EXPORT)
+    body = export_body(response)
+
+    assert body.splitlines()[0].startswith("Id,Name,Kind,Status")
+    assert [row[1] for row in csv.reader(io.StringIO(body))][1:] == ["A", "B"]
+
+
+def test_csv_export_requires_login(client):
+    response = client.get(EXPORT)
+
+    assert response.status_code == 302
+
+
+# --- customer 360 ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def rich_customer(rep):
+    """A customer with many records of every kind on the timeline."""
+    customer = CustomerFactory(name="Rich Co", owner=rep, rfm_segment="at_risk", rfm_recency=2)
+    for number in range(3):
+        ContactFactory(customer=customer, first_name=f"Person{number}")
+    product = ProductFactory()
+    stages = [PipelineStageFactory(code=f"s{n}", position=n) for n in range(3)]
+    for number in range(15):
+        order = OrderFactory(customer=customer, total=Decimal("100.00"))
+        OrderLineFactory(order=order, product=product)
+        ActivityFactory(customer=customer, owner=rep, subject=f"Call {number}")
+        TicketFactory(customer=customer, subject=f"Ticket {number}")
+        SurveyResponseFactory(customer=customer, score=number % 11)
+        deal = OpportunityFactory(customer=customer, owner=rep, stage=stages[0])
+        OpportunityStageChange.objects.create(opportunity=deal, to_stage=stages[0])
+        OpportunityStageChange.objects.create(
+            opportunity=deal, from_stage=stages[0], to_stage=stages[1]
+        )
+    return customer
+
+
+def test_customer_360_runs_a_bounded_number_of_queries(
+    client, rep, rich_customer, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(20):
+        response = client.get(detail(rich_customer))
+
+    assert response.status_code == 200
+    kinds = {entry.kind for entry in response.context["timeline"]["entries"]}
+    assert kinds == {"activity", "order", "opportunity", "ticket", "survey"}
+    assert response.context["timeline"]["has_next"]
+
+
+def test_the_timeline_merges_every_source_newest_first(client, rep):
+    customer = CustomerFactory(owner=rep)
+    now = timezone.now()
+    ActivityFactory(customer=customer, subject="Old call", created_at=now - dt.timedelta(days=3))
+    OrderFactory(customer=customer, ordered_at=now - dt.timedelta(days=2))
+    TicketFactory(customer=customer, created_at=now - dt.timedelta(days=1))
+    SurveyResponseFactory(customer=customer, responded_at=now - dt.timedelta(hours=1))
+    stage = PipelineStageFactory()
+    deal = OpportunityFactory(customer=customer, stage=stage, created_at=now)
+    OpportunityStageChange.objects.create(opportunity=deal, to_stage=stage)
+
+    timeline = client.get(detail(customer)).context["timeline"]
+
+    assert [entry.kind for entry in timeline["entries"]] == [
+        "opportunity",
+        "survey",
+        "ticket",
+        "order",
+        "activity",
+    ]
+
+
+def test_the_timeline_pages_do_not_overlap(client, rep):
+    customer = CustomerFactory(owner=rep)
+    now = timezone.now()
+    for number in range(25):
+        ActivityFactory(customer=customer, created_at=now - dt.timedelta(hours=number))
+
+    first = client.get(detail(customer)).context["timeline"]
+    second = client.get(reverse("customers:timeline", args=[customer.pk]), {"tpage": 2}).context[
+        "timeline"
+    ]
+
+    # 25 activities at 20 a page → 20 + 5, no activity on both pages.
+    assert len(first["entries"]) == 20
+    assert len(second["entries"]) == 5
+    first_ids = {entry.record.pk for entry in first["entries"]}
+    assert first_ids.isdisjoint({entry.record.pk for entry in second["entries"]})
+
+
+def test_customer_figures_clv_share_and_last_answers(client, rep):
+    customer = CustomerFactory(owner=rep)
+    other = CustomerFactory(owner=UserFactory())
+    now = timezone.now()
+    OrderFactory(customer=customer, total=Decimal("300.00"), ordered_at=now - dt.timedelta(days=10))
+    OrderFactory(
+        customer=customer, total=Decimal("200.00"), ordered_at=now - dt.timedelta(days=500)
+    )
+    OrderFactory(customer=customer, total=Decimal("999.00"), status="cancelled")
+    OrderFactory(customer=other, total=Decimal("900.00"), ordered_at=now - dt.timedelta(days=20))
+    SurveyResponseFactory(customer=customer, score=6, responded_at=now - dt.timedelta(days=9))
+    SurveyResponseFactory(customer=customer, score=9, responded_at=now - dt.timedelta(days=1))
+    csat = SurveyFactory(name="CSAT", kind="csat")
+    SurveyResponseFactory(customer=customer, survey=csat, score=4)
+
+    response = client.get(detail(customer))
+    figures = response.context["figures"]
+
+    # CLV: 300 + 200 (cancelled 999 excluded) → 500.
+    assert figures["clv"] == Decimal("500.00")
+    # Share over 12 months: 300 ÷ (300 + 900) → 0.25.
+    assert figures["revenue_share"] == Decimal("0.25")
+    assert response.context["last_nps"]["score"] == 9
+    assert response.context["last_csat"]["score"] == 4
+    assert "25.00 %" in response.content.decode()
+
+
+def test_the_share_of_revenue_is_na_without_revenue(client, rep):
+    customer = CustomerFactory(owner=rep)
+
+    figures = client.get(detail(customer)).context["figures"]
+
+    assert figures["clv"] == Decimal("0")
+    assert figures["revenue_share"] is None
+
+
+def test_a_customer_of_another_team_is_a_404_for_the_360_and_its_timeline(client, rep):
+    other_team = TeamFactory.create()
+    hidden = CustomerFactory(team=other_team)
+
+    assert client.get(detail(hidden)).status_code == 404
+    assert client.get(reverse("customers:timeline", args=[hidden.pk])).status_code == 404
+
+
+def test_a_support_agent_reads_the_360_without_the_sales_forms(client):
+    agent = UserFactory(role="Support agent")
+    team = TeamFactory.create()
+    team.members.add(agent)
+    client.force_login(agent)
+    customer = CustomerFactory(team=team)
+
+    response = client.get(detail(customer))
+
+    assert response.status_code == 200
+    assert 'data-testid="activity-form"' not in response.content.decode()
+
+
+def test_the_360_shows_the_activity_form_with_a_csrf_token_to_a_rep(client, rep):
+    customer = CustomerFactory(owner=rep)
+
+    html = client.get(detail(customer)).content.decode()
+    form = html.split('data-testid="activity-form"')[1].split("</form>")[0]
+
+    assert 'name="csrfmiddlewaretoken"' in form
+    assert f'name="customer" value="{customer.pk}"' in form
+
+
+def test_the_360_shows_the_latest_health_components_with_their_labels(client, rep):
+    customer = CustomerFactory(owner=rep, health_score=Decimal("64.00"), health_band="yellow")
+    now = timezone.now()
+    for days, recency in ((40, "90"), (1, "12")):
+        CustomerHealthSnapshot.objects.create(
+            customer=customer,
+            granularity="month",
+            period_start=(now - dt.timedelta(days=days)).date(),
+            as_of=now - dt.timedelta(days=days),
+            score=Decimal("64.00"),
+            band="yellow",
+            components={"recency": {"value": recency, "score": "93.33", "weight": "25"}},
+        )
+
+    response = client.get(detail(customer))
+
+    label, values = response.context["health_components"][0]
+    assert str(label) == "Recency (days since the last order)"
+    assert values["value"] == "12"
+    assert "64 · yellow" in response.content.decode()
+
+
+def test_csv_export_defuses_spreadsheet_formulas_in_names(client, rep):
+    CustomerFactory(name='=HYPERLINK("http://evil")', owner=rep)
+
+    response = client.get(EXPORT)
+
+    assert export_names(response) == ['\'=HYPERLINK("http://evil")']
