@@ -2,11 +2,13 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from crm.models import Notification
 from crm.roles import ADMIN, MANAGER, ROLES, SALES_REP, SUPPORT_AGENT, is_admin, user_roles
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
-    """What the navigation may show: one set of role flags, computed once per request."""
+    """What the navigation may show: one set of role flags, computed once per request, and the
+    unread notification count for the bell (one query)."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav": {}}
@@ -20,5 +22,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             "support": admin or bool(roles & {SUPPORT_AGENT, MANAGER}),
             "kpis": admin or MANAGER in roles,
             "admin": admin or ADMIN in roles,
+            "search": admin or bool(roles & set(ROLES)),
+            # Counted when the template reads it, so pages that never render the bell skip it.
+            "unread": lambda: Notification.objects.filter(user=user, read_at__isnull=True).count(),
         }
     }
