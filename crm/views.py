@@ -39,14 +39,14 @@ from crm.roles import (
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-ViewFunction = Callable[..., HttpResponse]
+ViewFunction = Callable[..., HttpResponseBase]
 
 
 def manager_required(view: ViewFunction) -> ViewFunction:
     """Managers and admins only: anonymous users go to the login page, other roles get 403."""
 
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not is_manager(request.user):
             raise PermissionDenied
         return view(request, *args, **kwargs)
@@ -59,7 +59,7 @@ def role_required(*roles: str) -> Callable[[ViewFunction], ViewFunction]:
 
     def decorator(view: ViewFunction) -> ViewFunction:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not (is_admin(request.user) or user_roles(request.user) & set(roles)):
                 raise PermissionDenied
             return view(request, *args, **kwargs)

@@ -17,9 +17,14 @@ class Team(models.Model):
         # A manager leaving must not delete the team or its records.
         on_delete=models.SET_NULL,
         related_name="managed_teams",
+        help_text=_("Sees and manages the team's records and receives its SLA escalations."),
     )
     members = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, verbose_name=_("members"), related_name="teams", blank=True
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("members"),
+        related_name="teams",
+        blank=True,
+        help_text=_("Members share the team's customers, deals and tickets."),
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 

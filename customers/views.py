@@ -195,7 +195,7 @@ def _export_rows(customers: Iterable[Customer]) -> Iterator[list[Any]]:
 
 
 # role_required is typed for HttpResponse; a StreamingHttpResponse passes through it unchanged.
-@role_required(*ROLES)  # type: ignore[arg-type]
+@role_required(*ROLES)
 def customer_export(request: HttpRequest) -> StreamingHttpResponse:
     """The filtered, visible list as CSV, streamed in chunks so a large export stays flat."""
     _filter, _sort, customers = _filtered_customers(request, with_menus=False)

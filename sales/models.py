@@ -156,7 +156,9 @@ class PipelineStage(models.Model):
 
     code = models.SlugField(_("code"), max_length=50, unique=True)
     name = models.CharField(_("name"), max_length=100)
-    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    position = models.PositiveSmallIntegerField(
+        _("position"), default=0, help_text=_("Order on the pipeline board, left to right.")
+    )
     probability = models.DecimalField(
         _("probability"),
         max_digits=4,
@@ -164,9 +166,17 @@ class PipelineStage(models.Model):
         default=Decimal("0"),
         help_text=_("Chance of winning a deal in this stage, 0 to 1."),
     )
-    is_won = models.BooleanField(_("won stage"), default=False)
-    is_lost = models.BooleanField(_("lost stage"), default=False)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_won = models.BooleanField(
+        _("won stage"), default=False, help_text=_("A deal moved here is closed as won.")
+    )
+    is_lost = models.BooleanField(
+        _("lost stage"), default=False, help_text=_("A deal moved here is closed as lost.")
+    )
+    is_active = models.BooleanField(
+        _("active"),
+        default=True,
+        help_text=_("Inactive stages are hidden from the board; the stage history keeps them."),
+    )
 
     class Meta:
         ordering = ["position", "id"]

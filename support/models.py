@@ -11,8 +11,17 @@ from customers.models import Contact, Customer, Segment, Team
 
 class BusinessSchedule(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
-    time_zone = models.CharField(_("time zone"), max_length=64, default="Europe/Berlin")
-    is_default = models.BooleanField(_("default schedule"), default=False)
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default="Europe/Berlin",
+        help_text=_("IANA name, e.g. Europe/Berlin; working intervals are wall-clock times in it."),
+    )
+    is_default = models.BooleanField(
+        _("default schedule"),
+        default=False,
+        help_text=_("Used for tickets whose SLA policy names no schedule."),
+    )
 
     class Meta:
         ordering = ["name"]
@@ -37,7 +46,9 @@ class BusinessHours(models.Model):
         on_delete=models.CASCADE,
         related_name="intervals",
     )
-    weekday = models.PositiveSmallIntegerField(_("weekday"))
+    weekday = models.PositiveSmallIntegerField(
+        _("weekday"), help_text=_("0 = Monday … 6 = Sunday.")
+    )
     starts_at = models.TimeField(_("starts at"))
     ends_at = models.TimeField(_("ends at"))
 
@@ -63,7 +74,7 @@ class Holiday(models.Model):
         on_delete=models.CASCADE,
         related_name="holidays",
     )
-    date = models.DateField(_("date"))
+    date = models.DateField(_("date"), help_text=_("No business minutes count on this day."))
     name = models.CharField(_("name"), max_length=100)
 
     class Meta:
@@ -89,9 +100,17 @@ class SLAPolicy(models.Model):
     """Targets in business minutes for tickets matching its conditions; lowest position wins."""
 
     name = models.CharField(_("name"), max_length=100)
-    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    position = models.PositiveSmallIntegerField(
+        _("position"),
+        default=0,
+        help_text=_("The first active policy that matches a ticket applies."),
+    )
     priority = models.CharField(
-        _("priority condition"), max_length=10, choices=Priority.choices, blank=True
+        _("priority condition"),
+        max_length=10,
+        choices=Priority.choices,
+        blank=True,
+        help_text=_("Empty matches any priority."),
     )
     team = models.ForeignKey(
         Team,
@@ -115,11 +134,15 @@ class SLAPolicy(models.Model):
         on_delete=models.PROTECT,
         related_name="sla_policies",
     )
-    first_response_minutes = models.PositiveIntegerField(_("first response target (min)"))
+    first_response_minutes = models.PositiveIntegerField(
+        _("first response target (min)"), help_text=_("In business minutes of the schedule.")
+    )
     next_response_minutes = models.PositiveIntegerField(
         _("next response target (min)"), null=True, blank=True
     )
-    resolution_minutes = models.PositiveIntegerField(_("resolution target (min)"))
+    resolution_minutes = models.PositiveIntegerField(
+        _("resolution target (min)"), help_text=_("In business minutes of the schedule.")
+    )
     pause_on_pending = models.BooleanField(
         _("pause while pending or on hold"),
         default=True,

@@ -40,11 +40,19 @@ class Survey(models.Model):
     )
     trigger = models.CharField(_("trigger"), max_length=20, choices=Trigger.choices)
     delay_hours = models.PositiveIntegerField(_("delay (hours)"), default=24)
-    cooldown_days = models.PositiveIntegerField(_("cooldown (days)"), default=30)
+    cooldown_days = models.PositiveIntegerField(
+        _("cooldown (days)"),
+        default=30,
+        help_text=_("No new invitation to the same customer within these days, across surveys."),
+    )
     sampling_rate = models.DecimalField(
         _("sampling rate"), max_digits=4, decimal_places=3, default=1
     )
-    expiry_days = models.PositiveIntegerField(_("link expiry (days)"), default=14)
+    expiry_days = models.PositiveIntegerField(
+        _("link expiry (days)"),
+        default=14,
+        help_text=_("The answer link stops working after these days."),
+    )
     reminder_days = models.PositiveIntegerField(
         _("reminder after (days)"), null=True, blank=True, default=5
     )
