@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Demo data size: medium ≈ 2,000 customers and 10,000 orders; small is ten times smaller.
+SCALE ?= medium
 # First day of the month 24 months ago: the demo's KPI history starts there.
 MONTHS_AGO_24 := $(shell date -d "$$(date +%Y-%m-01) -24 months" +%Y-%m-%d)
 
@@ -25,7 +27,7 @@ run: install
 	$(BIN)/python manage.py kpis schedule
 	$(BIN)/python manage.py surveys_schedule
 	$(BIN)/python manage.py support_schedule
-	$(BIN)/python manage.py seed_demo --if-empty
+	$(BIN)/python manage.py seed_demo --if-empty --scale $(SCALE)
 	$(BIN)/python manage.py kpis compute --granularity month --start $(MONTHS_AGO_24) --quiet-if-fresh
 	$(BIN)/python manage.py demo_logins
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
