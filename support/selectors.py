@@ -55,7 +55,9 @@ class SLAState:
     )
 
 
-_RUNNING = (Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.PENDING)
+# On hold counts as running: its resolution clock is paused (due time empty) only when the
+# policy says so; a next-response clock keeps running.
+_RUNNING = (Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.PENDING, Ticket.Status.ON_HOLD)
 
 
 def _warning_windows() -> list[tuple[int, int]]:
@@ -65,12 +67,14 @@ def _warning_windows() -> list[tuple[int, int]]:
 def _running_clock_q(
     moment: dt.datetime, *, breached: bool, windows: list[tuple[int, int]] | None = None
 ) -> Q:
-    """A running clock (unanswered first response, unfinished resolution) that is past its due
-    time (breached=True) or inside its policy's warning window (breached=False)."""
+    """A running clock (unanswered first response, unfinished resolution, unanswered customer
+    message) that is past its due time (breached=True) or inside its policy's warning window
+    (breached=False)."""
     rule = Q(pk__in=[])
     for due_field, running in (
         ("first_response_due_at", Q(first_response_at__isnull=True)),
         ("resolution_due_at", Q()),
+        ("next_response_due_at", Q()),
     ):
         if breached:
             rule |= running & Q(**{f"{due_field}__lte": moment})
@@ -100,6 +104,7 @@ def sla_state_q(
     running = Q(status__in=_RUNNING) & (
         Q(first_response_at__isnull=True, first_response_due_at__isnull=False)
         | Q(resolution_due_at__isnull=False)
+        | Q(next_response_due_at__isnull=False)
     )
     return running & ~breached & ~soon
 

@@ -20,9 +20,16 @@ Interpretation of the rules (the docs and KPIs rely on these):
   resolution, so every finished ticket appears in the resolution KPIs; spam and merged
   duplicates are closed without a resolution (they never count anyway).
 - Resolution minutes run from creation to the last solve and include pending time (catalogue);
-  the resolution *due time* is pushed back by time spent pending when the policy pauses on
-  pending. While such a ticket is pending its resolution clock is stopped: `resolution_due_at`
-  is empty until it leaves pending.
+  the resolution *due time* is pushed back by the business time spent pending or on hold when
+  the policy pauses (`pause_on_pending`). While such a ticket is pending or on hold its
+  resolution clock is stopped: `resolution_due_at` is empty until it leaves those statuses.
+  A customer message does not take a ticket off hold (it waits on a third party).
+- Next response: once the first response was given, a customer message that is not yet
+  answered starts the next-response clock: `next_response_due_at` = the earliest unanswered
+  customer message + the policy's `next_response_minutes` in business time (no target → no
+  clock). The agent's next public, non-automated reply clears it. It is not paused by pending
+  or on hold (the customer is waiting for an answer), and stops when the ticket is solved or
+  closed.
 - SLA met flags compare instants (`first_response_at <= first_response_due_at`), so a reply a
   few seconds late is late even though the rounded minutes equal the target.
 """
@@ -43,6 +50,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from customers.models import Contact, Customer, Team
 from support.business_hours import (
@@ -76,6 +84,7 @@ CLOCK_FIELDS = [
     "sla_policy",
     "first_response_due_at",
     "resolution_due_at",
+    "next_response_due_at",
     "first_response_business_minutes",
     "first_response_calendar_minutes",
     "resolution_business_minutes",
@@ -184,17 +193,44 @@ def _clock_for(policy: SLAPolicy | None) -> _Clock:
     return _Clock(WorkingCalendar.for_schedule(schedule) if schedule is not None else None)
 
 
-def _pending_spans(ticket: Ticket) -> tuple[list[Span], bool]:
-    """Spans the ticket spent pending, and whether it is pending right now (span still open)."""
+# Statuses that stop the resolution clock when the policy pauses (`pause_on_pending`).
+PAUSED_STATUSES = frozenset({Status.PENDING, Status.ON_HOLD})
+
+
+def _paused_spans(ticket: Ticket) -> tuple[list[Span], bool]:
+    """Spans the ticket spent pending or on hold (pending → on hold is one span), and whether
+    it is paused right now (span still open)."""
     spans: list[Span] = []
-    pending_since: dt.datetime | None = None
+    paused_since: dt.datetime | None = None
     for change in ticket.status_changes.order_by("changed_at", "id"):
-        if change.to_status == Status.PENDING and pending_since is None:
-            pending_since = change.changed_at
-        elif change.from_status == Status.PENDING and pending_since is not None:
-            spans.append((pending_since, change.changed_at))
-            pending_since = None
-    return spans, ticket.status == Status.PENDING
+        if change.to_status in PAUSED_STATUSES and paused_since is None:
+            paused_since = change.changed_at
+        elif change.to_status not in PAUSED_STATUSES and paused_since is not None:
+            spans.append((paused_since, change.changed_at))
+            paused_since = None
+    return spans, ticket.status in PAUSED_STATUSES
+
+
+def _unanswered_customer_message_at(ticket: Ticket) -> dt.datetime | None:
+    """Time of the earliest customer message after the last public agent reply, once the
+    first response was given (None: nothing awaits an answer)."""
+    if ticket.first_response_at is None:
+        return None
+    last_reply = (
+        ticket.messages.filter(author_kind=AuthorKind.AGENT, is_public=True, automated=False)
+        .order_by("-created_at", "-id")
+        .values("created_at")[:1]
+    )
+    return (
+        ticket.messages.filter(
+            author_kind=AuthorKind.CUSTOMER,
+            created_at__gte=ticket.first_response_at,
+            created_at__gt=Subquery(last_reply),
+        )
+        .order_by("created_at", "id")
+        .values_list("created_at", flat=True)
+        .first()
+    )
 
 
 def _first_response_clock_start(ticket: Ticket) -> dt.datetime | None:
@@ -244,12 +280,23 @@ def _refresh_clocks(ticket: Ticket) -> None:
         pauses: list[Span] = []
         paused_now = False
         if policy.pause_on_pending:
-            pauses, paused_now = _pending_spans(ticket)
+            pauses, paused_now = _paused_spans(ticket)
         ticket.resolution_due_at = (
             None
             if paused_now
             else clock.add_minutes(ticket.created_at, policy.resolution_minutes, pauses)
         )
+    ticket.next_response_due_at = None
+    if (
+        policy is not None
+        and policy.next_response_minutes
+        and ticket.status not in (Status.SOLVED, Status.CLOSED)
+    ):
+        waiting_since = _unanswered_customer_message_at(ticket)
+        if waiting_since is not None:
+            ticket.next_response_due_at = clock.add_minutes(
+                waiting_since, policy.next_response_minutes
+            )
     if ticket.last_solved_at is not None:
         ticket.resolution_business_minutes = clock.minutes_between(
             ticket.created_at, ticket.last_solved_at
@@ -726,7 +773,10 @@ def ticket_link(ticket: Ticket) -> str:
 
 # --- SLA escalation --------------------------------------------------------------------------
 
-_OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING)
+_OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
+# SLAEscalation.Clock lacks this choice (requested from the lead); the column has no check.
+NEXT_RESPONSE_CLOCK = getattr(SLAEscalation.Clock, "NEXT_RESPONSE", "next_response")
+NEXT_RESPONSE_LABEL = gettext_lazy("Next response")
 _PRIORITY_UP = {
     Priority.LOW: Priority.NORMAL,
     Priority.NORMAL: Priority.HIGH,
@@ -743,14 +793,18 @@ class _DueClock:
 
 
 def _clock_candidates(moment: dt.datetime) -> list[_DueClock]:
-    """Running clocks (first response unanswered, resolution unsolved) that are breached or
-    inside their policy's warning window and have not been escalated at that level yet.
-    One query per clock: the per-policy warning windows are OR-ed into the filter."""
+    """Running clocks (first response unanswered, resolution unsolved, a customer message
+    awaiting the next response) that are breached or inside their policy's warning window and
+    have not been escalated at that level yet. One query per clock: the per-policy warning
+    windows are OR-ed into the filter, breached and warning in the same query."""
     windows = list(SLAPolicy.objects.values_list("pk", "warning_minutes"))
     found: list[_DueClock] = []
     clocks = (
         (SLAEscalation.Clock.FIRST_RESPONSE, "first_response_due_at", Q(first_response_at=None)),
         (SLAEscalation.Clock.RESOLUTION, "resolution_due_at", Q()),
+        # Once per ticket and level for now: the unique (ticket, clock, level) constraint does
+        # not let a later next-response cycle be escalated again (request to the lead).
+        (NEXT_RESPONSE_CLOCK, "next_response_due_at", Q()),
     )
     for clock, due_field, running in clocks:
         breached = Q(**{f"{due_field}__lte": moment})
@@ -763,28 +817,31 @@ def _clock_candidates(moment: dt.datetime) -> list[_DueClock]:
                     f"{due_field}__lte": moment + dt.timedelta(minutes=minutes),
                 },
             )
-        for level, condition in (
-            (SLAEscalation.Level.BREACHED, breached),
-            (SLAEscalation.Level.WARNING, warning),
-        ):
-            done = SLAEscalation.objects.filter(ticket=OuterRef("pk"), clock=clock, level=level)
-            tickets = (
-                Ticket.objects.filter(
-                    running,
-                    condition,
-                    status__in=_OPEN_STATUSES,
-                    is_spam=False,
-                    merged_into__isnull=True,
-                    sla_policy__isnull=False,
-                )
-                .exclude(Exists(done))
-                .select_related("team", "sla_policy", "assignee", "team__manager")
-                .order_by(due_field, "id")
+        escalated = {
+            level: Exists(
+                SLAEscalation.objects.filter(ticket=OuterRef("pk"), clock=clock, level=level)
             )
-            found.extend(
-                _DueClock(ticket=t, clock=clock, level=level, due_at=getattr(t, due_field))
-                for t in tickets[:ESCALATIONS_PER_RUN]
+            for level in SLAEscalation.Level.values
+        }
+        tickets = (
+            Ticket.objects.filter(
+                running,
+                (breached & ~escalated[SLAEscalation.Level.BREACHED])
+                | (warning & ~escalated[SLAEscalation.Level.WARNING]),
+                status__in=_OPEN_STATUSES,
+                is_spam=False,
+                merged_into__isnull=True,
+                sla_policy__isnull=False,
             )
+            .select_related("team", "sla_policy", "assignee", "team__manager")
+            .order_by(due_field, "id")
+        )
+        for ticket in tickets[:ESCALATIONS_PER_RUN]:
+            due_at = getattr(ticket, due_field)
+            level = (
+                SLAEscalation.Level.BREACHED if due_at <= moment else SLAEscalation.Level.WARNING
+            )
+            found.append(_DueClock(ticket=ticket, clock=clock, level=level, due_at=due_at))
     return found
 
 
@@ -797,8 +854,14 @@ def _escalation_recipients(ticket: Ticket) -> list[User]:
     return list(unique.values())
 
 
+def _clock_label(clock: str) -> str:
+    if clock == NEXT_RESPONSE_CLOCK:
+        return str(NEXT_RESPONSE_LABEL)
+    return str(SLAEscalation.Clock(clock).label)
+
+
 def _escalation_text(item: _DueClock) -> tuple[str, str]:
-    clock = SLAEscalation.Clock(item.clock).label
+    clock = _clock_label(item.clock)
     if item.level == SLAEscalation.Level.BREACHED:
         title = _("SLA breached: %(clock)s on ticket #%(number)s") % {
             "clock": clock,

@@ -27,6 +27,18 @@ def survey_question_text(question: str) -> str:
     return gettext(question) if question else ""
 
 
+def invitation_question(invitation: SurveyInvitation) -> str:
+    """The survey question in the customer's language: the survey's own translation for the
+    customer's language (or the supported variant it falls back to), else the message
+    catalogue's translation of the default text, else the default text itself."""
+    survey = invitation.survey
+    customer_language = (invitation.customer.language or "").lower()
+    for language in (customer_language, invitation_language(invitation)):
+        if language and (text := survey.question_for(language)) != survey.question:
+            return text
+    return survey_question_text(survey.question)
+
+
 def invitation_answer_url(*, invitation: SurveyInvitation, score: int | None = None) -> str:
     path = reverse("survey_public:answer", kwargs={"token": invitation.token})
     query = f"?score={score}" if score is not None else ""
@@ -54,8 +66,7 @@ def invitation_email_build(
         context = {
             "invitation": invitation,
             "survey": survey,
-            # Questions whose text is in the message catalogue are shown translated.
-            "question": survey_question_text(survey.question),
+            "question": invitation_question(invitation),
             "customer": invitation.customer,
             "ticket": invitation.ticket,
             "reminder": reminder,

@@ -26,7 +26,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
-from surveys.emails import invitation_language, survey_question_text
+from surveys.emails import invitation_language, invitation_question
 from surveys.models import SCORE_RANGES, SurveyInvitation, SurveyKind, SurveyResponse
 from surveys.services import survey_answer_submit
 
@@ -166,7 +166,7 @@ def survey_answer(request: HttpRequest, token: str) -> HttpResponse:
             {
                 "form": form,
                 "survey": survey,
-                "question": survey_question_text(survey.question),
+                "question": invitation_question(invitation),
                 "is_nps": survey.kind == SurveyKind.NPS,
                 "already_answered": existing is not None,
                 "expires_at": invitation.expires_at,

@@ -371,6 +371,17 @@ def _locked_invitation(invitation_id: int) -> SurveyInvitation | None:
     )
 
 
+def _ticket_still_surveyable(ticket: Ticket, *, since: dt.datetime) -> bool:
+    """The resolution the invitation asks about still stands: the ticket is solved or closed,
+    was not reopened and solved again after `since`, and was not flagged spam or merged."""
+    return (
+        ticket.status in (Ticket.Status.SOLVED, Ticket.Status.CLOSED)
+        and (ticket.last_solved_at is None or ticket.last_solved_at <= since)
+        and not ticket.is_spam
+        and ticket.merged_into_id is None
+    )
+
+
 @transaction.atomic
 def survey_invitation_send(*, invitation_id: int, at: dt.datetime | None = None) -> bool:
     """E-mail a pending invitation once; True when a message went out.
@@ -387,7 +398,9 @@ def survey_invitation_send(*, invitation_id: int, at: dt.datetime | None = None)
     if invitation is None or invitation.status != SurveyInvitation.Status.PENDING:
         return False
     ticket = invitation.ticket
-    if ticket is not None and ticket.status not in (Ticket.Status.SOLVED, Ticket.Status.CLOSED):
+    if ticket is not None and not _ticket_still_surveyable(ticket, since=invitation.created_at):
+        # Deleted, not kept: a withdrawn invitation must not count in the customer's cooldown,
+        # so the ticket's next resolution can be surveyed.
         logger.info("survey invitation %s withdrawn: ticket %s reopened", invitation.pk, ticket.pk)
         invitation.delete()
         return False
@@ -406,7 +419,8 @@ def survey_invitation_send(*, invitation_id: int, at: dt.datetime | None = None)
 
 @transaction.atomic
 def survey_invitation_remind(*, invitation_id: int, at: dt.datetime | None = None) -> bool:
-    """Send the single reminder to a non-responder; True when a message went out."""
+    """Send the single reminder to a non-responder; True when a message went out. None while
+    the surveyed ticket is reopened (or was re-solved, flagged spam or merged) since."""
     from surveys.emails import invitation_email_build
 
     moment = _moment(at)
@@ -419,6 +433,11 @@ def survey_invitation_remind(*, invitation_id: int, at: dt.datetime | None = Non
         or (invitation.expires_at is not None and invitation.expires_at <= moment)
         or SurveyResponse.objects.filter(invitation=invitation).exists()
     ):
+        return False
+    ticket = invitation.ticket
+    if ticket is not None and not _ticket_still_surveyable(ticket, since=invitation.created_at):
+        # The customer wrote back since: no "how did we do?" while the request is open again.
+        logger.info("reminder %s skipped: ticket %s reopened", invitation.pk, ticket.pk)
         return False
     invitation_email_build(invitation=invitation, reminder=True).send()
     invitation.reminded_at = moment

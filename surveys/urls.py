@@ -1,5 +1,12 @@
-from django.urls import path  # noqa: F401
+"""Staff survey pages, mounted at /surveys/ (the public answer page is surveys.public_urls)."""
+
+from django.urls import path
+
+from surveys import views
 
 app_name = "surveys"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("responses/", views.response_list, name="responses"),
+    path("results/", views.results, name="results"),
+]
