@@ -61,7 +61,12 @@ INTERACTION_KINDS = (
     Activity.Kind.EMAIL,
     Activity.Kind.CHAT,
 )
-OPEN_TICKET_STATUSES = (Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.PENDING)
+OPEN_TICKET_STATUSES = (
+    Ticket.Status.NEW,
+    Ticket.Status.OPEN,
+    Ticket.Status.PENDING,
+    Ticket.Status.ON_HOLD,
+)
 
 
 def _per_customer(queryset: Any, aggregate: Any, output: Any) -> Coalesce:

@@ -409,6 +409,7 @@ class SLAEscalation(models.Model):
 
     class Clock(models.TextChoices):
         FIRST_RESPONSE = "first_response", _("First response")
+        NEXT_RESPONSE = "next_response", _("Next response")
         RESOLUTION = "resolution", _("Resolution")
 
     class Level(models.TextChoices):
