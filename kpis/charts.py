@@ -261,14 +261,20 @@ def overview_keys(present: Iterable[str]) -> list[str]:
 
 
 def overview_series(
-    *, granularity: str = Granularity.MONTH, periods: int = DEFAULT_PERIODS
+    *,
+    granularity: str = Granularity.MONTH,
+    periods: int = DEFAULT_PERIODS,
+    last: dt.date | None = None,
 ) -> list[KpiSeries]:
-    """Every KPI's `dimension=all` series over the window, from a single query."""
-    first = window_start(granularity, periods)
+    """Every KPI's `dimension=all` series over the window ending at `last` (default: the current
+    period), from a single query."""
+    first = window_start(granularity, periods, last)
     rows_by_key: dict[str, list[KpiSnapshot]] = defaultdict(list)
     snapshots = KpiSnapshot.objects.filter(
         granularity=granularity, dimension="all", period_start__gte=first
     ).order_by("kpi", "period_start")
+    if last is not None:
+        snapshots = snapshots.filter(period_start__lte=last)
     for snapshot in snapshots:
         rows_by_key[snapshot.kpi].append(snapshot)
     return [
@@ -278,15 +284,17 @@ def overview_series(
 
 
 def dimension_series(
-    *, key: str, granularity: str, dimension: str, periods: int
+    *, key: str, granularity: str, dimension: str, periods: int, value: str | None = None
 ) -> tuple[list[dt.date], list[tuple[str, list[KpiSnapshot | None]]]]:
-    """Period axis and, per dimension value, its snapshots on that axis (one query)."""
+    """Period axis and, per dimension value (or only `value`), its snapshots on that axis (one
+    query)."""
     first = window_start(granularity, periods)
-    rows = list(
-        KpiSnapshot.objects.filter(
-            kpi=key, granularity=granularity, dimension=dimension, period_start__gte=first
-        ).order_by("dimension_value", "period_start")
+    queryset = KpiSnapshot.objects.filter(
+        kpi=key, granularity=granularity, dimension=dimension, period_start__gte=first
     )
+    if value is not None:
+        queryset = queryset.filter(dimension_value=value)
+    rows = list(queryset.order_by("dimension_value", "period_start"))
     if not rows:
         return [], []
     starts = [row.period_start for row in rows]

@@ -1,19 +1,44 @@
-"""Manager KPI pages: the overview of stored monthly snapshots and one Chart.js JSON per KPI."""
+"""Manager KPI pages: overview, one page per KPI with drill-down, analytics pages, the composite
+index, alerts and targets, with Chart.js JSON from django-chartjs views and CSV of every table.
 
+Access: Managers and Admins (crm.views.manager_required); reps and agents get 403 — the pages show
+organisation figures, which a rep may not see. Pages read `KpiSnapshot` rows; the drill-down list
+(paginated) and the pipeline funnel are the only raw-table reads, both through the visibility
+selectors.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
 import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from chartjs.views.lines import BaseLineChartView
 from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
+from crm.roles import is_admin
+from crm.templatetags.pulse import kpi_value, plain_number
 from crm.views import ManagerRequiredMixin, manager_required
-from kpis import charts
+from kpis import charts, page_queries
+from kpis.forms import KpiFilters, parse_filters
 from kpis.models import Granularity, KpiSnapshot
 
 _KEY_PATTERN = re.compile(r"^[a-z0-9_]{1,50}$")
+_DIMENSION_PATTERN = re.compile(r"^[a-z_]{1,30}$")
 # Our palette (Bootstrap 5 primary, success, danger, warning, info, indigo, teal, orange).
 PALETTE = [
     (13, 110, 253),
@@ -25,29 +50,570 @@ PALETTE = [
     (32, 201, 151),
     (253, 126, 20),
 ]
+DRILLDOWN_PAGE_SIZE = 25
+STAGE_TITLES = {
+    "acquisition": gettext_lazy("Acquisition"),
+    "maintenance": gettext_lazy("Maintenance"),
+    "enhancement": gettext_lazy("Enhancement"),
+    "retention": gettext_lazy("Retention"),
+    "service": gettext_lazy("Service"),
+    "pipeline": gettext_lazy("Sales pipeline"),
+    "quality": gettext_lazy("Data quality"),
+    "other": gettext_lazy("Other"),
+}
+
+
+# --- shared helpers ------------------------------------------------------------------------
+
+
+def _filters(request: HttpRequest) -> tuple[Any, KpiFilters, dict[str, list[tuple[str, str]]]]:
+    choices = page_queries.filter_choices()
+    form, filters = parse_filters(request.GET, choices)
+    return form, filters, choices
+
+
+def _filter_label(filters: KpiFilters, choices: dict[str, list[tuple[str, str]]]) -> str:
+    if not filters.is_filtered:
+        return ""
+    return dict(choices.get(filters.dimension, [])).get(filters.value, filters.value)
+
+
+def _url(name: str, params: dict[str, str], **kwargs: Any) -> str:
+    from urllib.parse import urlencode
+
+    base = reverse(name, kwargs=kwargs or None)
+    return f"{base}?{urlencode(params)}" if params else base
+
+
+def _definition(key: str) -> Any:
+    if not _KEY_PATTERN.match(key):
+        raise Http404
+    from kpis.definitions import registry
+
+    try:
+        return registry.get(key)
+    except KeyError:
+        raise Http404 from None
+
+
+@dataclass
+class Cell:
+    """A table cell: shown text, optional link and CSS class, and the plain value for CSV."""
+
+    text: str
+    csv: Any = None
+    url: str | None = None
+    css: str = ""
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass
+class Table:
+    slug: str
+    title: str
+    columns: list[str]
+    rows: list[list[Cell]] = field(default_factory=list)
+    note: str = ""
+
+
+def cell(text: Any, csv_value: Any = None, url: str | None = None, css: str = "") -> Cell:
+    shown = "" if text is None else str(text)
+    return Cell(text=shown, csv=shown if csv_value is None else csv_value, url=url, css=css)
+
+
+def value_cell(value: Decimal | None, unit: str) -> Cell:
+    return Cell(text=kpi_value(value, unit), csv="" if value is None else str(value))
+
+
+def number_cell(value: Decimal | None) -> Cell:
+    return Cell(text=plain_number(value), csv="" if value is None else str(value))
+
+
+def csv_response(
+    filename: str, header: Sequence[Any], rows: Iterable[Sequence[Any]]
+) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow([str(column) for column in header])
+    for row in rows:
+        writer.writerow(["" if value is None else value for value in row])
+    return response
+
+
+def table_csv(table: Table) -> HttpResponse:
+    return csv_response(
+        f"{table.slug}.csv", table.columns, ([c.csv for c in row] for row in table.rows)
+    )
+
+
+def _wants_csv(request: HttpRequest) -> bool:
+    return request.GET.get("format") == "csv"
+
+
+def _export_table(request: HttpRequest, tables: Sequence[Table]) -> HttpResponse | None:
+    """`?format=csv&table=<slug>` answers with that table's CSV (the first one by default)."""
+    if not _wants_csv(request) or not tables:
+        return None
+    wanted = request.GET.get("table") or tables[0].slug
+    for table in tables:
+        if table.slug == wanted:
+            return table_csv(table)
+    raise Http404
+
+
+def _page(
+    request: HttpRequest,
+    template: str,
+    *,
+    title: str,
+    filters: KpiFilters,
+    form: Any,
+    choices: dict[str, list[tuple[str, str]]],
+    tables: Sequence[Table] = (),
+    chart_blocks: Sequence[dict[str, str]] = (),
+    **extra: Any,
+) -> HttpResponse:
+    exported = _export_table(request, tables)
+    if exported is not None:
+        return exported
+    query = filters.querystring
+    context = {
+        "title": title,
+        "filters": filters,
+        "form": form,
+        "filter_label": _filter_label(filters, choices),
+        "query": query,
+        "tables": tables,
+        "chart_blocks": chart_blocks,
+        "currency": settings.CRM_CURRENCY,
+        "request_path": request.path,
+        **extra,
+    }
+    return render(request, template, context)
+
+
+# --- overview ------------------------------------------------------------------------------
+
+
+def _targets_by_kpi(filters: KpiFilters) -> dict[tuple[str, dt.date], Any]:
+    """Target progress of the filtered cell, keyed (kpi, period start); {} before C2's models."""
+    try:
+        from kpis.models import Target
+        from kpis.targets import targets_progress
+    except ImportError:
+        return {}
+    targets = list(
+        Target.objects.filter(
+            granularity=filters.granularity,
+            dimension=filters.dimension,
+            dimension_value=filters.value,
+            period_start__gte=filters.first_period,
+        )
+    )
+    return {(p.target.kpi, p.target.period_start): p for p in targets_progress(targets=targets)}
+
+
+def _open_alerts(filters: KpiFilters) -> dict[str, Any]:
+    """The open alert (firing or acknowledged) of each KPI for the filtered cell."""
+    try:
+        from kpis.models import Alert
+    except ImportError:
+        return {}
+    alerts = Alert.objects.filter(
+        state__in=[Alert.State.FIRING, Alert.State.ACKNOWLEDGED],
+        granularity=filters.granularity,
+        rule__dimension=filters.dimension,
+        rule__dimension_value=filters.value,
+    ).select_related("rule")
+    by_kpi: dict[str, Any] = {}
+    for alert in alerts:
+        # Firing outranks acknowledged on a card.
+        current = by_kpi.get(alert.rule.kpi)
+        if current is None or alert.state == Alert.State.FIRING:
+            by_kpi[alert.rule.kpi] = alert
+    return by_kpi
+
+
+def _latest_index(granularity: str) -> tuple[Any, Any]:
+    """The newest index snapshot and the previous period's under the same weight version."""
+    try:
+        from kpis.models import IndexSnapshot
+    except ImportError:
+        return None, None
+    snapshots = IndexSnapshot.objects.filter(granularity=granularity).select_related(
+        "version", "version__activated_by"
+    )
+    latest = snapshots.order_by("-period_start", "-computed_at").first()
+    if latest is None:
+        return None, None
+    previous = (
+        snapshots.filter(version=latest.version_id, period_start__lt=latest.period_start)
+        .order_by("-period_start")
+        .first()
+    )
+    return latest, previous
 
 
 @manager_required
 def overview(request: HttpRequest) -> HttpResponse:
-    series = charts.overview_series(granularity=Granularity.MONTH)
-    cards = [
-        {
-            "series": item,
-            "chart_url": reverse("kpis:kpi_chart", kwargs={"key": item.key})
-            + f"?granularity={Granularity.MONTH}",
-        }
-        for item in series
+    form, filters, choices = _filters(request)
+    if filters.is_filtered:
+        series = page_queries.cell_series(
+            granularity=filters.granularity,
+            dimension=filters.dimension,
+            value=filters.value,
+            first=filters.first_period,
+            last=filters.period,
+            kpis=None,
+        )
+    else:
+        series = charts.overview_series(
+            granularity=filters.granularity, periods=filters.periods, last=filters.period
+        )
+    targets = _targets_by_kpi(filters)
+    alerts = _open_alerts(filters)
+    stage_of = _stages()
+    cards = []
+    for item in series:
+        latest = item.latest
+        chart_params: dict[str, str]
+        if filters.is_filtered:
+            chart_params = {
+                "granularity": filters.granularity,
+                "periods": str(filters.periods),
+                "dimension": filters.dimension,
+                "value": filters.value,
+            }
+        else:
+            chart_params = {"granularity": filters.granularity}
+            if filters.periods != 24:
+                chart_params["periods"] = str(filters.periods)
+        cards.append(
+            {
+                "series": item,
+                "stage": stage_of.get(item.key, "other"),
+                "chart_url": _url("kpis:kpi_chart", chart_params, key=item.key),
+                "page_url": _url("kpis:kpi_detail", filters.params(), key=item.key)
+                if charts.is_registered(item.key)
+                else None,
+                "target": targets.get((item.key, latest.period_start)) if latest else None,
+                "alert": alerts.get(item.key),
+            }
+        )
+    # Cards grouped by lifecycle stage, stages in catalogue order, unknown keys last.
+    by_stage: dict[str, list[dict[str, Any]]] = {key: [] for key in STAGE_TITLES}
+    for card in cards:
+        by_stage.get(str(card["stage"]), by_stage["other"]).append(card)
+    stages = [
+        {"key": key, "title": STAGE_TITLES.get(key, key), "cards": stage_cards}
+        for key, stage_cards in by_stage.items()
+        if stage_cards
     ]
-    return render(
+    index_latest, index_previous = _latest_index(filters.granularity)
+    return _page(
         request,
         "kpis/overview.html",
-        {"cards": cards, "currency": settings.CRM_CURRENCY, "granularity": Granularity.MONTH},
+        tables=[_cards_table(cards)],
+        title=_("KPI overview"),
+        filters=filters,
+        form=form,
+        choices=choices,
+        cards=cards,
+        stages=stages,
+        granularity=filters.granularity,
+        index_latest=index_latest,
+        index_previous=index_previous,
+        index_chart_url=_url("kpis:index_chart", {"granularity": filters.granularity}),
     )
 
 
-class KpiChartView(ManagerRequiredMixin, BaseLineChartView):
-    """Chart.js `{labels, datasets}` for one KPI: dimension `all` by default, or one line per
-    value of `?dimension=`. Labels are period starts (ISO dates); n/a values are null (gaps)."""
+def _cards_table(cards: Sequence[dict[str, Any]]) -> Table:
+    """The overview's cards as rows: exported as CSV, not rendered (the cards show it)."""
+    table = Table(
+        slug="cards",
+        title=_("KPI overview"),
+        columns=[
+            _("KPI"),
+            _("Stage"),
+            _("Period start"),
+            _("Value"),
+            _("Change vs previous period"),
+            _("Numerator"),
+            _("Denominator"),
+            _("Sample size"),
+            _("Low sample"),
+            _("Provisional"),
+            _("Target"),
+            _("Target progress"),
+            _("Alert"),
+        ],
+    )
+    for card in cards:
+        series, target, alert = card["series"], card["target"], card["alert"]
+        latest = series.latest
+        unit = series.presentation.unit
+        table.rows.append(
+            [
+                cell(series.key),
+                cell(card["stage"]),
+                cell(latest.period_start.isoformat() if latest else ""),
+                value_cell(latest.value if latest else None, unit),
+                number_cell(series.change),
+                number_cell(latest.numerator if latest else None),
+                number_cell(latest.denominator if latest else None),
+                cell(latest.sample_size if latest else ""),
+                cell(bool(latest and latest.low_sample)),
+                cell(bool(latest and latest.provisional)),
+                number_cell(target.resolved_value if target else None),
+                number_cell(target.progress if target else None),
+                cell(alert.state if alert else ""),
+            ]
+        )
+    return table
+
+
+def _stages() -> dict[str, str]:
+    registry = charts._registry()
+    if registry is None:
+        return {}
+    return {definition.key: definition.stage for definition in registry.all()}
+
+
+# --- KPI page --------------------------------------------------------------------------------
+
+
+def _period_table(
+    rows: Sequence[KpiSnapshot], unit: str, key: str, filters: KpiFilters, has_records: bool
+) -> Table:
+    table = Table(
+        slug="periods",
+        title=_("Periods"),
+        columns=[
+            _("Period start"),
+            _("Value"),
+            _("Numerator"),
+            _("Denominator"),
+            _("Sample size"),
+            _("Low sample"),
+            _("Provisional"),
+            _("Records"),
+        ],
+    )
+    for row in reversed(rows):
+        link = None
+        if has_records:
+            link = _url(
+                "kpis:kpi_drilldown",
+                filters.params(period=row.period_start.isoformat()),
+                key=key,
+            )
+        table.rows.append(
+            [
+                cell(row.period_start.isoformat()),
+                value_cell(row.value, unit),
+                number_cell(row.numerator),
+                number_cell(row.denominator),
+                cell(row.sample_size),
+                cell(_("low sample") if row.low_sample else "", row.low_sample),
+                cell(_("provisional") if row.provisional else "", row.provisional),
+                cell(_("Drill down") if link else "", link or "", url=link),
+            ]
+        )
+    return table
+
+
+@manager_required
+def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
+    definition = _definition(key)
+    form, filters, choices = _filters(request)
+    presentation = charts.kpi_presentation(key)
+    dimension, value = filters.dimension, filters.value
+    unsupported = filters.is_filtered and dimension not in definition.dimensions
+    if unsupported:
+        dimension, value = "all", ""
+    rows = list(
+        KpiSnapshot.objects.filter(
+            kpi=key,
+            granularity=filters.granularity,
+            dimension=dimension,
+            dimension_value=value,
+            period_start__gte=filters.first_period,
+        )
+        .filter(period_start__lte=filters.period or dt.date.max)
+        .order_by("period_start")
+    )
+    has_records = type(definition).records is not _base_records()
+    breakdown_dims = [d for d in definition.dimensions if d != "all"]
+    by = request.GET.get("by") or (breakdown_dims[0] if breakdown_dims else "")
+    if by and by not in breakdown_dims:
+        by = breakdown_dims[0] if breakdown_dims else ""
+    latest = rows[-1] if rows else None
+    breakdown_period = filters.period or (latest.period_start if latest else None)
+    chart_params = {
+        "granularity": filters.granularity,
+        "periods": str(filters.periods),
+        "dimension": dimension,
+        "value": value,
+        "targets": "1",
+    }
+    breakdown_url = None
+    if by and breakdown_period:
+        breakdown_url = _url(
+            "kpis:kpi_breakdown",
+            {
+                "granularity": filters.granularity,
+                "period": breakdown_period.isoformat(),
+                "by": by,
+            },
+            key=key,
+        )
+    table = _period_table(rows, presentation.unit, key, filters, has_records)
+    return _page(
+        request,
+        "kpis/kpi_detail.html",
+        title=presentation.name,
+        filters=filters,
+        form=form,
+        choices=choices,
+        tables=[table],
+        definition=definition,
+        kpi=presentation,
+        latest=latest,
+        unsupported=unsupported,
+        trend_url=_url("kpis:kpi_chart", chart_params, key=key),
+        breakdown_url=breakdown_url,
+        breakdown_dims=[(d, page_queries.FILTER_LABELS.get(d, d)) for d in breakdown_dims],
+        breakdown_by=by,
+        breakdown_period=breakdown_period,
+        has_records=has_records,
+    )
+
+
+def _base_records() -> Any:
+    from kpis.definitions.base import KpiDefinition
+
+    return KpiDefinition.records
+
+
+@manager_required
+def kpi_drilldown(request: HttpRequest, key: str) -> HttpResponse:
+    """The records behind one snapshot's numerator or denominator, by the KPI's own query."""
+    from kpis.selectors import snapshot_drilldown
+
+    definition = _definition(key)
+    form, filters, choices = _filters(request)
+    presentation = charts.kpi_presentation(key)
+    part = request.GET.get("part", "numerator")
+    if part not in ("numerator", "denominator"):
+        part = "numerator"
+    dimension, value = filters.dimension, filters.value
+    if dimension not in definition.dimensions:
+        dimension, value = "all", ""
+    period = filters.period or page_queries.latest_period(
+        kpi=key, granularity=filters.granularity, dimension=dimension, value=value
+    )
+    stored = None
+    records_page = None
+    rows: list[page_queries.RecordRow] = []
+    total = None
+    if period is not None:
+        stored = KpiSnapshot.objects.filter(
+            kpi=key,
+            granularity=filters.granularity,
+            period_start=period,
+            dimension=dimension,
+            dimension_value=value,
+        ).first()
+        records = snapshot_drilldown(
+            kpi=key,
+            granularity=filters.granularity,
+            period_start=period,
+            dimension=dimension,
+            dimension_value=value,
+            part=part,
+        )
+        if records is not None:
+            if not is_admin(request.user):
+                records = page_queries.visible_records(records, request.user)
+            records = page_queries.with_customer(records).order_by("pk")
+            if _wants_csv(request):
+                return _records_csv(key, period, part, records)
+            paginator = Paginator(records, DRILLDOWN_PAGE_SIZE)
+            records_page = paginator.get_page(request.GET.get("page"))
+            total = paginator.count
+            rows = page_queries.record_rows(records_page.object_list)
+    stored_count = None
+    if stored is not None:
+        stored_count = stored.numerator if part == "numerator" else stored.denominator
+    base_params = filters.params(period=period.isoformat() if period else None)
+    return _page(
+        request,
+        "kpis/drilldown.html",
+        title=_("%(kpi)s — records") % {"kpi": presentation.name},
+        filters=filters,
+        form=form,
+        choices=choices,
+        definition=definition,
+        kpi=presentation,
+        part=part,
+        period=period,
+        stored=stored,
+        stored_count=stored_count,
+        records_page=records_page,
+        rows=rows,
+        total=total,
+        restricted=not is_admin(request.user),
+        part_urls={
+            name: _url("kpis:kpi_drilldown", {**base_params, "part": name}, key=key)
+            for name in ("numerator", "denominator")
+        },
+        page_query=_url("kpis:kpi_drilldown", {**base_params, "part": part}, key=key),
+        csv_url=_url("kpis:kpi_drilldown", {**base_params, "part": part, "format": "csv"}, key=key),
+        kpi_url=_url("kpis:kpi_detail", filters.params(), key=key),
+    )
+
+
+def _records_csv(key: str, period: dt.date, part: str, records: Any) -> HttpResponse:
+    # Iterated in chunks: an export is the one place a whole list leaves the database.
+    rows = page_queries.record_rows(records.iterator(chunk_size=500))
+    return csv_response(
+        f"{key}-{period.isoformat()}-{part}.csv",
+        [_("Record"), _("Type"), _("Customer"), _("Date"), _("Link")],
+        (
+            [
+                row.label,
+                row.kind,
+                row.customer_label,
+                row.when.isoformat() if row.when else "",
+                row.url or "",
+            ]
+            for row in rows
+        ),
+    )
+
+
+# --- chart JSON ------------------------------------------------------------------------------
+
+
+class ChartCsvMixin:
+    """`?format=csv` on a chart view: one row per label, one column per dataset."""
+
+    def chart_csv(self, name: str, labels: Sequence[Any], datasets: Sequence[dict[str, Any]]):
+        header = [_("Period"), *[str(ds.get("label", "")) for ds in datasets]]
+        rows = [
+            [str(label), *["" if ds["data"][i] is None else ds["data"][i] for ds in datasets]]
+            for i, label in enumerate(labels)
+        ]
+        return csv_response(f"{name}.csv", header, rows)
+
+
+class KpiChartView(ManagerRequiredMixin, ChartCsvMixin, BaseLineChartView):
+    """Chart.js `{labels, datasets}` for one KPI: dimension `all` by default, one line per value
+    of `?dimension=`, or the single cell `?dimension=&value=`. `?targets=1` adds the target line.
+    Labels are period starts (ISO dates); n/a values are null (gaps)."""
 
     http_method_names = ["get", "head", "options"]
 
@@ -55,6 +621,7 @@ class KpiChartView(ManagerRequiredMixin, BaseLineChartView):
         key = kwargs["key"]
         self.granularity = request.GET.get("granularity", Granularity.MONTH)
         self.dimension = request.GET.get("dimension", "all")
+        self.value = request.GET.get("value")
         if self.granularity not in Granularity.values:
             return JsonResponse({"error": "unknown granularity"}, status=400)
         try:
@@ -63,23 +630,73 @@ class KpiChartView(ManagerRequiredMixin, BaseLineChartView):
             return JsonResponse({"error": "periods must be an integer"}, status=400)
         if not 1 <= self.periods <= charts.MAX_PERIODS:
             return JsonResponse({"error": f"periods must be 1–{charts.MAX_PERIODS}"}, status=400)
-        if not _KEY_PATTERN.match(key) or not re.match(r"^[a-z_]{1,30}$", self.dimension):
+        if not _KEY_PATTERN.match(key) or not _DIMENSION_PATTERN.match(self.dimension):
             raise Http404
         self.presentation = charts.kpi_presentation(key)
         self.axis, self.lines = charts.dimension_series(
-            key=key, granularity=self.granularity, dimension=self.dimension, periods=self.periods
+            key=key,
+            granularity=self.granularity,
+            dimension=self.dimension,
+            periods=self.periods,
+            value=self.value,
         )
         known = key in charts.FEATURED_KPIS or charts.is_registered(key)
         if not self.lines and not known and not KpiSnapshot.objects.filter(kpi=key).exists():
             raise Http404
+        self.target_line = self._target_line(key) if request.GET.get("targets") else None
+        if _wants_csv(request):
+            context = self.get_context_data()
+            return self.chart_csv(
+                f"{key}-{self.granularity}", context["labels"], context["datasets"]
+            )
         return super().get(request, *args, **kwargs)
+
+    def _target_line(self, key: str) -> list[Decimal | None] | None:
+        if not self.axis:
+            return None
+        try:
+            from kpis.models import Target
+            from kpis.targets import targets_progress
+        except ImportError:
+            return None
+        targets = list(
+            Target.objects.filter(
+                kpi=key,
+                granularity=self.granularity,
+                dimension=self.dimension,
+                dimension_value=self.value or "",
+                period_start__in=self.axis,
+            )
+        )
+        if not targets:
+            return None
+        goals = {p.target.period_start: p.resolved_value for p in targets_progress(targets=targets)}
+        unit = self.presentation.unit
+        return [charts.display_value(goals.get(start), unit) for start in self.axis]
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         # Built explicitly: TemplateView's context also holds the view and URL kwargs.
         unit = self.presentation.unit
+        datasets = self.get_datasets()
+        if self.target_line is not None:
+            datasets.append(
+                {
+                    "type": "line",
+                    "label": str(_("Target")),
+                    "data": self.target_line,
+                    "borderColor": "rgba(33, 37, 41, 0.9)",
+                    "backgroundColor": "rgba(33, 37, 41, 0.9)",
+                    "borderDash": [6, 4],
+                    "borderWidth": 2,
+                    "pointRadius": 3,
+                    # Targets are set for some periods only: join them into one line.
+                    "spanGaps": True,
+                    "fill": False,
+                }
+            )
         return {
             "labels": self.get_labels(),
-            "datasets": self.get_datasets(),
+            "datasets": datasets,
             "kpi": self.presentation.key,
             "name": self.presentation.name,
             "unit": unit,
@@ -93,15 +710,15 @@ class KpiChartView(ManagerRequiredMixin, BaseLineChartView):
         return list(self.axis)
 
     def get_providers(self) -> list[str]:
-        if self.dimension == "all":
+        if self.dimension == "all" and not self.value:
             return [self.presentation.name]
-        return [label for label, _ in self.lines]
+        return [label for label, _rows in self.lines]
 
     def get_data(self) -> list[list[Any]]:
         unit = self.presentation.unit
         return [
             [charts.display_value(row.value if row else None, unit) for row in rows]
-            for _, rows in self.lines
+            for _label, rows in self.lines
         ]
 
     def get_colors(self) -> Any:
@@ -126,3 +743,1019 @@ class KpiChartView(ManagerRequiredMixin, BaseLineChartView):
 
     def convert_context_to_json(self, context: dict[str, Any]) -> str:
         return charts.chart_json(context)
+
+
+@dataclass
+class ChartPayload:
+    """What a page chart shows: category labels and named series, in display units."""
+
+    labels: list[Any]
+    series: list[tuple[str, list[Any], dict[str, Any]]]
+    unit: str = charts.UNIT_NUMBER
+    chart_type: str = "line"
+    granularity: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class PayloadChartView(ManagerRequiredMixin, ChartCsvMixin, BaseLineChartView):
+    """A django-chartjs view for the analytics pages; subclasses build a `ChartPayload`."""
+
+    http_method_names = ["get", "head", "options"]
+    chart_name = "chart"
+
+    def build(self, request: HttpRequest, filters: KpiFilters, **kwargs: Any) -> ChartPayload:
+        raise NotImplementedError
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        _form, filters = parse_filters(request.GET)
+        self.payload = self.build(request, filters, **kwargs)
+        if _wants_csv(request):
+            context = self.get_context_data()
+            return self.chart_csv(self.chart_name, context["labels"], context["datasets"])
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {
+            "labels": self.get_labels(),
+            "datasets": self.get_datasets(),
+            "unit": self.payload.unit,
+            "currency": settings.CRM_CURRENCY,
+            "granularity": self.payload.granularity,
+            "chartType": self.payload.chart_type,
+            **self.payload.extra,
+        }
+
+    def get_labels(self) -> list[Any]:
+        return self.payload.labels
+
+    def get_providers(self) -> list[str]:
+        return [label for label, _data, _options in self.payload.series]
+
+    def get_data(self) -> list[list[Any]]:
+        return [data for _label, data, _options in self.payload.series]
+
+    def get_colors(self) -> Any:
+        while True:
+            yield from PALETTE
+
+    def get_dataset_options(self, index: int, color: tuple[int, int, int]) -> dict[str, Any]:
+        rgb = ", ".join(str(part) for part in color)
+        options = {
+            "backgroundColor": f"rgba({rgb}, 0.55)",
+            "borderColor": f"rgba({rgb}, 1)",
+            "borderWidth": 2,
+            "spanGaps": False,
+        }
+        options.update(self.payload.series[index][2])
+        return options
+
+    def convert_context_to_json(self, context: dict[str, Any]) -> str:
+        return charts.chart_json(context)
+
+
+class KpiBreakdownChartView(PayloadChartView):
+    """One period of a KPI split by a dimension (a bar per value), from stored snapshots."""
+
+    chart_name = "breakdown"
+
+    def build(self, request: HttpRequest, filters: KpiFilters, **kwargs: Any) -> ChartPayload:
+        key = kwargs["key"]
+        definition = _definition(key)
+        by = request.GET.get("by", "")
+        if by not in definition.dimensions or by == "all" or filters.period is None:
+            raise Http404
+        self.chart_name = f"{key}-{by}-{filters.period.isoformat()}"
+        presentation = charts.kpi_presentation(key)
+        rows = page_queries.breakdown_rows(
+            kpi=key, granularity=filters.granularity, period_start=filters.period, dimension=by
+        )
+        return ChartPayload(
+            labels=[row.dimension_label or row.dimension_value or "—" for row in rows],
+            series=[
+                (
+                    str(presentation.name),
+                    [charts.display_value(row.value, presentation.unit) for row in rows],
+                    {
+                        "sampleSizes": [row.sample_size for row in rows],
+                        "lowSample": [row.low_sample for row in rows],
+                    },
+                )
+            ],
+            unit=presentation.unit,
+            chart_type="bar",
+            extra={"categorical": True, "indexAxis": "y"},
+        )
+
+
+class IndexChartView(PayloadChartView):
+    """The composite index over time with its coverage (C2's IndexSnapshot)."""
+
+    chart_name = "index"
+
+    def build(self, request: HttpRequest, filters: KpiFilters, **kwargs: Any) -> ChartPayload:
+        from kpis.models import IndexSnapshot
+
+        latest, _previous = _latest_index(filters.granularity)
+        # One weight version's history: the one of the newest snapshot (the version in force).
+        rows = list(
+            IndexSnapshot.objects.filter(
+                granularity=filters.granularity,
+                period_start__gte=filters.first_period,
+                version=latest.version_id if latest else None,
+            ).order_by("period_start", "computed_at")
+        )
+        # The newest computation of a period wins (several versions may have scored it).
+        by_start = {row.period_start: row for row in rows}
+        starts = sorted(by_start)
+        return ChartPayload(
+            labels=starts,
+            series=[
+                (
+                    str(_("CRM quality index")),
+                    [by_start[s].value if by_start[s].published else None for s in starts],
+                    {"tension": 0.2},
+                ),
+                (
+                    str(_("Coverage (%)")),
+                    [by_start[s].coverage * 100 for s in starts],
+                    {"borderDash": [4, 4], "hidden": True},
+                ),
+            ],
+            unit=charts.UNIT_SCORE,
+            granularity=filters.granularity,
+        )
+
+
+class WaterfallChartView(PayloadChartView):
+    """Why the index moved: previous value, each indicator's change of contribution, latest."""
+
+    chart_name = "index-waterfall"
+
+    def build(self, request: HttpRequest, filters: KpiFilters, **kwargs: Any) -> ChartPayload:
+        latest, previous, steps = _waterfall(filters.granularity)
+        labels: list[Any] = []
+        bars: list[Any] = []
+        colours: list[str] = []
+        if latest is not None and latest.value is not None:
+            running = previous.value if previous is not None and previous.value is not None else 0
+            labels.append(str(_("Previous")))
+            bars.append([0, running])
+            colours.append("rgba(108, 117, 125, 0.7)")
+            for name, delta in steps:
+                labels.append(name)
+                bars.append([running, running + delta])
+                colours.append("rgba(25, 135, 84, 0.7)" if delta >= 0 else "rgba(220, 53, 69, 0.7)")
+                running += delta
+            labels.append(str(_("Latest")))
+            bars.append([0, latest.value])
+            colours.append("rgba(13, 110, 253, 0.7)")
+        return ChartPayload(
+            labels=labels,
+            series=[(str(_("Index points")), bars, {"backgroundColor": colours})],
+            unit=charts.UNIT_SCORE,
+            chart_type="bar",
+            extra={"categorical": True, "floating": True},
+        )
+
+
+def _waterfall(granularity: str) -> tuple[Any, Any, list[tuple[str, Decimal]]]:
+    """Latest and previous published index snapshots and each indicator's change in points."""
+    from kpis.models import IndexContribution
+
+    latest, previous = _latest_index(granularity)
+    if latest is None:
+        return None, None, []
+    ids = [row.pk for row in (latest, previous) if row is not None]
+    contributions = IndexContribution.objects.filter(snapshot_id__in=ids)
+    by_kpi: dict[str, dict[int, Decimal]] = {}
+    for row in contributions:
+        by_kpi.setdefault(row.kpi, {})[row.snapshot_id] = (
+            row.contribution if row.present else Decimal(0)
+        )
+    steps = []
+    for kpi, values in sorted(by_kpi.items()):
+        delta = values.get(latest.pk, Decimal(0)) - (
+            values.get(previous.pk, Decimal(0)) if previous is not None else Decimal(0)
+        )
+        steps.append((str(charts.kpi_presentation(kpi).name), delta))
+    if latest.value is not None:
+        # Rescaling after a missing indicator moves every share: show the rest as its own bar.
+        start = (
+            previous.value if previous is not None and previous.value is not None else Decimal(0)
+        )
+        rest = latest.value - start - sum((delta for _n, delta in steps), Decimal(0))
+        if abs(rest) >= Decimal("0.01"):
+            steps.append((str(_("Reweighting and rounding")), rest))
+    return latest, previous, steps
+
+
+# --- analytics pages --------------------------------------------------------------------------
+
+
+def _cell_params(filters: KpiFilters) -> dict[str, str]:
+    return filters.params()
+
+
+@manager_required
+def cohorts(request: HttpRequest) -> HttpResponse:
+    """Cohort retention heat-map: share of month-c customers active in month c + k."""
+    from kpis.activity import ActivityRules, cohort_retention_matrix
+
+    form, filters, choices = _filters(request)
+    months = min(filters.periods, 12)
+    last = charts.period_start_of(Granularity.MONTH, filters.period or timezone.localdate())
+    first = charts.shift_period(Granularity.MONTH, last, -(months - 1))
+    matrix = cohort_retention_matrix(first, months, ActivityRules.load())
+    table = Table(
+        slug="cohorts",
+        title=_("Cohort retention"),
+        columns=[_("Cohort"), _("Customers")] + [f"+{k}" for k in range(months)],
+        note=_(
+            "Share of the customers acquired in a month who are active k months later; "
+            "blank cells are months not yet over."
+        ),
+    )
+    for row in matrix:
+        cells = [cell(row.cohort.strftime("%Y-%m")), cell(row.size)]
+        for share in row.cells:
+            if share is None:
+                cells.append(Cell(text="", csv="", css="heat-na"))
+            else:
+                bucket = min(int(share * 10), 9)
+                cells.append(
+                    Cell(text=f"{share * 100:.0f} %", csv=f"{share:.4f}", css=f"heat heat-{bucket}")
+                )
+        cells.extend(Cell(text="", csv="", css="heat-na") for _k in range(months - len(row.cells)))
+        table.rows.append(cells)
+    return _page(
+        request,
+        "kpis/analytics.html",
+        title=_("Cohort retention"),
+        filters=filters,
+        form=form,
+        choices=choices,
+        tables=[table],
+        notes=[
+            _(
+                "All customers: the cohort matrix is computed for the whole organisation, "
+                "not per filter."
+            )
+        ],
+    )
+
+
+NPS_GROUPS = (
+    ("promoters", gettext_lazy("Promoters")),
+    ("passives", gettext_lazy("Passives")),
+    ("detractors", gettext_lazy("Detractors")),
+)
+
+
+def _nps_rows(filters: KpiFilters) -> list[KpiSnapshot]:
+    dimension, value = filters.dimension, filters.value
+    from kpis.definitions import registry
+
+    if dimension not in registry.get("nps").dimensions:
+        dimension, value = "all", ""
+    return page_queries.series_rows(
+        kpis=["nps"],
+        granularity=filters.granularity,
+        dimension=dimension,
+        value=value,
+        first=filters.first_period,
+    ).get("nps", [])
+
+
+class NpsChartView(PayloadChartView):
+    chart_name = "nps-distribution"
+
+    def build(self, request: HttpRequest, filters: KpiFilters, **kwargs: Any) -> ChartPayload:
+        rows = _nps_rows(filters)
+        series = []
+        colours = {
+            "promoters": {
+                "backgroundColor": "rgba(25, 135, 84, 0.75)",
+                "borderColor": "rgba(25, 135, 84, 1)",
+            },
+            "passives": {
+                "backgroundColor": "rgba(255, 193, 7, 0.75)",
+                "borderColor": "rgba(255, 193, 7, 1)",
+            },
+            "detractors": {
+                "backgroundColor": "rgba(220, 53, 69, 0.75)",
+                "borderColor": "rgba(220, 53, 69, 1)",
+            },
+        }
+        for name, label in NPS_GROUPS:
+            series.append(
+                (
+                    str(label),
+                    [(row.details or {}).get(name) for row in rows],
+                    {**colours[name], "stack": "nps"},
+                )
+            )
+        return ChartPayload(
+            labels=[row.period_start for row in rows],
+            series=series,
+            unit=charts.UNIT_COUNT,
+            chart_type="bar",
+            granularity=filters.granularity,
+            extra={"stacked": True},
+        )
+
+
+@manager_required
+def nps(request: HttpRequest) -> HttpResponse:
+    form, filters, choices = _filters(request)
+    rows = _nps_rows(filters)
+    table = Table(
+        slug="nps",
+        title=_("NPS by period"),
+        columns=[
+            _("Period start"),
+            _("NPS"),
+            _("Promoters"),
+            _("Passives"),
+            _("Detractors"),
+            _("Responses"),
+            _("Margin of error"),
+            _("Low sample"),
+        ],
+    )
+    for row in reversed(rows):
+        details = row.details or {}
+        table.rows.append(
+            [
+                cell(row.period_start.isoformat()),
+                value_cell(row.value, charts.UNIT_SCORE),
+                cell(details.get("promoters", "")),
+                cell(details.get("passives", "")),
+                cell(details.get("detractors", "")),
+                cell(row.sample_size),
+                cell(details.get("margin_of_error", "")),
+                cell(_("low sample") if row.low_sample else "", row.low_sample),
+            ]
+        )
+    return _page(
+        request,
+        "kpis/analytics.html",
+        title=_("NPS distribution"),
+        filters=filters,
+        form=form,
+        choices=choices,
+        tables=[table],
+        chart_blocks=[
+            {
+                "slug": "nps",
+                "title": _("Promoters, passives and detractors"),
+                "url": _url("kpis:nps_chart", filters.params()),
+                "stacked": "1",
+            }
+        ],
+    )
+
+
+SUPPORT_KPIS = (
+    "first_response_time",
+    "resolution_time",
+    "sla_first_response_attainment",
+    "sla_resolution_attainment",
+)
+
+
+def _support_cell(filters: KpiFilters) -> tuple[str, str]:
+    if filters.dimension in ("team", "owner", "segment"):
+        return filters.dimension, filters.value
+    return "all", ""
+
+
+class SupportChartView(PayloadChartView):
+    chart_name = "support-durations"
+
+    def build(self, request: HttpRequest, filters: KpiFilters, **kwargs: Any) -> ChartPayload:
+        dimension, value = _support_cell(filters)
+        grouped = page_queries.series_rows(
+            kpis=SUPPORT_KPIS[:2],
+            granularity=filters.granularity,
+            dimension=dimension,
+            value=value,
+            first=filters.first_period,
+        )
+        starts = sorted({row.period_start for rows in grouped.values() for row in rows})
+        series = []
+        stat_names = {"median": _("median"), "p90": _("p90")}
+        for key in SUPPORT_KPIS[:2]:
+            by_start = {row.period_start: row.details or {} for row in grouped.get(key, [])}
+            name = charts.kpi_presentation(key).name
+            for stat, dash in (("median", []), ("p90", [5, 4])):
+                series.append(
+                    (
+                        f"{name} — {stat_names[stat]}",
+                        [by_start.get(start, {}).get(stat) for start in starts],
+                        {"borderDash": dash, "fill": False},
+                    )
+                )
+        return ChartPayload(
+            labels=starts, series=series, unit=charts.UNIT_MINUTES, granularity=filters.granularity
+        )
+
+
+@manager_required
+def support_analytics(request: HttpRequest) -> HttpResponse:
+    from support.models import Ticket
+    from support.selectors import tickets_visible_to
+
+    form, filters, choices = _filters(request)
+    dimension, value = _support_cell(filters)
+    grouped = page_queries.series_rows(
+        kpis=SUPPORT_KPIS,
+        granularity=filters.granularity,
+        dimension=dimension,
+        value=value,
+        first=filters.first_period,
+    )
+    starts = sorted({row.period_start for rows in grouped.values() for row in rows}, reverse=True)
+    cells = {(row.kpi, row.period_start): row for rows in grouped.values() for row in rows}
+    periods = Table(
+        slug="periods",
+        title=_("Response, resolution and SLA by period"),
+        columns=[
+            _("Period start"),
+            _("First response median"),
+            _("First response p90"),
+            _("Resolution median"),
+            _("Resolution p90"),
+            _("SLA first response"),
+            _("SLA resolution"),
+            _("Tickets solved"),
+        ],
+    )
+    for start in starts:
+        first, resolution = (
+            cells.get(("first_response_time", start)),
+            cells.get(("resolution_time", start)),
+        )
+        sla_first = cells.get(("sla_first_response_attainment", start))
+        sla_res = cells.get(("sla_resolution_attainment", start))
+
+        def stat(row: KpiSnapshot | None, name: str) -> Cell:
+            figure = (row.details or {}).get(name) if row else None
+            return value_cell(None if figure is None else Decimal(str(figure)), charts.UNIT_MINUTES)
+
+        periods.rows.append(
+            [
+                cell(start.isoformat()),
+                stat(first, "median"),
+                stat(first, "p90"),
+                stat(resolution, "median"),
+                stat(resolution, "p90"),
+                value_cell(sla_first.value if sla_first else None, charts.UNIT_RATE),
+                value_cell(sla_res.value if sla_res else None, charts.UNIT_RATE),
+                cell(resolution.sample_size if resolution else ""),
+            ]
+        )
+    # Per agent: the owner-dimension snapshots of the latest period (1 query).
+    agent_kpis = (*SUPPORT_KPIS, "csat", "one_touch_rate", "reopen_rate")
+    latest = filters.period or (starts[0] if starts else None)
+    agents = Table(
+        slug="agents",
+        title=_("Per agent"),
+        columns=[
+            _("Agent"),
+            _("Tickets answered"),
+            _("First response median"),
+            _("Resolution median"),
+            _("SLA first response"),
+            _("SLA resolution"),
+            _("CSAT"),
+            _("One-touch rate"),
+            _("Reopen rate"),
+        ],
+        note=_(
+            "CSAT appears per agent once the KPI run stores CSAT by owner; until then it is n/a."
+        ),
+    )
+    if latest is not None:
+        by_cell = page_queries.latest_cells(
+            kpis=agent_kpis, granularity=filters.granularity, dimension="owner", period_start=latest
+        )
+        owners = sorted(
+            {owner for _k, owner in by_cell},
+            key=lambda o: str(
+                next((r.dimension_label for (k, v), r in by_cell.items() if v == o), o)
+            ),
+        )
+        for owner in owners:
+            label = next(r.dimension_label for (k, v), r in by_cell.items() if v == owner) or owner
+            frt, res = (
+                by_cell.get(("first_response_time", owner)),
+                by_cell.get(("resolution_time", owner)),
+            )
+            agents.rows.append(
+                [
+                    cell(label or _("(unassigned)"), owner),
+                    cell(frt.sample_size if frt else ""),
+                    value_cell(frt.value if frt else None, charts.UNIT_MINUTES),
+                    value_cell(res.value if res else None, charts.UNIT_MINUTES),
+                    *[
+                        value_cell(
+                            getattr(by_cell.get((k, owner)), "value", None), charts.UNIT_RATE
+                        )
+                        for k in (
+                            "sla_first_response_attainment",
+                            "sla_resolution_attainment",
+                            "csat",
+                            "one_touch_rate",
+                            "reopen_rate",
+                        )
+                    ],
+                ]
+            )
+    backlog = page_queries.ticket_backlog(tickets_visible_to(request.user))
+    status_names = dict(Ticket.Status.choices)
+    backlog_table = Table(
+        slug="backlog",
+        title=_("Backlog now"),
+        columns=[_("Status"), _("Open tickets")],
+        note=_("Tickets not solved or closed, now, among the tickets visible to you."),
+        rows=[[cell(status_names.get(s, s), s), cell(n)] for s, n in sorted(backlog.items())],
+    )
+    return _page(
+        request,
+        "kpis/analytics.html",
+        title=_("Support analytics"),
+        filters=filters,
+        form=form,
+        choices=choices,
+        tables=[periods, agents, backlog_table],
+        chart_blocks=[
+            {
+                "slug": "support",
+                "title": _("First response and resolution (business minutes)"),
+                "url": _url("kpis:support_chart", filters.params()),
+            }
+        ],
+    )
+
+
+def _funnel(request: HttpRequest, filters: KpiFilters) -> page_queries.Funnel:
+    from sales.selectors import opportunities_visible_to
+
+    first = filters.first_period
+    since = dt.datetime.combine(first, dt.time.min, tzinfo=timezone.get_current_timezone())
+    opportunities = opportunities_visible_to(request.user)
+    if filters.dimension in ("team", "owner") and filters.value:
+        opportunities = opportunities.filter(**{f"{filters.dimension}_id": filters.value})
+    return page_queries.pipeline_funnel(since=since, opportunities=opportunities)
+
+
+class FunnelChartView(PayloadChartView):
+    chart_name = "pipeline-funnel"
+
+    def build(self, request: HttpRequest, filters: KpiFilters, **kwargs: Any) -> ChartPayload:
+        funnel = _funnel(request, filters)
+        return ChartPayload(
+            labels=[stage.name for stage in funnel.stages],
+            series=[
+                (str(_("Deals that reached the stage")), [s.reached for s in funnel.stages], {})
+            ],
+            unit=charts.UNIT_COUNT,
+            chart_type="bar",
+            extra={"categorical": True, "indexAxis": "y"},
+        )
+
+
+@manager_required
+def pipeline_analytics(request: HttpRequest) -> HttpResponse:
+    form, filters, choices = _filters(request)
+    funnel = _funnel(request, filters)
+    stages = Table(
+        slug="funnel",
+        title=_("Funnel from stage history"),
+        columns=[
+            _("Stage"),
+            _("Probability"),
+            _("Deals reached"),
+            _("Conversion to next stage"),
+            _("Mean days in stage"),
+        ],
+        note=_(
+            "Deals created in the shown window and visible to you; "
+            "conversion follows the stage order."
+        ),
+    )
+    for stage in funnel.stages:
+        stages.rows.append(
+            [
+                cell(stage.name, stage.code),
+                value_cell(stage.probability, charts.UNIT_RATE),
+                cell(stage.reached),
+                value_cell(stage.conversion, charts.UNIT_RATE),
+                cell(
+                    stage.mean_days if stage.mean_days is not None else _("n/a"),
+                    stage.mean_days or "",
+                ),
+            ]
+        )
+    dimension, value = (
+        (filters.dimension, filters.value)
+        if filters.dimension in ("team", "owner")
+        else ("all", "")
+    )
+    grouped = page_queries.series_rows(
+        kpis=["win_rate", "pipeline_value", "sales_cycle_days"],
+        granularity=filters.granularity,
+        dimension=dimension,
+        value=value,
+        first=filters.first_period,
+    )
+    starts = sorted({row.period_start for rows in grouped.values() for row in rows}, reverse=True)
+    cells = {(row.kpi, row.period_start): row for rows in grouped.values() for row in rows}
+    periods = Table(
+        slug="periods",
+        title=_("Win rate and forecast by period"),
+        columns=[
+            _("Period start"),
+            _("Win rate"),
+            _("Deals closed"),
+            _("Open pipeline"),
+            _("Forecast (weighted pipeline)"),
+            _("Sales cycle (median days)"),
+        ],
+    )
+    for start in starts:
+        win, pipe, cycle = (
+            cells.get((k, start)) for k in ("win_rate", "pipeline_value", "sales_cycle_days")
+        )
+        weighted = (pipe.details or {}).get("weighted") if pipe else None
+        periods.rows.append(
+            [
+                cell(start.isoformat()),
+                value_cell(win.value if win else None, charts.UNIT_RATE),
+                number_cell(win.denominator if win else None),
+                value_cell(pipe.value if pipe else None, charts.UNIT_MONEY),
+                value_cell(Decimal(weighted) if weighted is not None else None, charts.UNIT_MONEY),
+                value_cell(cycle.value if cycle else None, charts.UNIT_DAYS),
+            ]
+        )
+    return _page(
+        request,
+        "kpis/analytics.html",
+        title=_("Pipeline analytics"),
+        filters=filters,
+        form=form,
+        choices=choices,
+        tables=[stages, periods],
+        chart_blocks=[
+            {
+                "slug": "funnel",
+                "title": _("Funnel"),
+                "url": _url("kpis:funnel_chart", filters.params()),
+            }
+        ],
+    )
+
+
+LEADERBOARD_KPIS = ("revenue", "customers_new", "win_rate", "churn_rate", "csat")
+
+
+@manager_required
+def leaderboard(request: HttpRequest) -> HttpResponse:
+    """Teams (or reps with ?by=owner) side by side on the latest period, with target progress."""
+    form, filters, choices = _filters(request)
+    by = "owner" if request.GET.get("by") == "owner" else "team"
+    latest = (
+        filters.period
+        or page_queries.latest_period(
+            kpi="revenue", granularity=filters.granularity, dimension=by, value=None
+        )
+        or page_queries.latest_period(
+            kpi=None, granularity=filters.granularity, dimension="all", value=""
+        )
+    )
+    table = Table(
+        slug="leaderboard",
+        title=_("Leaderboard against targets"),
+        columns=[_("Rep") if by == "owner" else _("Team")]
+        + [str(charts.kpi_presentation(k).name) for k in LEADERBOARD_KPIS],
+        note=_(
+            "Latest period; a target's resolved value and progress follow each figure "
+            "where one is set."
+        ),
+    )
+    if latest is not None:
+        by_cell = page_queries.latest_cells(
+            kpis=LEADERBOARD_KPIS,
+            granularity=filters.granularity,
+            dimension=by,
+            period_start=latest,
+        )
+        progress = {}
+        try:
+            from kpis.models import Target
+            from kpis.targets import targets_progress
+
+            targets = list(
+                Target.objects.filter(
+                    granularity=filters.granularity,
+                    dimension=by,
+                    period_start=latest,
+                    kpi__in=LEADERBOARD_KPIS,
+                )
+            )
+            progress = {
+                (p.target.kpi, p.target.dimension_value): p
+                for p in targets_progress(targets=targets)
+            }
+        except ImportError:
+            pass
+        labels = {v: r.dimension_label or v for (k, v), r in by_cell.items()}
+        revenue = {v: r.value or Decimal(0) for (k, v), r in by_cell.items() if k == "revenue"}
+        for member in sorted(labels, key=lambda v: (-revenue.get(v, Decimal(0)), labels[v])):
+            row = [cell(labels[member], member)]
+            for key in LEADERBOARD_KPIS:
+                snap = by_cell.get((key, member))
+                unit = charts.kpi_presentation(key).unit
+                shown = value_cell(snap.value if snap else None, unit)
+                goal = progress.get((key, member))
+                if goal is not None and goal.resolved_value is not None:
+                    pct = f" ({goal.progress * 100:.0f} %)" if goal.progress is not None else ""
+                    shown.text += " / " + kpi_value(goal.resolved_value, unit) + pct
+                    shown.css = "table-success" if goal.achieved else ""
+                row.append(shown)
+            table.rows.append(row)
+    return _page(
+        request,
+        "kpis/analytics.html",
+        title=_("Team leaderboard"),
+        filters=filters,
+        form=form,
+        choices=choices,
+        tables=[table],
+        extra_query=f"by={by}",
+        intro=_("Switch to reps with ?by=owner.") if by == "team" else "",
+    )
+
+
+# --- index, alerts and targets (C2's models) ------------------------------------------------------
+
+
+@manager_required
+def index_page(request: HttpRequest) -> HttpResponse:
+    from kpis.models import IndexContribution
+
+    form, filters, choices = _filters(request)
+    latest, previous, steps = _waterfall(filters.granularity)
+    contributions = Table(
+        slug="contributions",
+        title=_("Contributions to the latest value"),
+        columns=[
+            _("Group"),
+            _("Indicator"),
+            _("Raw value"),
+            _("Score (0–100)"),
+            _("Weight"),
+            _("Effective share"),
+            _("Contribution (points)"),
+            _("Change since previous"),
+            _("Missing"),
+        ],
+    )
+    if latest is not None:
+        deltas = dict(steps)
+        rows = IndexContribution.objects.filter(snapshot=latest).order_by("group", "-contribution")
+        for row in rows:
+            presentation = charts.kpi_presentation(row.kpi)
+            contributions.rows.append(
+                [
+                    cell(row.get_group_display(), row.group),
+                    cell(
+                        presentation.name,
+                        row.kpi,
+                        url=_url("kpis:kpi_detail", filters.params(), key=row.kpi)
+                        if charts.is_registered(row.kpi)
+                        else None,
+                    ),
+                    value_cell(row.raw_value, presentation.unit),
+                    number_cell(row.normalised_score),
+                    number_cell(row.weight),
+                    value_cell(row.effective_share, charts.UNIT_RATE),
+                    number_cell(row.contribution),
+                    number_cell(deltas.get(str(presentation.name))),
+                    cell(row.missing_reason or "", row.missing_reason),
+                ]
+            )
+    groups = Table(
+        slug="groups",
+        title=_("Lifecycle groups"),
+        columns=[_("Group"), _("Weight"), _("Score (0–100)"), _("Effective share"), _("Coverage")],
+    )
+    if latest is not None:
+        from kpis.models import GroupScore
+
+        for group in GroupScore.objects.filter(snapshot=latest).order_by("group"):
+            groups.rows.append(
+                [
+                    cell(group.get_group_display(), group.group),
+                    number_cell(group.weight),
+                    number_cell(group.score),
+                    value_cell(group.effective_share, charts.UNIT_RATE),
+                    value_cell(group.coverage, charts.UNIT_RATE),
+                ]
+            )
+    return _page(
+        request,
+        "kpis/index.html",
+        title=_("CRM quality index"),
+        filters=filters,
+        form=form,
+        choices=choices,
+        tables=[groups, contributions],
+        latest=latest,
+        previous=previous,
+        chart_blocks=[
+            {
+                "slug": "index",
+                "title": _("Index over time"),
+                "url": _url("kpis:index_chart", filters.params()),
+            },
+            {
+                "slug": "waterfall",
+                "title": _("Why the index moved since the previous period"),
+                "url": _url("kpis:waterfall_chart", filters.params()),
+            },
+        ],
+    )
+
+
+@manager_required
+def alerts_inbox(request: HttpRequest) -> HttpResponse:
+    from kpis.models import Alert
+
+    form, filters, choices = _filters(request)
+    state = request.GET.get("state", "open")
+    alerts = Alert.objects.select_related("rule", "acknowledged_by", "resolved_by")
+    if state == "open":
+        alerts = alerts.filter(state__in=[Alert.State.FIRING, Alert.State.ACKNOWLEDGED])
+    elif state in Alert.State.values:
+        alerts = alerts.filter(state=state)
+    alert_list = list(alerts.order_by("-fired_at")[:200])
+    table = Table(
+        slug="alerts",
+        title=_("Alerts"),
+        columns=[
+            _("Rule"),
+            _("KPI"),
+            _("Period"),
+            _("Value"),
+            _("State"),
+            _("Fired at"),
+            _("Acknowledged by"),
+            _("Message"),
+        ],
+    )
+    items: list[dict[str, Any]] = []
+    for alert in alert_list:
+        presentation = charts.kpi_presentation(alert.rule.kpi)
+        params = {"granularity": alert.granularity, "period": alert.period_start.isoformat()}
+        if alert.rule.dimension != "all":
+            params[alert.rule.dimension] = alert.rule.dimension_value
+        kpi_url = (
+            _url("kpis:kpi_detail", params, key=alert.rule.kpi)
+            if charts.is_registered(alert.rule.kpi)
+            else None
+        )
+        items.append({"alert": alert, "kpi_url": kpi_url, "presentation": presentation})
+        table.rows.append(
+            [
+                cell(alert.rule.name),
+                cell(presentation.name, alert.rule.kpi, url=kpi_url),
+                cell(alert.period_start.isoformat()),
+                value_cell(alert.value, presentation.unit),
+                cell(alert.get_state_display(), alert.state),
+                cell(
+                    timezone.localtime(alert.fired_at).strftime("%Y-%m-%d %H:%M"),
+                    alert.fired_at.isoformat(),
+                ),
+                cell(alert.acknowledged_by or "", alert.acknowledged_by_id or ""),
+                cell(alert.message),
+            ]
+        )
+    return _page(
+        request,
+        "kpis/alerts.html",
+        title=_("Alerts inbox"),
+        filters=filters,
+        form=form,
+        choices=choices,
+        tables=[table],
+        alerts=items,
+        state=state,
+        states=[("open", _("Open"))] + list(Alert.State.choices),
+        extra_query=f"state={state}",
+    )
+
+
+@require_POST
+@manager_required
+def alert_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    from kpis.alerts import alert_acknowledge, alert_resolve
+    from kpis.models import Alert
+
+    alert = get_object_or_404(Alert, pk=pk)
+    services: dict[str, Callable[..., Any]] = {
+        "acknowledge": alert_acknowledge,
+        "resolve": alert_resolve,
+    }
+    if action not in services:
+        raise Http404
+    try:
+        services[action](alert=alert, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        done = _("Alert acknowledged.") if action == "acknowledge" else _("Alert resolved.")
+        messages.success(request, done)
+    return redirect(reverse("kpis:alerts") + "?" + request.POST.get("next_query", ""))
+
+
+@manager_required
+def targets_list(request: HttpRequest) -> HttpResponse:
+    from kpis.models import Target
+    from kpis.targets import targets_progress
+
+    form, filters, choices = _filters(request)
+    targets = Target.objects.filter(granularity=filters.granularity).order_by(
+        "-period_start", "kpi"
+    )
+    if filters.is_filtered:
+        targets = targets.filter(dimension=filters.dimension, dimension_value=filters.value)
+    progress = targets_progress(targets=list(targets[:300]))
+    labels = {
+        (dimension, value): label
+        for dimension, values in choices.items()
+        for value, label in values
+    }
+    table = Table(
+        slug="targets",
+        title=_("Targets"),
+        columns=[
+            _("KPI"),
+            _("Scope"),
+            _("Period start"),
+            _("Kind"),
+            _("Amount"),
+            _("Baseline"),
+            _("Resolved target"),
+            _("Current"),
+            _("Progress"),
+            _("Reached"),
+        ],
+        note=_(
+            "A relative target is shown with the absolute value it resolves to "
+            "against its baseline."
+        ),
+    )
+    for item in progress:
+        target = item.target
+        presentation = charts.kpi_presentation(target.kpi)
+        scope = (
+            _("All")
+            if target.dimension == "all"
+            else (
+                f"{target.dimension}: "
+                f"{labels.get((target.dimension, target.dimension_value), target.dimension_value)}"
+            )
+        )
+        table.rows.append(
+            [
+                cell(
+                    presentation.name,
+                    target.kpi,
+                    url=_url("kpis:kpi_detail", filters.params(), key=target.kpi)
+                    if charts.is_registered(target.kpi)
+                    else None,
+                ),
+                cell(scope),
+                cell(target.period_start.isoformat()),
+                cell(target.get_kind_display(), target.kind),
+                number_cell(target.amount),
+                value_cell(item.baseline, presentation.unit),
+                value_cell(item.resolved_value, presentation.unit),
+                value_cell(item.current, presentation.unit),
+                cell(
+                    "" if item.progress is None else f"{item.progress * 100:.0f} %",
+                    "" if item.progress is None else str(item.progress),
+                ),
+                cell({True: _("yes"), False: _("no"), None: ""}[item.achieved], item.achieved),
+            ]
+        )
+    return _page(
+        request,
+        "kpis/analytics.html",
+        title=_("Targets"),
+        filters=filters,
+        form=form,
+        choices=choices,
+        tables=[table],
+    )

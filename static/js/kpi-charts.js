@@ -59,10 +59,19 @@
     }
     var largest = 0;
     payload.datasets.forEach(function (ds) {
-      ds.data.forEach(function (v) { if (v !== null) largest = Math.max(largest, Math.abs(v)); });
+      ds.data.forEach(function (v) {
+        // A floating bar (waterfall step) is a [from, to] pair.
+        var values = Array.isArray(v) ? v : [v];
+        values.forEach(function (x) { if (x !== null) largest = Math.max(largest, Math.abs(x)); });
+      });
     });
     var format = valueFormatter(payload.unit, payload.currency, largest);
-    var labels = payload.labels.map(function (l) { return periodLabel(l, payload.granularity); });
+    // Category charts (breakdown, funnel, waterfall) have names for labels, not period starts.
+    var labels = payload.categorical ? payload.labels : payload.labels.map(function (l) { return periodLabel(l, payload.granularity); });
+    var horizontal = payload.indexAxis === "y";
+    var valueAxis = { beginAtZero: payload.unit !== "score" || payload.floating === true, ticks: { callback: format }, stacked: !!payload.stacked };
+    var categoryAxis = { stacked: !!payload.stacked };
+    var scales = horizontal ? { x: valueAxis, y: categoryAxis } : { x: categoryAxis, y: valueAxis };
     new Chart(canvas, {
       type: payload.chartType || "line",
       data: { labels: labels, datasets: payload.datasets },
@@ -71,14 +80,16 @@
         maintainAspectRatio: false,
         animation: false,
         spanGaps: false,
+        indexAxis: horizontal ? "y" : "x",
         interaction: { mode: "index", intersect: false },
-        scales: { y: { beginAtZero: payload.unit !== "score", ticks: { callback: format } } },
+        scales: scales,
         plugins: {
           legend: { display: payload.datasets.length > 1 },
           tooltip: {
             callbacks: {
               label: function (ctx) {
                 if (ctx.raw === null) return ctx.dataset.label + ": n/a";
+                if (Array.isArray(ctx.raw)) return ctx.dataset.label + ": " + format(ctx.raw[1] - ctx.raw[0]);
                 var text = ctx.dataset.label + ": " + format(ctx.raw);
                 var n = ctx.dataset.sampleSizes && ctx.dataset.sampleSizes[ctx.dataIndex];
                 if (n !== null && n !== undefined) text += " (n=" + n + ")";

@@ -1,0 +1,110 @@
+"""The filter bar every manager KPI page keeps: granularity, period and one dimension filter."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from kpis import charts
+from kpis.models import Granularity
+from kpis.page_queries import FILTER_DIMENSIONS, FILTER_LABELS
+
+PERIOD_COUNTS = (6, 12, 24, 36)
+
+
+class KpiFilterForm(forms.Form):
+    granularity = forms.ChoiceField(
+        label=_("Granularity"), choices=Granularity.choices, required=False
+    )
+    period = forms.DateField(
+        label=_("Period"),
+        required=False,
+        help_text=_("A period start; empty means the latest stored period."),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    periods = forms.TypedChoiceField(
+        label=_("Periods shown"),
+        choices=[(count, count) for count in PERIOD_COUNTS],
+        coerce=int,
+        required=False,
+    )
+
+    def __init__(self, *args: Any, choices: dict[str, list[tuple[str, str]]], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        for name in FILTER_DIMENSIONS:
+            self.fields[name] = forms.ChoiceField(
+                label=FILTER_LABELS[name],
+                choices=[("", _("All"))] + list(choices.get(name, [])),
+                required=False,
+            )
+
+
+@dataclass(frozen=True)
+class KpiFilters:
+    """The cleaned filters: snapshots are stored per dimension, so one dimension filter applies
+    at a time (the first set of segment, team, rep, channel, product line)."""
+
+    granularity: str = Granularity.MONTH
+    period: dt.date | None = None
+    periods: int = 24
+    dimension: str = "all"
+    value: str = ""
+
+    @property
+    def is_filtered(self) -> bool:
+        return self.dimension != "all"
+
+    @property
+    def first_period(self) -> dt.date:
+        return charts.window_start(self.granularity, self.periods, self.period)
+
+    def params(self, **overrides: Any) -> dict[str, str]:
+        params: dict[str, str] = {"granularity": self.granularity}
+        if self.period:
+            params["period"] = self.period.isoformat()
+        if self.periods != 24:
+            params["periods"] = str(self.periods)
+        if self.is_filtered:
+            params[self.dimension] = self.value
+        for name, value in overrides.items():
+            if value is None:
+                params.pop(name, None)
+            else:
+                params[name] = str(value)
+        return params
+
+    @property
+    def querystring(self) -> str:
+        return urlencode(self.params())
+
+
+def parse_filters(
+    data: Any, choices: dict[str, list[tuple[str, str]]] | None = None
+) -> tuple[KpiFilterForm, KpiFilters]:
+    """The bound form and the filters it means; invalid fields fall back to their defaults."""
+    form = KpiFilterForm(data or None, choices=choices or {})
+    form.is_valid()
+    cleaned = getattr(form, "cleaned_data", {})
+    dimension, value = "all", ""
+    for name in FILTER_DIMENSIONS:
+        # Read the raw value: a stored value not in the choices list is still a real filter.
+        raw = str(data.get(name, "") if data else "").strip()
+        if raw:
+            dimension, value = name, raw[:100]
+            break
+    granularity = cleaned.get("granularity") or Granularity.MONTH
+    period = cleaned.get("period")
+    if period is not None:
+        period = charts.period_start_of(granularity, period)
+    return form, KpiFilters(
+        granularity=granularity,
+        period=period,
+        periods=cleaned.get("periods") or 24,
+        dimension=dimension,
+        value=value,
+    )
