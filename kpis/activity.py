@@ -27,8 +27,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate
+from django.db.models.lookups import IsNull
 from django.utils import timezone
 
 from customers.models import Customer, Segment
@@ -75,19 +76,22 @@ CONTRACT_Q = Q(churned_at__isnull=False) | Q(contract_end_date__isnull=False)
 
 
 def _orders_after_explicit_churn() -> QuerySet[Order]:
-    """Countable orders placed after the customer's explicit churn/contract end (reactivations)."""
+    """Countable orders placed after the outer customer's explicit churn/contract end
+    (reactivations). The churn dates come from the outer row (`OuterRef`) rather than a join back
+    to the customers table, so each EXISTS stays a probe of the (customer, ordered_at) index."""
+    churned_at, contract_end = OuterRef("churned_at"), OuterRef("contract_end_date")
     return (
         countable_orders()
         .annotate(local_day=TruncDate("ordered_at", tzinfo=organisation_tz()))
         .filter(
-            Q(customer__churned_at__isnull=True) | Q(ordered_at__gt=F("customer__churned_at")),
-            Q(customer__contract_end_date__isnull=True)
-            | Q(local_day__gt=F("customer__contract_end_date")),
+            Q(IsNull(churned_at, True)) | Q(ordered_at__gt=churned_at),
+            Q(IsNull(contract_end, True)) | Q(local_day__gt=contract_end),
         )
     )
 
 
 def ordered_in_q(start: dt.datetime, end: dt.datetime, *, after_churn: bool = False) -> Q:
+    """Customers (the outer Customer row) with a countable order in [start, end)."""
     orders = _orders_after_explicit_churn() if after_churn else countable_orders()
     return Q(
         Exists(orders.filter(customer=OuterRef("pk"), ordered_at__gte=start, ordered_at__lt=end))

@@ -36,6 +36,20 @@ def _lock_period(granularity: str, period_start: dt.date) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [4711, key - 2**31])
 
 
+def _tune_session() -> None:
+    """Per-run PostgreSQL settings, scoped to the run's transaction (SET LOCAL).
+
+    The KPI queries' plans cost far above jit_above_cost, so PostgreSQL JIT-compiles each of them
+    for more time than it saves; their hash aggregates and sorts spill to disk at the default
+    4 MB work_mem.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+
+
 def is_provisional(definition: KpiDefinition, ctx: KpiContext) -> bool:
     """Provisional until P.end + maturity window <= now (an open period is always provisional)."""
     return ctx.end + dt.timedelta(days=definition.maturity_days) > ctx.now
@@ -99,6 +113,7 @@ def compute_period(
     try:
         with transaction.atomic():
             _lock_period(granularity, start)
+            _tune_session()
             KpiSnapshot.objects.filter(
                 granularity=granularity,
                 period_start=start,

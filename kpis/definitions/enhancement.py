@@ -342,7 +342,11 @@ class Clv(KpiDefinition):
 
     def compute_dimension(self, ctx: KpiContext, dimension: str) -> list[KpiResult]:
         path = self.path(dimension)
-        queryset = self.records(ctx, "all") or countable_orders().none()
+        # `records` returns a lazy queryset; test for None only — `qs or …` would evaluate it
+        # and load every order of the trailing 12 months into memory.
+        queryset = self.records(ctx, "all")
+        if queryset is None:
+            queryset = countable_orders().none()
         aggregates = {
             "revenue": Sum("net_amount"),
             "orders": Count("pk"),

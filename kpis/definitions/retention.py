@@ -36,6 +36,7 @@ class ActiveCustomers(RatioKpi):
     unit = "count"
     dimensions = CUSTOMER_DIMENSIONS
     dimension_paths = customer_paths()
+    unique_rows = True  # customers grouped by their own forward foreign keys
     min_sample = 0
     formula = "count(customers active at P.end)"
     period_rule = ACTIVITY_RULE
@@ -56,6 +57,7 @@ class ChurnRate(RatioKpi):
     direction = "lower"
     dimensions = CUSTOMER_DIMENSIONS
     dimension_paths = customer_paths()
+    unique_rows = True  # customers grouped by their own forward foreign keys
     formula = "customers active at P.start and not active at P.end ÷ customers active at P.start"
     period_rule = ACTIVITY_RULE
     edge_cases = (
@@ -84,6 +86,7 @@ class RetentionRate(RatioKpi):
     unit = "percent"
     dimensions = CUSTOMER_DIMENSIONS
     dimension_paths = customer_paths()
+    unique_rows = True  # customers grouped by their own forward foreign keys
     formula = (
         "customers active at both P.start and P.end ÷ customers active at P.start "
         "(= (active at P.end − new in P − reactivated in P) ÷ active at P.start)"
@@ -113,6 +116,7 @@ class ReactivationRate(RatioKpi):
     unit = "percent"
     dimensions = CUSTOMER_DIMENSIONS
     dimension_paths = customer_paths()
+    unique_rows = True  # customers grouped by their own forward foreign keys
     formula = (
         "customers acquired before P.start, not active at P.start, with a non-cancelled order in "
         "P (after any explicit churn) ÷ customers acquired before P.start and not active at P.start"
