@@ -41,10 +41,11 @@ from surveys.selectors import responses_visible_to
 
 RESPONSES_PAGE_SIZE = 25
 RESULT_KPIS = ("nps", "csat", "survey_response_rate")
-# Breakdowns shown on the results page, in order; "owner" is the customer's owner ("agent").
+# Breakdowns shown on the results page, in order. "owner" is the agent: for CSAT the ticket's
+# assignee, for NPS the customer's owner (kpis/definitions/maintenance.py).
 BREAKDOWNS: tuple[tuple[str, Any], ...] = (
     ("team", gettext_lazy("By team")),
-    ("owner", gettext_lazy("By agent (customer owner)")),
+    ("owner", gettext_lazy("By agent")),
     ("segment", gettext_lazy("By segment")),
     ("channel", gettext_lazy("By acquisition channel")),
 )

@@ -61,14 +61,16 @@ class Csat(RatioKpi):
     description = _("Share of CSAT answers scoring 4 or 5 on the 1–5 scale.")
     stage = "maintenance"
     unit = "percent"
-    dimensions = ("all", "segment", "team", "channel")
-    dimension_paths = SURVEY_PATHS
+    dimensions = ("all", "segment", "team", "owner", "channel")
+    # By owner, an answer counts for the agent its ticket is assigned to: CSAT rates the service.
+    dimension_paths = {**SURVEY_PATHS, "owner": "ticket__assignee"}
     min_sample = SURVEY_MIN_SAMPLE
     formula = "CSAT responses in P with score ≥ 4 ÷ CSAT responses in P; details.mean = mean score"
     period_rule = "SurveyResponse.responded_at in P."
     edge_cases = (
         "One response per invitation (the database enforces it); answers to undeliverable "
-        "invitations excluded; fewer than 30 responses → low_sample."
+        "invitations excluded; fewer than 30 responses → low_sample. By owner, an answer counts "
+        "for its ticket's assignee (no ticket → the empty value)."
     )
 
     def denominator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
@@ -105,7 +107,7 @@ class Nps(KpiDefinition):
     description = _("Promoters minus detractors among NPS answers, from −100 to 100.")
     stage = "maintenance"
     unit = "score"
-    dimensions = ("all", "segment", "team", "channel")
+    dimensions = ("all", "segment", "team", "owner", "channel")
     dimension_paths = SURVEY_PATHS
     min_sample = SURVEY_MIN_SAMPLE
     formula = (

@@ -594,7 +594,7 @@ def test_breakdown_chart_has_one_bar_per_dimension_value(client, manager, histor
 def test_breakdown_by_an_unsupported_dimension_is_404(client, manager):
     url = page_url("kpi_breakdown", key="nps")
 
-    assert client.get(url, {"period": "2026-01-01", "by": "owner"}).status_code == 404
+    assert client.get(url, {"period": "2026-01-01", "by": "product_line"}).status_code == 404
 
 
 # --- drill-down: the list matches the number --------------------------------------------------
@@ -1059,7 +1059,7 @@ def test_overview_period_filter_shows_that_period_as_the_latest(client, manager,
 def test_kpi_page_falls_back_to_all_for_a_dimension_the_kpi_does_not_store(
     client, manager, history
 ):
-    response = client.get(page_url("kpi_detail", key="nps"), {"owner": "42"})
+    response = client.get(page_url("kpi_detail", key="nps"), {"product_line": "42"})
 
     assert response.context["unsupported"] is True
     assert "dimension=all" in response.context["trend_url"]
