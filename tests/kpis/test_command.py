@@ -1,6 +1,7 @@
 """`manage.py kpis …`: compute/backfill, export, list, schedule and docs; bad input refused."""
 
 import csv
+import datetime as dt
 import io
 import json
 
@@ -9,6 +10,7 @@ import time_machine
 from django.core.management import CommandError, call_command
 
 from kpis.models import KpiRun, KpiSnapshot
+from kpis.periods import current_period
 from kpis.selectors import EXPORT_COLUMNS
 from tests.kpis.conftest import buyer, local
 
@@ -95,8 +97,26 @@ def test_compute_enqueue_runs_tasks_eagerly_without_a_broker(orders):
     assert KpiSnapshot.objects.filter(kpi="orders", dimension="all").count() == 2
 
 
+def test_a_start_without_an_end_backfills_through_the_current_period(orders):
+    run("compute", "--granularity", "month", "--start", "2026-03-01", "--kpi", "orders")
+
+    starts = set(
+        KpiSnapshot.objects.filter(kpi="orders", dimension="all").values_list(
+            "period_start", flat=True
+        )
+    )
+    current_start, _ = current_period("month")
+    # every month from March 2026 through the open one
+    assert min(starts) == dt.date(2026, 3, 1)
+    assert max(starts) == current_start
+    assert len(starts) == (current_start.year - 2026) * 12 + current_start.month - 3 + 1
+
+
 def test_export_csv_has_the_documented_columns(orders):
-    run("compute", "--granularity", "month", "--start", "2026-03-01", "--kpi", "revenue")
+    run(
+        "compute", "--granularity", "month", "--start", "2026-03-01", "--end", "2026-04-01",
+        "--kpi", "revenue",
+    )  # fmt: skip
 
     output = run(
         "export",

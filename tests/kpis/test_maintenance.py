@@ -8,7 +8,7 @@ import pytest
 
 from support.models import Ticket
 from surveys.models import SurveyInvitation, SurveyKind
-from tests.customers.factories import TeamFactory
+from tests.customers.factories import TeamFactory, UserFactory
 from tests.kpis.conftest import buyer, customer, local, snapshot
 from tests.sales.factories import OrderFactory
 from tests.support.factories import TicketFactory
@@ -57,6 +57,23 @@ def test_csat_with_30_answers_is_not_low_sample(compute, csat_survey):
     # 24 of 30 → 0.8
     assert row.value == Decimal("0.8")
     assert row.low_sample is False
+
+
+def test_csat_by_owner_counts_for_the_agent_of_the_ticket(compute, csat_survey):
+    ada, bob = UserFactory.create(username="ada"), UserFactory.create(username="bob")
+    for agent, score in ((ada, 5), (ada, 2), (bob, 4)):
+        ticket = TicketFactory.create(assignee=agent)
+        SurveyResponseFactory.create(
+            survey=csat_survey, ticket=ticket, score=score, responded_at=local(2026, 3, 10)
+        )
+
+    compute("csat")
+
+    ada_row = snapshot("csat", dimension="owner", value=ada.pk)
+    bob_row = snapshot("csat", dimension="owner", value=bob.pk)
+    # ada: 1 of 2 answers ≥ 4 → 0.5; bob: 1 of 1 → 1.0
+    assert (ada_row.numerator, ada_row.denominator, ada_row.value) == (1, 2, Decimal("0.5"))
+    assert (bob_row.numerator, bob_row.denominator, bob_row.value) == (1, 1, Decimal("1"))
 
 
 def test_nps_counts_latest_answer_per_customer_and_survey(compute):

@@ -47,7 +47,9 @@ class Command(BaseCommand):
         compute = subcommands.add_parser("compute", help="Compute (backfill) KPI snapshots.")
         compute.add_argument("--granularity", required=True, help=", ".join(GRANULARITIES))
         compute.add_argument("--start", help="First day (YYYY-MM-DD); default: the open period.")
-        compute.add_argument("--end", help="Day after the last (exclusive, YYYY-MM-DD).")
+        compute.add_argument(
+            "--end", help="Day after the last (exclusive, YYYY-MM-DD); default: the current period."
+        )
         compute.add_argument("--kpi", action="append", dest="kpis", help="KPI key (repeatable).")
         compute.add_argument(
             "--enqueue", action="store_true", help="Send one task per period to the broker."
@@ -89,7 +91,11 @@ class Command(BaseCommand):
             return current_period(granularity)
         start = parse_date(start_raw, name="--start date")
         if end_raw is None:
-            return start, next(iter_periods(granularity, start, start + dt.timedelta(days=1)))[1]
+            # A backfill from --start runs through the current (open) period.
+            current_end = current_period(granularity)[1]
+            if current_end <= start:
+                raise CommandError(f"--start {start.isoformat()} is after the current period.")
+            return start, current_end
         end = parse_date(end_raw, name="--end date")
         if end <= start:
             raise CommandError(
