@@ -11,3 +11,4 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Task modules outside an app's tasks.py.
 app.autodiscover_tasks(["crm.importing"])
+app.autodiscover_tasks(["kpis"], related_name="report_tasks")

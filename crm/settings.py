@@ -143,6 +143,11 @@ SUPPORT_FROM_EMAIL = env_str("SUPPORT_FROM_EMAIL", DEFAULT_FROM_EMAIL)
 # Absolute base URL for links in e-mails; public survey POSTs allowed per IP+token per hour.
 SITE_URL = env_str("SITE_URL", "http://localhost:8000")
 SURVEY_RATE_LIMIT_PER_HOUR = env_int("SURVEY_RATE_LIMIT_PER_HOUR", 20)
+# KPI digests: local hour (organisation time zone) of the beat run, and the sender address.
+DIGEST_SEND_HOUR = env_int("DIGEST_SEND_HOUR", 7)
+if not 0 <= DIGEST_SEND_HOUR <= 23:
+    raise ImproperlyConfigured(f"DIGEST_SEND_HOUR must be 0–23, got {DIGEST_SEND_HOUR}")
+DIGEST_FROM_EMAIL = env_str("DIGEST_FROM_EMAIL", DEFAULT_FROM_EMAIL)
 
 # Imports: the largest accepted file, and the upload folder (shared with Celery workers).
 CRM_IMPORT_MAX_BYTES = env_int("CRM_IMPORT_MAX_BYTES", 200 * 1024 * 1024)

@@ -52,4 +52,5 @@ urlpatterns = [
     path("support/", include("support.urls")),
     path("surveys/", include("surveys.urls")),
     path("kpis/", include("kpis.urls")),
+    path("reports/", include("kpis.report_urls")),
 ]

@@ -1,0 +1,53 @@
+"""Celery tasks of the reports (thin: parse plain values, call kpis.digests).
+
+Registered with `app.autodiscover_tasks(["kpis"], related_name="report_tasks")` in crm/celery.py;
+the beat entry (`manage.py digests schedule`) runs `send_due_digests` at DIGEST_SEND_HOUR in the
+organisation's time zone.
+"""
+
+from __future__ import annotations
+
+import json
+
+from celery import shared_task
+
+from kpis.digests import digest_send_hour, digests_send_due
+from kpis.periods import parse_date
+
+BEAT_ENTRY_NAME = "reports: send KPI digests"
+BEAT_TASK = "kpis.report_tasks.send_due_digests"
+
+
+@shared_task(acks_late=True)
+def send_due_digests(today_iso: str | None = None) -> dict[str, int]:
+    """Send the digests due today (or on `today_iso`); safe to re-run: the send log dedupes."""
+    today = parse_date(today_iso, name="date") if today_iso else None
+    return digests_send_due(today=today)
+
+
+def beat_schedule_install() -> str:
+    """Create or update the digest beat entry (idempotent; keeps an admin's `enabled` choice)."""
+    from django.conf import settings
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    schedule, _created = CrontabSchedule.objects.get_or_create(
+        minute="0",
+        hour=str(digest_send_hour()),
+        day_of_month="*",
+        month_of_year="*",
+        day_of_week="*",
+        timezone=settings.CRM_TIME_ZONE,
+    )
+    PeriodicTask.objects.update_or_create(
+        name=BEAT_ENTRY_NAME,
+        defaults={
+            "task": BEAT_TASK,
+            "crontab": schedule,
+            "interval": None,
+            # A digest queued hours ago is still wanted, but not after the next day's run.
+            "expire_seconds": 12 * 60 * 60,
+            "description": "Sends the daily, weekly (Mondays) and monthly (1st) KPI digests.",
+            "kwargs": json.dumps({}),
+        },
+    )
+    return BEAT_ENTRY_NAME
