@@ -1,0 +1,9 @@
+"""Page-number paging; ordering stability comes from crm.api.filtering.StableOrderingFilter."""
+
+from rest_framework.pagination import PageNumberPagination
+
+
+class StablePageNumberPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500

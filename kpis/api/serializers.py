@@ -1,0 +1,260 @@
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from crm.api.serializers import ApiModelSerializer
+from customers.api.serializers import user_field
+from kpis.models import (
+    Alert,
+    AlertRule,
+    GroupScore,
+    GroupWeight,
+    IndexContribution,
+    IndexSnapshot,
+    IndicatorWeight,
+    KpiSnapshot,
+    Target,
+    WeightVersion,
+)
+
+
+class KpiDefinitionSerializer(serializers.Serializer):
+    """One KPI of the catalogue, read from kpis.definitions.registry."""
+
+    key = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    stage = serializers.CharField()
+    unit = serializers.CharField()
+    direction = serializers.CharField()
+    dimensions = serializers.ListField(child=serializers.CharField())
+    formula = serializers.CharField()
+    period_rule = serializers.CharField()
+    min_sample = serializers.IntegerField()
+    maturity_days = serializers.IntegerField()
+    version = serializers.IntegerField()
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return {
+            "key": instance.key,
+            "name": str(instance.name),
+            "description": str(instance.description),
+            "stage": instance.stage,
+            "unit": instance.unit,
+            "direction": instance.direction,
+            "dimensions": list(instance.dimensions),
+            "formula": str(instance.formula),
+            "period_rule": str(instance.period_rule),
+            "min_sample": instance.min_sample,
+            "maturity_days": instance.maturity_days,
+            "version": instance.version,
+        }
+
+
+class KpiSnapshotSerializer(ApiModelSerializer):
+    class Meta:
+        model = KpiSnapshot
+        fields = [
+            "id",
+            "kpi",
+            "granularity",
+            "period_start",
+            "period_end",
+            "dimension",
+            "dimension_value",
+            "dimension_label",
+            "value",
+            "numerator",
+            "denominator",
+            "sample_size",
+            "low_sample",
+            "provisional",
+            "details",
+            "computed_at",
+            "definition_version",
+        ]
+        read_only_fields = fields
+
+
+class DrilldownRecordSerializer(serializers.Serializer):
+    model = serializers.CharField(help_text=_("app_label.model of the record, e.g. sales.order."))
+    id = serializers.IntegerField()
+    label = serializers.CharField()  # type: ignore[assignment]
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return {"model": instance._meta.label_lower, "id": instance.pk, "label": str(instance)}
+
+
+class GroupScoreSerializer(ApiModelSerializer):
+    class Meta:
+        model = GroupScore
+        fields = ["group", "weight", "score", "effective_share", "coverage"]
+        read_only_fields = fields
+
+
+class IndexContributionSerializer(ApiModelSerializer):
+    class Meta:
+        model = IndexContribution
+        fields = [
+            "kpi",
+            "group",
+            "weight",
+            "raw_value",
+            "normalised_score",
+            "effective_share",
+            "contribution",
+            "present",
+            "missing_reason",
+        ]
+        read_only_fields = fields
+
+
+class IndexSnapshotSerializer(ApiModelSerializer):
+    groups = GroupScoreSerializer(many=True, read_only=True)
+    contributions = IndexContributionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = IndexSnapshot
+        fields = [
+            "id",
+            "granularity",
+            "period_start",
+            "period_end",
+            "version",
+            "value",
+            "coverage",
+            "band",
+            "published",
+            "computed_at",
+            "groups",
+            "contributions",
+        ]
+        read_only_fields = fields
+
+
+class IndicatorWeightSerializer(ApiModelSerializer):
+    class Meta:
+        model = IndicatorWeight
+        fields = [
+            "kpi",
+            "group",
+            "weight",
+            "priority",
+            "direction",
+            "normalisation",
+            "best",
+            "worst",
+            "target",
+        ]
+        read_only_fields = fields
+
+
+class GroupWeightSerializer(ApiModelSerializer):
+    class Meta:
+        model = GroupWeight
+        fields = ["group", "weight", "priority"]
+        read_only_fields = fields
+
+
+class WeightVersionSerializer(ApiModelSerializer):
+    indicators = IndicatorWeightSerializer(many=True, read_only=True)
+    groups = GroupWeightSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = WeightVersion
+        fields = [
+            "id",
+            "name",
+            "status",
+            "based_on",
+            "min_coverage",
+            "bands",
+            "health_config",
+            "health_bands",
+            "notes",
+            "created_by",
+            "created_at",
+            "activated_by",
+            "activated_at",
+            "retired_at",
+            "indicators",
+            "groups",
+        ]
+        read_only_fields = fields
+
+
+class WeightVersionDraftSerializer(serializers.Serializer):
+    source = serializers.PrimaryKeyRelatedField(  # type: ignore[assignment]
+        queryset=WeightVersion.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text=_("Version to copy; default the active one."),
+    )
+    name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+
+
+class TargetSerializer(ApiModelSerializer):
+    class Meta:
+        model = Target
+        fields = [
+            "id",
+            "kpi",
+            "dimension",
+            "dimension_value",
+            "granularity",
+            "period_start",
+            "kind",
+            "amount",
+            "baseline_period_start",
+            "notes",
+            "created_by",
+            "created_at",
+        ]
+        read_only_fields = ["created_by", "created_at"]
+
+
+class AlertRuleSerializer(ApiModelSerializer):
+    recipients = user_field(many=True, required=False)
+
+    class Meta:
+        model = AlertRule
+        fields = [
+            "id",
+            "name",
+            "kpi",
+            "dimension",
+            "dimension_value",
+            "granularity",
+            "lower_threshold",
+            "upper_threshold",
+            "change_pct",
+            "fire_after",
+            "resolve_after",
+            "recipients",
+            "is_active",
+            "created_by",
+            "created_at",
+        ]
+        read_only_fields = ["created_by", "created_at"]
+
+
+class AlertSerializer(ApiModelSerializer):
+    class Meta:
+        model = Alert
+        fields = [
+            "id",
+            "rule",
+            "state",
+            "granularity",
+            "period_start",
+            "period_end",
+            "value",
+            "message",
+            "fired_at",
+            "acknowledged_by",
+            "acknowledged_at",
+            "resolved_by",
+            "resolved_at",
+        ]
+        read_only_fields = fields

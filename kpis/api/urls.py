@@ -1,0 +1,14 @@
+from rest_framework.routers import SimpleRouter
+
+from kpis.api import views
+
+router = SimpleRouter()
+router.register("catalogue", views.KpiCatalogueViewSet, basename="kpi-catalogue")
+router.register("snapshots", views.KpiSnapshotViewSet, basename="kpi-snapshot")
+router.register("index", views.IndexSnapshotViewSet, basename="kpi-index")
+router.register("weight-versions", views.WeightVersionViewSet, basename="kpi-weight-version")
+router.register("targets", views.TargetViewSet, basename="kpi-target")
+router.register("alert-rules", views.AlertRuleViewSet, basename="kpi-alert-rule")
+router.register("alerts", views.AlertViewSet, basename="kpi-alert")
+
+urlpatterns = router.urls

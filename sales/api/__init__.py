@@ -1,0 +1,1 @@
+"""REST API of the sales app: leads, opportunities, products, orders, activities and costs."""

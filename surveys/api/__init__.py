@@ -1,0 +1,1 @@
+"""REST API of the surveys app: surveys, invitations and responses."""
