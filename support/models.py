@@ -433,9 +433,18 @@ class SLAEscalation(models.Model):
         verbose_name = _("SLA escalation")
         verbose_name_plural = _("SLA escalations")
         constraints = [
+            # First response and resolution are escalated once per level; the next-response
+            # clock restarts with every unanswered customer message, so once per due time.
             models.UniqueConstraint(
-                fields=["ticket", "clock", "level"], name="sla_escalation_once_per_clock"
-            )
+                fields=["ticket", "clock", "level"],
+                condition=~Q(clock="next_response"),
+                name="sla_escalation_once_per_clock",
+            ),
+            models.UniqueConstraint(
+                fields=["ticket", "clock", "level", "due_at"],
+                condition=Q(clock="next_response"),
+                name="sla_escalation_once_per_next_response_cycle",
+            ),
         ]
 
     def __str__(self) -> str:

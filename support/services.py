@@ -774,8 +774,7 @@ def ticket_link(ticket: Ticket) -> str:
 # --- SLA escalation --------------------------------------------------------------------------
 
 _OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
-# SLAEscalation.Clock lacks this choice (requested from the lead); the column has no check.
-NEXT_RESPONSE_CLOCK = getattr(SLAEscalation.Clock, "NEXT_RESPONSE", "next_response")
+NEXT_RESPONSE_CLOCK = SLAEscalation.Clock.NEXT_RESPONSE
 NEXT_RESPONSE_LABEL = gettext_lazy("Next response")
 _PRIORITY_UP = {
     Priority.LOW: Priority.NORMAL,
@@ -802,8 +801,7 @@ def _clock_candidates(moment: dt.datetime) -> list[_DueClock]:
     clocks = (
         (SLAEscalation.Clock.FIRST_RESPONSE, "first_response_due_at", Q(first_response_at=None)),
         (SLAEscalation.Clock.RESOLUTION, "resolution_due_at", Q()),
-        # Once per ticket and level for now: the unique (ticket, clock, level) constraint does
-        # not let a later next-response cycle be escalated again (request to the lead).
+        # Once per level and cycle: each unanswered customer message sets a new due time.
         (NEXT_RESPONSE_CLOCK, "next_response_due_at", Q()),
     )
     for clock, due_field, running in clocks:
@@ -817,9 +815,12 @@ def _clock_candidates(moment: dt.datetime) -> list[_DueClock]:
                     f"{due_field}__lte": moment + dt.timedelta(minutes=minutes),
                 },
             )
+        same_cycle = Q(due_at=OuterRef(due_field)) if clock == NEXT_RESPONSE_CLOCK else Q()
         escalated = {
             level: Exists(
-                SLAEscalation.objects.filter(ticket=OuterRef("pk"), clock=clock, level=level)
+                SLAEscalation.objects.filter(
+                    same_cycle, ticket=OuterRef("pk"), clock=clock, level=level
+                )
             )
             for level in SLAEscalation.Level.values
         }

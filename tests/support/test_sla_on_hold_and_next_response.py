@@ -325,6 +325,29 @@ def test_next_response_breach_is_escalated_once_per_level(people):
     assert all("Next response" in title for _user, title in titles)
 
 
+def test_a_later_next_response_cycle_is_escalated_again(people):
+    agent, _manager, _team = people
+    make_policy()
+    ticket = answered_ticket(people)
+    ticket_message_add(
+        ticket=ticket, body="Still burning", author_kind=CUSTOMER, at=berlin(2026, 11, 24, 11)
+    )
+    first = run_at(berlin(2026, 11, 24, 13, 5))
+    # the agent answers, the customer writes again: a new cycle due two business hours later
+    ticket_message_add(
+        ticket=ticket, body="On it", author_kind=AGENT, author_user=agent,
+        at=berlin(2026, 11, 24, 13, 10),
+    )  # fmt: skip
+    ticket_message_add(
+        ticket=ticket, body="Still not fixed", author_kind=CUSTOMER, at=berlin(2026, 11, 24, 14)
+    )
+    second = run_at(berlin(2026, 11, 24, 16, 5))
+
+    assert [(e.clock, e.level) for e in first] == [(NEXT_RESPONSE_CLOCK, BREACHED)]
+    next_breaches = [e for e in second if e.clock == NEXT_RESPONSE_CLOCK and e.level == BREACHED]
+    assert [e.due_at for e in next_breaches] == [berlin(2026, 11, 24, 16)]
+
+
 def test_an_answered_customer_message_is_not_escalated(people):
     agent, _manager, _team = people
     make_policy()
