@@ -47,7 +47,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -587,18 +587,42 @@ def ticket_assign(
     team: Team | None = None,
     actor: User | None = None,
     at: dt.datetime | None = None,
+    notify_assignee: bool = False,
 ) -> Ticket:
     """Route the ticket: `assignee` is set as given (None = unassigned, back to the queue);
     `team` None keeps the current team. The SLA policy is re-evaluated (it may depend on team).
+
+    `notify_assignee`: a person routing by hand (web, API) tells a new assignee other than
+    themselves; imports, escalation and auto-assignment notify in their own way or not at all.
     """
     ticket = _locked(ticket)
     ticket_assign_check(ticket=ticket, assignee=assignee)
     _when(at, ticket)
+    previous_assignee_id = ticket.assignee_id
     ticket.assignee = assignee  # type: ignore[assignment]
     if team is not None:
         ticket.team = team
     _refresh_clocks(ticket)
     ticket.save(update_fields=["assignee", "team", *CLOCK_FIELDS])
+    actor_id = actor.pk if actor is not None else None
+    if (
+        notify_assignee
+        and assignee is not None
+        and assignee.pk
+        not in (
+            previous_assignee_id,
+            actor_id,
+        )
+    ):
+        from crm.notifications import notification_create
+
+        notification_create(
+            user=assignee,
+            kind="assignment",
+            title=_("Ticket #%(number)s was assigned to you") % {"number": ticket.pk},
+            body=ticket.subject,
+            link=ticket_link(ticket),
+        )
     return ticket
 
 
@@ -762,13 +786,8 @@ def ticket_reply_send(
 
 
 def ticket_link(ticket: Ticket) -> str:
-    """Site-relative URL of the ticket page ("" until the support views define one)."""
-    for name in ("support:detail", "support:ticket_detail"):
-        try:
-            return reverse(name, kwargs={"pk": ticket.pk})
-        except NoReverseMatch:
-            continue
-    return ""
+    """Site-relative URL of the ticket page."""
+    return reverse("support:ticket_detail", kwargs={"pk": ticket.pk})
 
 
 # --- SLA escalation --------------------------------------------------------------------------

@@ -25,7 +25,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from crm.notifications import notification_create
 from crm.roles import ADMIN, MANAGER, ROLES, SUPPORT_AGENT, is_admin, user_roles
 from crm.views import role_required
 from customers.selectors import teams_of
@@ -599,24 +598,14 @@ def ticket_assign(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
         return _respond(request, pk, errors=errors, notice="")
-    assignee = form.cleaned_data["assignee"]
-    previous_assignee_id = ticket.assignee_id
     try:
         ticket = services.ticket_assign(
             ticket=ticket,
-            assignee=assignee,
+            assignee=form.cleaned_data["assignee"],
             team=form.cleaned_data["team"],
             actor=_signed_in(request),
+            notify_assignee=True,
         )
     except ValidationError as error:
         return _respond(request, pk, errors=_refusal_messages(error), notice="")
-    if assignee is not None and assignee.pk not in (previous_assignee_id, request.user.pk):
-        # Tell the new assignee (requested from B2: move into ticket_assign, see D3-requests.md).
-        notification_create(
-            user=assignee,
-            kind="assignment",
-            title=_("Ticket #%(number)s was assigned to you") % {"number": ticket.pk},
-            body=ticket.subject,
-            link=reverse("support:ticket_detail", kwargs={"pk": ticket.pk}),
-        )
     return _respond(request, pk, errors=[], notice=_("Ticket routed."))

@@ -74,7 +74,9 @@ class TicketViewSet(ExternalIdUpsertMixin, DomainViewSet):
         ticket = self.get_object()
         payload = api.TicketAssignSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        ticket = services.ticket_assign(ticket=ticket, actor=self.actor, **payload.validated_data)
+        ticket = services.ticket_assign(
+            ticket=ticket, actor=self.actor, notify_assignee=True, **payload.validated_data
+        )
         return self._reloaded(ticket)
 
     @extend_schema(request=None, responses=api.TicketSerializer)
