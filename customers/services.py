@@ -156,3 +156,39 @@ def contact_create(
         Contact.objects.filter(customer=customer, is_primary=True).update(is_primary=False)
     contact.save()
     return contact
+
+
+# Fields a contact edit may change; the customer it belongs to is fixed.
+CONTACT_EDITABLE = frozenset(
+    {"first_name", "last_name", "email", "phone", "job_title", "is_primary", "external_id"}
+)
+
+
+@transaction.atomic
+def contact_update(*, contact: Contact, **fields: Any) -> Contact:
+    """Change a contact; made primary, it takes over from the customer's current primary
+    contact (the same rule as contact_create)."""
+    customer = fields.pop("customer", None)
+    if customer is not None and getattr(customer, "pk", customer) != contact.customer_id:
+        raise ValidationError({"customer": _("A contact cannot move to another customer.")})
+    unknown = set(fields) - CONTACT_EDITABLE
+    if unknown:
+        raise ValidationError(
+            {name: _("This field cannot be changed on a contact.") for name in sorted(unknown)}
+        )
+    # Lock the customer first, as contact_create does, so two edits cannot both be primary.
+    Customer.objects.select_for_update().filter(pk=contact.customer_id).first()
+    locked = Contact.objects.select_for_update().get(pk=contact.pk)
+    for name, value in fields.items():
+        if isinstance(value, str) and name != "external_id":
+            value = value.strip()
+        setattr(locked, name, value)
+    if "external_id" in fields:
+        locked.external_id = fields["external_id"] or None
+    locked.full_clean(validate_constraints=False)
+    if fields.get("is_primary"):
+        Contact.objects.filter(customer_id=locked.customer_id, is_primary=True).exclude(
+            pk=locked.pk
+        ).update(is_primary=False)
+    locked.save()
+    return locked

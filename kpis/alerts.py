@@ -267,6 +267,54 @@ def alert_resolve(*, alert: Alert, actor: Any) -> Alert:
     return alert
 
 
+def alert_rule_clean(
+    *,
+    kpi: str,
+    granularity: str,
+    lower_threshold: Decimal | int | str | None,
+    upper_threshold: Decimal | int | str | None,
+    change_pct: Decimal | int | str | None,
+    fire_after: int,
+    resolve_after: int,
+) -> dict[str, Decimal | None]:
+    """Refuse a rule that cannot work, naming the field at fault; return the thresholds as
+    Decimals (the rules of alert_rule_create and alert_rule_update)."""
+    errors: dict[str, str] = {}
+    numbers: dict[str, Decimal | None] = {}
+    for field_name, raw in (
+        ("lower_threshold", lower_threshold),
+        ("upper_threshold", upper_threshold),
+        ("change_pct", change_pct),
+    ):
+        try:
+            numbers[field_name] = None if raw is None or raw == "" else Decimal(str(raw))
+        except ArithmeticError:
+            errors[field_name] = _("Enter a number.")
+            numbers[field_name] = None
+    lower, upper, change = (
+        numbers["lower_threshold"],
+        numbers["upper_threshold"],
+        numbers["change_pct"],
+    )
+    if not kpi_is_known(kpi):
+        errors["kpi"] = _("Unknown KPI key %(kpi)s.") % {"kpi": kpi}
+    if granularity not in Granularity.values:
+        errors["granularity"] = _("Unknown granularity %(g)s.") % {"g": granularity}
+    if lower is None and upper is None and change is None:
+        errors["lower_threshold"] = _("Set a threshold or a % change.")
+    if lower is not None and upper is not None and lower >= upper:
+        errors["upper_threshold"] = _("The upper threshold must be above the lower one.")
+    if change is not None and change == 0:
+        errors["change_pct"] = _("A change of 0 % would always breach; use a non-zero value.")
+    if fire_after < 1:
+        errors["fire_after"] = _("Fire after at least 1 snapshot.")
+    if resolve_after < 1:
+        errors["resolve_after"] = _("Resolve after at least 1 snapshot.")
+    if errors:
+        raise ValidationError(errors)
+    return numbers
+
+
 @transaction.atomic
 def alert_rule_create(
     *,
@@ -280,57 +328,79 @@ def alert_rule_create(
     change_pct: Decimal | int | str | None = None,
     fire_after: int = 1,
     resolve_after: int = 1,
+    is_active: bool = True,
     recipients: Sequence[Any] = (),
     actor: Any = None,
 ) -> AlertRule:
-    errors: dict[str, str] = {}
-    numbers: dict[str, Decimal | None] = {}
-    for field_name, raw in (
-        ("lower_threshold", lower_threshold),
-        ("upper_threshold", upper_threshold),
-        ("change_pct", change_pct),
-    ):
-        try:
-            numbers[field_name] = None if raw is None or raw == "" else Decimal(str(raw))
-        except ArithmeticError:
-            errors[field_name] = _("Enter a number.")
-            numbers[field_name] = None
-    lower_threshold = numbers["lower_threshold"]
-    upper_threshold = numbers["upper_threshold"]
-    change_pct = numbers["change_pct"]
-    if not kpi_is_known(kpi):
-        errors["kpi"] = _("Unknown KPI key %(kpi)s.") % {"kpi": kpi}
-    if granularity not in Granularity.values:
-        errors["granularity"] = _("Unknown granularity %(g)s.") % {"g": granularity}
-    if lower_threshold is None and upper_threshold is None and change_pct is None:
-        errors["lower_threshold"] = _("Set a threshold or a % change.")
-    if (
-        lower_threshold is not None
-        and upper_threshold is not None
-        and lower_threshold >= upper_threshold
-    ):
-        errors["upper_threshold"] = _("The upper threshold must be above the lower one.")
-    if change_pct is not None and change_pct == 0:
-        errors["change_pct"] = _("A change of 0 % would always breach; use a non-zero value.")
-    if fire_after < 1:
-        errors["fire_after"] = _("Fire after at least 1 snapshot.")
-    if resolve_after < 1:
-        errors["resolve_after"] = _("Resolve after at least 1 snapshot.")
-    if errors:
-        raise ValidationError(errors)
+    numbers = alert_rule_clean(
+        kpi=kpi,
+        granularity=granularity,
+        lower_threshold=lower_threshold,
+        upper_threshold=upper_threshold,
+        change_pct=change_pct,
+        fire_after=fire_after,
+        resolve_after=resolve_after,
+    )
     rule = AlertRule.objects.create(
         name=name,
         kpi=kpi,
         granularity=granularity,
         dimension=dimension,
         dimension_value=dimension_value,
-        lower_threshold=lower_threshold,
-        upper_threshold=upper_threshold,
-        change_pct=change_pct,
         fire_after=fire_after,
         resolve_after=resolve_after,
+        is_active=is_active,
         created_by=actor,
+        **numbers,
     )
     if recipients:
         rule.recipients.set(recipients)
     return rule
+
+
+# What an edit may change; who created the rule stays.
+ALERT_RULE_EDITABLE = frozenset(
+    {
+        "name",
+        "kpi",
+        "granularity",
+        "dimension",
+        "dimension_value",
+        "lower_threshold",
+        "upper_threshold",
+        "change_pct",
+        "fire_after",
+        "resolve_after",
+        "is_active",
+    }
+)
+
+
+@transaction.atomic
+def alert_rule_update(
+    *, rule: AlertRule, recipients: Sequence[Any] | None = None, **fields: Any
+) -> AlertRule:
+    """Change a rule under the same rules as a new one (checked on the merged values)."""
+    unknown = set(fields) - ALERT_RULE_EDITABLE
+    if unknown:
+        raise ValidationError(
+            {name: _("This field cannot be changed on a rule.") for name in sorted(unknown)}
+        )
+    locked = AlertRule.objects.select_for_update().get(pk=rule.pk)
+    merged = {name: fields.get(name, getattr(locked, name)) for name in ALERT_RULE_EDITABLE}
+    numbers = alert_rule_clean(
+        kpi=merged["kpi"],
+        granularity=merged["granularity"],
+        lower_threshold=merged["lower_threshold"],
+        upper_threshold=merged["upper_threshold"],
+        change_pct=merged["change_pct"],
+        fire_after=merged["fire_after"],
+        resolve_after=merged["resolve_after"],
+    )
+    for name, value in (merged | numbers).items():
+        setattr(locked, name, value)
+    locked.full_clean()
+    locked.save()
+    if recipients is not None:
+        locked.recipients.set(recipients)
+    return locked

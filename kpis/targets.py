@@ -199,6 +199,55 @@ def target_create(
     )
 
 
+TARGET_EDITABLE = frozenset(
+    {
+        "kpi",
+        "granularity",
+        "period_start",
+        "kind",
+        "amount",
+        "dimension",
+        "dimension_value",
+        "baseline_period_start",
+        "notes",
+    }
+)
+
+
+@transaction.atomic
+def target_update(*, target: Target, **fields: Any) -> Target:
+    """Change a target under the rules of target_create, checked on the merged values."""
+    unknown = set(fields) - TARGET_EDITABLE
+    if unknown:
+        raise ValidationError(
+            {name: _("This field cannot be changed on a target.") for name in sorted(unknown)}
+        )
+    locked = Target.objects.select_for_update().get(pk=target.pk)
+    merged = {name: fields.get(name, getattr(locked, name)) for name in TARGET_EDITABLE}
+    target_clean(
+        kpi=merged["kpi"],
+        granularity=merged["granularity"],
+        period_start=merged["period_start"],
+        kind=merged["kind"],
+        baseline_period_start=merged["baseline_period_start"],
+    )
+    try:
+        merged["amount"] = Decimal(str(merged["amount"]))
+    except ArithmeticError:
+        raise ValidationError({"amount": _("The amount must be a number.")}) from None
+    if not merged["amount"].is_finite():
+        raise ValidationError({"amount": _("The amount must be a number.")})
+    if merged["kind"] != Target.Kind.ABSOLUTE and merged["baseline_period_start"] is None:
+        merged["baseline_period_start"] = period_shift(
+            merged["granularity"], merged["period_start"], -1
+        )
+    for name, value in merged.items():
+        setattr(locked, name, value)
+    locked.full_clean()
+    locked.save()
+    return locked
+
+
 @dataclass(frozen=True)
 class TargetProgress:
     target: Target

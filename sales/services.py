@@ -68,6 +68,21 @@ def _money(value: Any, field: str, *, allow_zero: bool = True) -> Decimal:
     return amount
 
 
+def _only_fields(fields: Mapping[str, Any], editable: frozenset[str]) -> None:
+    """Refuse fields an edit may not touch (they move through their own service)."""
+    fixed = sorted(set(fields) - editable)
+    if fixed:
+        raise ValidationError(
+            {name: _("This field cannot be changed by an edit.") for name in fixed}
+        )
+
+
+def _strip(fields: dict[str, Any], names: Iterable[str]) -> None:
+    for name in names:
+        if name in fields:
+            fields[name] = (fields[name] or "").strip()
+
+
 def order_net_amount(*, total: Decimal, refunded_total: Decimal, exchange_rate: Decimal) -> Decimal:
     """(total − refunded) × exchange rate in the organisation currency, to the cent."""
     return ((total - refunded_total) * exchange_rate).quantize(CENT, rounding=ROUND_HALF_UP)
@@ -224,6 +239,179 @@ def lead_merge(*, duplicate: Lead, into: Lead, actor: User | None = None) -> Lea
     return survivor
 
 
+# Work states a lead moves through by hand; converted and merged are final and come only from
+# lead_convert / lead_merge. A disqualified lead may be re-opened when the prospect comes back.
+LEAD_STATUS_MOVES: dict[str, frozenset[str]] = {
+    Lead.Status.NEW: frozenset(
+        {Lead.Status.CONTACTED, Lead.Status.QUALIFIED, Lead.Status.DISQUALIFIED}
+    ),
+    Lead.Status.CONTACTED: frozenset({Lead.Status.QUALIFIED, Lead.Status.DISQUALIFIED}),
+    Lead.Status.QUALIFIED: frozenset({Lead.Status.CONTACTED, Lead.Status.DISQUALIFIED}),
+    Lead.Status.DISQUALIFIED: frozenset({Lead.Status.CONTACTED}),
+    Lead.Status.CONVERTED: frozenset(),
+    Lead.Status.MERGED: frozenset(),
+}
+LEAD_SETTABLE_STATUSES = (Lead.Status.CONTACTED, Lead.Status.QUALIFIED, Lead.Status.DISQUALIFIED)
+
+
+@transaction.atomic
+def lead_set_status(*, lead: Lead, status: str, actor: User | None = None) -> Lead:
+    """Mark a lead contacted, qualified or disqualified (LEAD_STATUS_MOVES says from where)."""
+    if status not in LEAD_SETTABLE_STATUSES:
+        raise ValidationError(
+            {
+                "status": _(
+                    "A lead can be marked contacted, qualified or disqualified; converting and "
+                    "merging have their own actions."
+                )
+            }
+        )
+    locked = Lead.objects.select_for_update().get(pk=lead.pk)
+    if locked.status in (Lead.Status.CONVERTED, Lead.Status.MERGED):
+        raise ValidationError(
+            {
+                "status": _("This lead is %(status)s; its status can no longer change.")
+                % {"status": locked.get_status_display()}
+            }
+        )
+    if locked.status == status:
+        raise ValidationError(
+            {
+                "status": _("The lead is already %(status)s.")
+                % {"status": locked.get_status_display()}
+            }
+        )
+    if status not in LEAD_STATUS_MOVES[locked.status]:
+        raise ValidationError(
+            {
+                "status": _("A %(current)s lead cannot be marked %(status)s.")
+                % {
+                    "current": locked.get_status_display(),
+                    "status": Lead.Status(status).label,
+                }
+            }
+        )
+    locked.status = status
+    locked.save(update_fields=["status"])
+    return locked
+
+
+LEAD_EDITABLE = frozenset(
+    {
+        "name",
+        "company",
+        "email",
+        "phone",
+        "source",
+        "channel",
+        "campaign",
+        "owner",
+        "team",
+        "external_id",
+        "created_at",
+    }
+)
+
+
+@transaction.atomic
+def lead_update(*, lead: Lead, actor: User | None = None, **fields: Any) -> Lead:
+    """Edit a lead's details and assignment; its status moves by lead_set_status/convert/merge."""
+    _only_fields(fields, LEAD_EDITABLE)
+    _require_aware(fields.get("created_at"), "created_at")
+    locked = Lead.objects.select_for_update().get(pk=lead.pk)
+    if locked.status == Lead.Status.MERGED:
+        raise ValidationError(
+            {"lead": _("A merged lead is kept as it was; edit the lead it was merged into.")}
+        )
+    created_at = fields.get("created_at")
+    if created_at is not None and locked.converted_at and created_at > locked.converted_at:
+        raise ValidationError({"created_at": _("A lead cannot be created after it was converted.")})
+    if "created_at" in fields and created_at is None:
+        fields.pop("created_at")
+    _strip(fields, ("name", "company", "email", "phone"))
+    if "external_id" in fields:
+        fields["external_id"] = fields["external_id"] or None
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    locked.full_clean()
+    if fields:
+        locked.save(update_fields=list(fields))
+    return locked
+
+
+@transaction.atomic
+def lead_delete(*, lead: Lead, actor: User | None = None) -> None:
+    """Remove a lead entered in error. A converted lead may have acquired its customer, whose
+    acquisition date is then recomputed from what remains."""
+    locked = Lead.objects.select_for_update().get(pk=lead.pk)
+    customer_id = locked.converted_customer_id
+    locked.delete()
+    if customer_id is not None:
+        customer = Customer.objects.select_for_update().get(pk=customer_id)
+        _customer_after_acquisition_lost(
+            customer,
+            refusal=_(
+                "Deleting this lead would date the customer's acquisition after their recorded "
+                "churn; correct the churn date first."
+            ),
+        )
+
+
+# --- pipeline stages -----------------------------------------------------------------------------
+
+PIPELINE_STAGE_FIELDS = frozenset(
+    {"code", "name", "position", "probability", "is_won", "is_lost", "is_active"}
+)
+
+
+def _pipeline_stage_fill(stage: PipelineStage, fields: dict[str, Any]) -> PipelineStage:
+    _only_fields(fields, PIPELINE_STAGE_FIELDS)
+    _strip(fields, ("code", "name"))
+    for name, value in fields.items():
+        setattr(stage, name, value)
+    if stage.is_won and stage.is_lost:
+        raise ValidationError({"is_lost": _("A stage closes a deal as won or as lost, not both.")})
+    stage.full_clean()
+    return stage
+
+
+@transaction.atomic
+def pipeline_stage_create(**fields: Any) -> PipelineStage:
+    stage = _pipeline_stage_fill(PipelineStage(), dict(fields))
+    stage.save()
+    return stage
+
+
+@transaction.atomic
+def pipeline_stage_update(*, stage: PipelineStage, **fields: Any) -> PipelineStage:
+    """Rename, reorder or re-weight a stage.
+
+    Whether a stage closes deals (won / lost) cannot change while deals are in it: their stored
+    outcome would contradict their stage. A stage holding open deals stays active (the board
+    would hide them); move them first.
+    """
+    locked = PipelineStage.objects.select_for_update().get(pk=stage.pk)
+    fields = dict(fields)
+    deals = Opportunity.objects.filter(stage=locked)
+    for flag in ("is_won", "is_lost"):
+        if flag in fields and fields[flag] != getattr(locked, flag) and deals.exists():
+            raise ValidationError(
+                {flag: _("Deals are in this stage; whether it closes them cannot change.")}
+            )
+    if (
+        fields.get("is_active") is False
+        and locked.is_active
+        and deals.filter(outcome=Opportunity.Outcome.OPEN).exists()
+    ):
+        raise ValidationError(
+            {"is_active": _("Open deals are in this stage; move them before retiring it.")}
+        )
+    _pipeline_stage_fill(locked, fields)
+    if fields:
+        locked.save(update_fields=list(fields))
+    return locked
+
+
 # --- opportunities -------------------------------------------------------------------------------
 
 
@@ -356,6 +544,49 @@ def opportunity_move_stage(
         changed_at=at,
         changed_by=actor,
     )
+    return locked
+
+
+OPPORTUNITY_EDITABLE = frozenset(
+    {"name", "kind", "amount", "currency", "expected_close_date", "owner", "team", "external_id"}
+)
+# What a closed deal won or lost is history the pipeline KPIs count; it no longer changes.
+OPPORTUNITY_FIXED_WHEN_CLOSED = frozenset({"kind", "amount", "currency"})
+
+
+@transaction.atomic
+def opportunity_update(
+    *, opportunity: Opportunity, actor: User | None = None, **fields: Any
+) -> Opportunity:
+    """Edit a deal's details; its stage and outcome move only by opportunity_move_stage."""
+    _only_fields(fields, OPPORTUNITY_EDITABLE)
+    locked = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
+    if "amount" in fields:
+        fields["amount"] = _money(fields["amount"], "amount")
+    if "currency" in fields:
+        fields["currency"] = (fields["currency"] or settings.CRM_CURRENCY).upper()
+    if locked.outcome != Opportunity.Outcome.OPEN:
+        changed = sorted(
+            name
+            for name in OPPORTUNITY_FIXED_WHEN_CLOSED & set(fields)
+            if fields[name] != getattr(locked, name)
+        )
+        if changed:
+            raise ValidationError(
+                {
+                    name: _("This deal is closed (%(outcome)s); it can no longer change.")
+                    % {"outcome": locked.get_outcome_display()}
+                    for name in changed
+                }
+            )
+    _strip(fields, ("name",))
+    if "external_id" in fields:
+        fields["external_id"] = fields["external_id"] or None
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    locked.full_clean()
+    if fields:
+        locked.save(update_fields=list(fields))
     return locked
 
 
@@ -502,24 +733,44 @@ def order_cancel(
     locked.cancelled_at = at or timezone.now()
     locked.save(update_fields=["status", "cancelled_at"])
     # The cancelled order may have been the one that acquired the customer.
+    _customer_after_acquisition_lost(
+        customer,
+        refusal=_(
+            "Cancelling this order would date the customer's acquisition after their "
+            "recorded churn; correct the churn date first."
+        ),
+    )
+    return locked
+
+
+def _customer_after_acquisition_lost(customer: Customer, *, refusal: str) -> None:
+    """Recompute the (locked) customer's acquisition after an order or conversion went away."""
     customer.acquired_at = _customer_recompute_acquired_at(customer.pk)
     if (
         customer.churned_at is not None
         and customer.acquired_at is not None
         and customer.acquired_at > customer.churned_at
     ):
-        raise ValidationError(
-            {
-                "status": _(
-                    "Cancelling this order would date the customer's acquisition after their "
-                    "recorded churn; correct the churn date first."
-                )
-            }
-        )
+        raise ValidationError({"status": refusal})
     if customer.acquired_at is None and customer.status == Customer.Status.ACTIVE:
         customer.status = Customer.Status.PROSPECT
     customer.save(update_fields=["acquired_at", "status", "updated_at"])
-    return locked
+
+
+@transaction.atomic
+def order_delete(*, order: Order, actor: User | None = None) -> None:
+    """Remove an order booked in error (lines and refunds go with it); the customer's
+    acquisition is recomputed as for a cancellation. A real cancellation is order_cancel."""
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    customer = Customer.objects.select_for_update().get(pk=locked.customer_id)
+    locked.delete()
+    _customer_after_acquisition_lost(
+        customer,
+        refusal=_(
+            "Deleting this order would date the customer's acquisition after their recorded "
+            "churn; correct the churn date first."
+        ),
+    )
 
 
 @transaction.atomic
@@ -598,6 +849,24 @@ def order_recompute_totals(*, order: Order) -> Order:
     return locked
 
 
+ORDER_EDITABLE = frozenset({"channel", "owner", "external_id"})
+
+
+@transaction.atomic
+def order_update(*, order: Order, actor: User | None = None, **fields: Any) -> Order:
+    """Edit an order's attribution; amounts, lines, dates and status move by their actions."""
+    _only_fields(fields, ORDER_EDITABLE)
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    if "external_id" in fields:
+        fields["external_id"] = fields["external_id"] or None
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    locked.full_clean()
+    if fields:
+        locked.save(update_fields=list(fields))
+    return locked
+
+
 # --- activities ----------------------------------------------------------------------------------
 
 
@@ -669,6 +938,26 @@ def activity_complete(*, activity: Activity, at: dt.datetime | None = None) -> A
     return locked
 
 
+ACTIVITY_EDITABLE = frozenset({"kind", "subject", "notes", "is_bulk", "due_at", "external_id"})
+
+
+@transaction.atomic
+def activity_update(*, activity: Activity, actor: User | None = None, **fields: Any) -> Activity:
+    """Edit what an activity says; its record, owner and team stay, done_at is activity_complete."""
+    _only_fields(fields, ACTIVITY_EDITABLE)
+    _require_aware(fields.get("due_at"), "due_at")
+    locked = Activity.objects.select_for_update().get(pk=activity.pk)
+    _strip(fields, ("subject",))
+    if "external_id" in fields:
+        fields["external_id"] = fields["external_id"] or None
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    locked.full_clean()
+    if fields:
+        locked.save(update_fields=list(fields))
+    return locked
+
+
 # --- retention -----------------------------------------------------------------------------------
 
 
@@ -720,6 +1009,28 @@ def retention_case_close(
     if new_cost is not None:
         locked.cost = new_cost
     locked.save(update_fields=["status", "outcome", "closed_at", "cost"])
+    return locked
+
+
+RETENTION_CASE_EDITABLE = frozenset({"owner", "reason", "outreach", "cost"})
+
+
+@transaction.atomic
+def retention_case_update(
+    *, case: RetentionCase, actor: User | None = None, **fields: Any
+) -> RetentionCase:
+    """Edit an open case; a closed case is the win-back history (outcome and cost) and stays."""
+    _only_fields(fields, RETENTION_CASE_EDITABLE)
+    if "cost" in fields:
+        fields["cost"] = _money(fields["cost"], "cost")
+    locked = RetentionCase.objects.select_for_update().get(pk=case.pk)
+    if locked.status == RetentionCase.Status.CLOSED:
+        raise ValidationError({"status": _("This retention case is closed; it cannot change.")})
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    locked.full_clean()
+    if fields:
+        locked.save(update_fields=list(fields))
     return locked
 
 
@@ -787,3 +1098,87 @@ def sales_cost_record(
         )
         return cost
     return SalesCost.objects.create(**values)
+
+
+SPEND_EDITABLE = frozenset(
+    {"period_start", "period_end", "amount", "channel", "campaign", "external_id"}
+)
+SALES_COST_EDITABLE = frozenset(
+    {"period_start", "period_end", "amount", "team", "description", "external_id"}
+)
+
+
+def _cost_row_update(
+    model: type[MarketingSpend] | type[SalesCost],
+    row: MarketingSpend | SalesCost,
+    editable: frozenset[str],
+    fields: dict[str, Any],
+) -> Any:
+    _only_fields(fields, editable)
+    if "amount" in fields:
+        fields["amount"] = _money(fields["amount"], "amount")
+    locked = model.objects.select_for_update().get(pk=row.pk)
+    _period_check(
+        fields.get("period_start", locked.period_start), fields.get("period_end", locked.period_end)
+    )
+    if "description" in fields:
+        fields["description"] = (fields["description"] or "")[:200]
+    if "external_id" in fields:
+        fields["external_id"] = fields["external_id"] or None
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    locked.full_clean()
+    if fields:
+        locked.save(update_fields=list(fields))
+    return locked
+
+
+@transaction.atomic
+def marketing_spend_update(*, spend: MarketingSpend, **fields: Any) -> MarketingSpend:
+    """Correct a spend row (same rules as marketing_spend_record)."""
+    updated: MarketingSpend = _cost_row_update(MarketingSpend, spend, SPEND_EDITABLE, fields)
+    return updated
+
+
+@transaction.atomic
+def sales_cost_update(*, cost: SalesCost, **fields: Any) -> SalesCost:
+    """Correct a sales cost row (same rules as sales_cost_record)."""
+    updated: SalesCost = _cost_row_update(SalesCost, cost, SALES_COST_EDITABLE, fields)
+    return updated
+
+
+# --- campaigns -----------------------------------------------------------------------------------
+
+CAMPAIGN_FIELDS = frozenset({"name", "channel", "starts_on", "ends_on", "budget", "external_id"})
+
+
+def _campaign_fill(campaign: Campaign, fields: dict[str, Any]) -> Campaign:
+    _only_fields(fields, CAMPAIGN_FIELDS)
+    if "budget" in fields:
+        fields["budget"] = _money(fields["budget"], "budget")
+    _strip(fields, ("name",))
+    if "external_id" in fields:
+        fields["external_id"] = fields["external_id"] or None
+    for name, value in fields.items():
+        setattr(campaign, name, value)
+    if campaign.starts_on and campaign.ends_on and campaign.ends_on < campaign.starts_on:
+        raise ValidationError({"ends_on": _("A campaign cannot end before it starts.")})
+    campaign.full_clean()
+    return campaign
+
+
+@transaction.atomic
+def campaign_create(*, actor: User | None = None, **fields: Any) -> Campaign:
+    campaign = _campaign_fill(Campaign(), dict(fields))
+    campaign.save()
+    return campaign
+
+
+@transaction.atomic
+def campaign_update(*, campaign: Campaign, actor: User | None = None, **fields: Any) -> Campaign:
+    locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    fields = dict(fields)
+    _campaign_fill(locked, fields)
+    if fields:
+        locked.save(update_fields=list(fields))
+    return locked

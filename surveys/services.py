@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -415,6 +415,16 @@ def survey_invitation_send(*, invitation_id: int, at: dt.datetime | None = None)
     invitation.expires_at = moment + dt.timedelta(days=invitation.survey.expiry_days)
     invitation.save(update_fields=["status", "sent_at", "expires_at"])
     return True
+
+
+@transaction.atomic
+def survey_invitations_mark_sent(*, invitations: QuerySet[SurveyInvitation]) -> int:
+    """Record pending invitations as sent when they were created, without mailing them: for
+    invitations that went out outside Pulse (imported history, demo data). The sending task
+    never picks them up afterwards. Returns how many were marked."""
+    return invitations.filter(status=SurveyInvitation.Status.PENDING, sent_at__isnull=True).update(
+        status=SurveyInvitation.Status.SENT, sent_at=F("created_at")
+    )
 
 
 @transaction.atomic

@@ -17,7 +17,6 @@ from typing import Any, Protocol, TypeVar
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import F
 
 from crm.demo.people import CUSTOMER_SUPPORT
 from crm.demo.reference import CSAT_SURVEY, NPS_SURVEY, Reference
@@ -41,9 +40,11 @@ from customers.services import (
 from sales.models import Campaign, Lead, Opportunity
 from sales.services import (
     activity_log,
+    campaign_create,
     lead_convert,
     lead_create,
     lead_merge,
+    lead_set_status,
     marketing_spend_record,
     opportunity_create,
     opportunity_move_stage,
@@ -64,7 +65,11 @@ from support.services import (
     ticket_status_change,
 )
 from surveys.models import SurveyInvitation
-from surveys.services import survey_invitation_create, survey_response_record
+from surveys.services import (
+    survey_invitation_create,
+    survey_invitations_mark_sent,
+    survey_response_record,
+)
 
 Item = TypeVar("Item")
 
@@ -111,22 +116,21 @@ class Builder:
 
     def run(self) -> None:
         plan = self.plan
+        # Kept when seeding again over an existing demo, so campaign names stay unique.
         self.built.campaigns = [
-            Campaign.objects.get_or_create(
+            Campaign.objects.filter(name=c.name).first()
+            or campaign_create(
                 name=c.name,
-                defaults={
-                    "channel": self.ref.channels[c.channel],
-                    "starts_on": c.starts_on,
-                    "ends_on": c.ends_on,
-                    "budget": c.budget,
-                },
-            )[0]
+                channel=self.ref.channels[c.channel],
+                starts_on=c.starts_on,
+                ends_on=c.ends_on,
+                budget=c.budget,
+            )
             for c in plan.campaigns
         ]
         self._stage("customers, converted leads and orders", plan.customers, self._customer)
         loose = [(i, lead) for i, lead in enumerate(plan.leads) if lead.customer is None]
         self._stage("other leads", loose, self._loose_lead)
-        self._lead_statuses(loose)
         deals = [(i, deal) for i, deal in enumerate(plan.deals) if not deal.via_lead]
         self._stage("expansion and renewal deals", deals, self._deal)
         self._stage("activities", plan.activities, self._activity)
@@ -267,21 +271,12 @@ class Builder:
             customer_mark_churned(customer=customer, churned_at=plan.churned_at, actor=owner)
 
     def _loose_lead(self, item: tuple[int, LeadPlan]) -> None:
-        index, lead = item
-        self.built.leads[index] = self._lead_create(lead)
-
-    def _lead_statuses(self, loose: list[tuple[int, LeadPlan]]) -> None:
-        """Work states of leads that did not convert.
-
-        There is no service for qualifying or disqualifying a lead (only create, convert and
-        merge), and the status carries no derived data, so one update per status is used.
-        """
-        by_status: dict[str, list[int]] = {}
-        for index, lead in loose:
-            if lead.status != Lead.Status.NEW:
-                by_status.setdefault(lead.status, []).append(self.built.leads[index].pk)
-        for status, ids in sorted(by_status.items()):
-            Lead.objects.filter(pk__in=ids).update(status=status)
+        """A lead that did not convert, left in its work state (contacted, disqualified …)."""
+        index, plan = item
+        lead = self._lead_create(plan)
+        if plan.status != Lead.Status.NEW:
+            lead = lead_set_status(lead=lead, status=plan.status, actor=self.user(plan.owner))
+        self.built.leads[index] = lead
 
     # --- deals ----------------------------------------------------------------------------
 
@@ -403,15 +398,9 @@ class Builder:
             survey_response_record(invitation=invitation, score=score, comment=comment, at=answered)
 
     def _invitations_sent(self) -> None:
-        """Historical invitations went out when they were created.
-
-        `survey_invitation_send` would e-mail each one (thousands of messages to `.example`
-        addresses), so the demo stamps `sent_at` in one update instead. Marked sent, they are
-        also never picked up by the sending task later.
-        """
-        SurveyInvitation.objects.filter(
-            status=SurveyInvitation.Status.PENDING, sent_at__isnull=True
-        ).update(status=SurveyInvitation.Status.SENT, sent_at=F("created_at"))
+        """Historical invitations went out when they were created; `survey_invitation_send`
+        would e-mail each one (thousands of messages to `.example` addresses)."""
+        survey_invitations_mark_sent(invitations=SurveyInvitation.objects.all())
 
     def _retention(self, plan: RetentionPlan) -> None:
         case = retention_case_open(

@@ -82,6 +82,9 @@ class ContactViewSet(ExternalIdUpsertMixin, DomainViewSet):
     def create_record(self, fields: dict[str, Any]) -> Contact:
         return services.contact_create(**fields)
 
+    def update_record(self, record: Any, fields: dict[str, Any]) -> Contact:
+        return services.contact_update(contact=record, **fields)
+
 
 class TeamViewSet(DomainViewSet):
     model = Team

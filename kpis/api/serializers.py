@@ -1,3 +1,4 @@
+from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -8,12 +9,15 @@ from customers.api.serializers import user_field
 from kpis.models import (
     Alert,
     AlertRule,
+    Direction,
     GroupScore,
     GroupWeight,
     IndexContribution,
     IndexSnapshot,
     IndicatorWeight,
     KpiSnapshot,
+    LifecycleGroup,
+    Normalisation,
     Target,
     WeightVersion,
 )
@@ -192,6 +196,83 @@ class WeightVersionDraftSerializer(serializers.Serializer):
         help_text=_("Version to copy; default the active one."),
     )
     name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+
+
+# Numbers in the JSON settings (bands, health components) stay in a range the index can
+# compute with: JSON allows 1e400, which would become an infinite weight.
+JSON_NUMBER_LIMIT = Decimal("1e12")
+
+
+def _finite_settings(rows: list[Any]) -> None:
+    for row in rows:
+        for value in row.values():
+            if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+                continue
+            number = Decimal(str(value))
+            if not number.is_finite() or abs(number) > JSON_NUMBER_LIMIT:
+                raise serializers.ValidationError(_("Numbers must be finite and at most 1e12."))
+
+
+def settings_rows_field(**kwargs: Any) -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.DictField(),
+        max_length=50,
+        required=False,
+        validators=[_finite_settings],
+        **kwargs,
+    )
+
+
+class IndicatorWeightInputSerializer(serializers.Serializer):
+    """One KPI of a draft; kpis.index.validate_indicators checks the rows together."""
+
+    kpi = serializers.CharField(max_length=50)
+    group = serializers.ChoiceField(choices=LifecycleGroup.choices)
+    weight = serializers.DecimalField(max_digits=8, decimal_places=3, min_value=Decimal("0"))
+    priority = serializers.IntegerField(min_value=0, max_value=32767, default=0)
+    normalisation = serializers.ChoiceField(
+        choices=Normalisation.choices, default=Normalisation.BOUNDED_LINEAR
+    )
+    direction = serializers.ChoiceField(
+        choices=Direction.choices,
+        required=False,
+        allow_null=True,
+        help_text=_("Implied by best/worst for bounded linear; default the KPI's direction."),
+    )
+    best = serializers.DecimalField(
+        max_digits=24, decimal_places=6, required=False, allow_null=True
+    )
+    worst = serializers.DecimalField(
+        max_digits=24, decimal_places=6, required=False, allow_null=True
+    )
+    target = serializers.DecimalField(
+        max_digits=24, decimal_places=6, required=False, allow_null=True
+    )
+
+
+class GroupWeightInputSerializer(serializers.Serializer):
+    group = serializers.ChoiceField(choices=LifecycleGroup.choices)
+    weight = serializers.DecimalField(max_digits=8, decimal_places=3, min_value=Decimal("0"))
+    priority = serializers.IntegerField(min_value=0, max_value=32767, default=0)
+
+
+class WeightVersionEditSerializer(serializers.Serializer):
+    """A draft's changes; `indicators` and `groups`, when given, replace all of its rows."""
+
+    name = serializers.CharField(max_length=100, required=False)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
+    min_coverage = serializers.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        min_value=Decimal("0"),
+        max_value=Decimal("1"),
+        required=False,
+    )
+    bands = settings_rows_field(help_text=_("[{name, min, max}] tiling 0–100."))
+    health_bands = settings_rows_field(help_text=_("[{name, min, max}] tiling 0–100."))
+    health_config = settings_rows_field(help_text=_("[{component, weight, best, worst}]."))
+    indicators = IndicatorWeightInputSerializer(many=True, required=False)
+    groups = GroupWeightInputSerializer(many=True, required=False)
 
 
 class TargetSerializer(ApiModelSerializer):

@@ -2,7 +2,6 @@ from collections.abc import Callable
 from typing import Any
 
 import django_filters
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
@@ -15,7 +14,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from crm.api.records import record_update
+from crm.api.permissions import IsCrmAdmin
 from crm.api.viewsets import ApiViewMixin, DomainReadOnlyViewSet, DomainViewSet
 from customers.models import Customer
 from customers.selectors import customers_visible_to
@@ -31,7 +30,7 @@ from kpis.models import (
     Target,
     WeightVersion,
 )
-from kpis.selectors import snapshot_drilldown
+from kpis.selectors import cells_in_scope, kpi_scope_for, snapshot_drilldown
 from sales.models import Activity, Lead, Opportunity, Order
 from sales.selectors import (
     activities_visible_to,
@@ -105,6 +104,10 @@ class KpiSnapshotViewSet(DomainReadOnlyViewSet):
     filterset_class = KpiSnapshotFilter
     ordering_fields = ["id", "kpi", "period_start", "value"]
 
+    def visible_queryset(self) -> QuerySet:
+        # The cells of the user's KPI scope, as on the KPI pages (kpi_scope_for).
+        return cells_in_scope(super().visible_queryset(), kpi_scope_for(self.request.user))
+
     @extend_schema(
         parameters=[PART_PARAMETER],
         responses=api.DrilldownRecordSerializer(many=True),
@@ -156,16 +159,54 @@ class IndexSnapshotViewSet(DomainReadOnlyViewSet):
     }
     ordering_fields = ["id", "period_start", "value"]
 
+    def visible_queryset(self) -> QuerySet:
+        # The index is an organisation figure: scoped users (reps, agents, team managers) have none.
+        queryset = super().visible_queryset()
+        return queryset if kpi_scope_for(self.request.user).is_organisation else queryset.none()
+
 
 class WeightVersionViewSet(DomainReadOnlyViewSet):
-    """Index and health weight versions; a POST copies one into a new draft, activate applies it."""
+    """Index and health weight versions: a POST copies one into a new draft, PATCH edits the
+    draft, activate applies it. The weights are an admin decision: only admins write here,
+    through the same kpis.index services as the admin's weight editor."""
 
     model = WeightVersion
     serializer_class = api.WeightVersionSerializer
     prefetch_related = ("indicators", "groups")
     filterset_fields = ["status"]
     ordering_fields = ["id", "created_at"]
-    action_permissions = {"activate": ("kpis.change_weightversion",)}
+    ADMIN_ACTIONS = frozenset({"create", "partial_update", "activate"})
+
+    def get_permissions(self) -> Any:
+        if getattr(self, "action", None) in self.ADMIN_ACTIONS:
+            return [IsCrmAdmin()]
+        return super().get_permissions()
+
+    def _reloaded(self, version: WeightVersion) -> Response:
+        return Response(self.get_serializer(self.get_queryset().get(pk=version.pk)).data)
+
+    @extend_schema(
+        request=api.WeightVersionEditSerializer,
+        responses=api.WeightVersionSerializer,
+        description=_(
+            "Edit a draft: name, notes, minimum coverage, bands, health settings, and the "
+            "indicator and group weights with their priorities (a list given replaces all of "
+            "the draft's rows). An active or retired version cannot change (400)."
+        ),
+    )
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        version = self.get_object()
+        payload = api.WeightVersionEditSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        changes = dict(payload.validated_data)
+        for rows in ("indicators", "groups"):
+            if rows in changes:
+                changes[rows] = [
+                    {name: value for name, value in row.items() if value is not None}
+                    for row in changes[rows]
+                ]
+        index.weight_version_update(version=version, actor=request.user, **changes)
+        return self._reloaded(version)
 
     @extend_schema(
         request=api.WeightVersionDraftSerializer, responses={201: api.WeightVersionSerializer}
@@ -178,13 +219,16 @@ class WeightVersionViewSet(DomainReadOnlyViewSet):
             source=payload.validated_data.get("source"),
             name=payload.validated_data.get("name", ""),
         )
-        return Response(self.get_serializer(draft).data, status=status.HTTP_201_CREATED)
+        return Response(
+            self.get_serializer(self.get_queryset().get(pk=draft.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )
 
     @extend_schema(request=None, responses=api.WeightVersionSerializer)
     @action(detail=True, methods=["post"])
     def activate(self, request: Request, pk: str) -> Response:
         version = index.weight_version_activate(version=self.get_object(), actor=request.user)
-        return Response(self.get_serializer(version).data)
+        return self._reloaded(version)
 
 
 class TargetViewSet(DomainViewSet):
@@ -199,12 +243,7 @@ class TargetViewSet(DomainViewSet):
         return targets.target_create(**fields, actor=self.actor)
 
     def update_record(self, record: Any, fields: dict[str, Any]) -> Target:
-        merged = {
-            name: fields.get(name, getattr(record, name))
-            for name in ("kpi", "granularity", "period_start", "kind", "baseline_period_start")
-        }
-        targets.target_clean(**merged)
-        return record_update(record=record, fields=fields)
+        return targets.target_update(target=record, **fields)
 
 
 class AlertRuleViewSet(DomainViewSet):
@@ -218,16 +257,10 @@ class AlertRuleViewSet(DomainViewSet):
     ordering_fields = ["id", "kpi", "name"]
 
     def create_record(self, fields: dict[str, Any]) -> AlertRule:
-        is_active = fields.pop("is_active", True)
-        rule = alerts.alert_rule_create(**fields, actor=self.actor)
-        if not is_active:
-            rule = record_update(record=rule, fields={"is_active": False})
-        return rule
+        return alerts.alert_rule_create(**fields, actor=self.actor)
 
     def update_record(self, record: Any, fields: dict[str, Any]) -> AlertRule:
-        if "kpi" in fields and not targets.kpi_is_known(fields["kpi"]):
-            raise DjangoValidationError({"kpi": _("Unknown KPI key.")})
-        return record_update(record=record, fields=fields)
+        return alerts.alert_rule_update(rule=record, **fields)
 
 
 class AlertViewSet(DomainReadOnlyViewSet):
@@ -241,6 +274,12 @@ class AlertViewSet(DomainReadOnlyViewSet):
         "acknowledge": ("kpis.change_alert",),
         "resolve": ("kpis.change_alert",),
     }
+
+    def visible_queryset(self) -> QuerySet:
+        # The cells of the user's KPI scope, as on the KPI pages (kpi_scope_for).
+        return cells_in_scope(
+            super().visible_queryset(), kpi_scope_for(self.request.user), via="rule__"
+        )
 
     @extend_schema(request=None, responses=api.AlertSerializer)
     @action(detail=True, methods=["post"])

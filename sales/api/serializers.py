@@ -25,6 +25,7 @@ from sales.models import (
     SalesCost,
 )
 from sales.selectors import leads_visible_to, opportunities_visible_to
+from sales.services import LEAD_SETTABLE_STATUSES
 
 ZERO = Decimal("0")
 NOT_NEGATIVE = {"min_value": ZERO}
@@ -96,7 +97,7 @@ class LeadSerializer(ApiModelSerializer):
             "converted_customer",
             "created_at",
         ]
-        # Status moves only through convert / merge (sales.services).
+        # Status moves only through set-status, convert and merge (sales.services).
         read_only_fields = ["status", "merged_into", "converted_at", "converted_customer"]
 
 
@@ -110,6 +111,13 @@ class LeadConvertSerializer(serializers.Serializer):
     create_opportunity = serializers.BooleanField(default=True)
     opportunity_amount = serializers.DecimalField(
         max_digits=14, decimal_places=2, min_value=ZERO, required=False, allow_null=True
+    )
+
+
+class LeadStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=[(status, status.label) for status in LEAD_SETTABLE_STATUSES],
+        help_text=_("The lead's new work state."),
     )
 
 

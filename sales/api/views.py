@@ -44,12 +44,24 @@ class CampaignViewSet(ExternalIdUpsertMixin, DomainViewSet):
     search_fields = ["name"]
     ordering_fields = ["id", "name", "starts_on", "ends_on", "budget"]
 
+    def create_record(self, fields: dict[str, Any]) -> Campaign:
+        return services.campaign_create(**fields, actor=self.actor)
+
+    def update_record(self, record: Any, fields: dict[str, Any]) -> Campaign:
+        return services.campaign_update(campaign=record, actor=self.actor, **fields)
+
 
 class PipelineStageViewSet(DomainViewSet):
     model = PipelineStage
     serializer_class = api.PipelineStageSerializer
     filterset_fields = ["is_active", "is_won", "is_lost"]
     ordering_fields = ["id", "position", "code"]
+
+    def create_record(self, fields: dict[str, Any]) -> PipelineStage:
+        return services.pipeline_stage_create(**fields)
+
+    def update_record(self, record: Any, fields: dict[str, Any]) -> PipelineStage:
+        return services.pipeline_stage_update(stage=record, **fields)
 
 
 class ProductLineViewSet(DomainViewSet):
@@ -79,6 +91,7 @@ class LeadViewSet(ExternalIdUpsertMixin, DomainViewSet):
     action_permissions = {
         "convert": ("sales.change_lead", "sales.add_opportunity"),
         "merge": ("sales.change_lead",),
+        "set_status": ("sales.change_lead",),
     }
 
     def visible_queryset(self) -> QuerySet:
@@ -87,6 +100,31 @@ class LeadViewSet(ExternalIdUpsertMixin, DomainViewSet):
     def create_record(self, fields: dict[str, Any]) -> Lead:
         fields.setdefault("owner", self.actor)
         return services.lead_create(**fields, actor=self.actor)
+
+    def update_record(self, record: Any, fields: dict[str, Any]) -> Lead:
+        return services.lead_update(lead=record, actor=self.actor, **fields)
+
+    def perform_destroy(self, instance: Lead) -> None:
+        services.lead_delete(lead=instance, actor=self.actor)
+
+    @extend_schema(
+        request=api.LeadStatusSerializer,
+        responses=api.LeadSerializer,
+        description=_(
+            "Mark the lead contacted, qualified or disqualified. Refused for a converted or "
+            "merged lead, for the status it already has, and for a disqualified lead marked "
+            "qualified (re-open it as contacted first)."
+        ),
+    )
+    @action(detail=True, methods=["post"], url_path="set-status")
+    def set_status(self, request: Request, pk: str) -> Response:
+        lead = self.get_object()
+        payload = api.LeadStatusSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        lead = services.lead_set_status(
+            lead=lead, status=payload.validated_data["status"], actor=self.actor
+        )
+        return Response(self.get_serializer(lead).data)
 
     @extend_schema(
         request=api.LeadConvertSerializer,
@@ -158,6 +196,11 @@ class OpportunityViewSet(ExternalIdUpsertMixin, DomainViewSet):
         fields.setdefault("owner", self.actor)
         return services.opportunity_create(**fields, actor=self.actor)
 
+    def update_record(self, record: Any, fields: dict[str, Any]) -> Opportunity:
+        services.opportunity_update(opportunity=record, actor=self.actor, **fields)
+        # Reloaded through the queryset so the response carries the prefetched stage history.
+        return self.get_queryset().get(pk=record.pk)
+
     @extend_schema(
         request=api.MoveStageSerializer,
         responses=api.OpportunitySerializer,
@@ -215,6 +258,13 @@ class OrderViewSet(ExternalIdUpsertMixin, DomainViewSet):
             fields["lines"] = [dict(line) for line in fields["lines"]]
         return services.order_create(**fields, actor=self.actor)
 
+    def update_record(self, record: Any, fields: dict[str, Any]) -> Order:
+        services.order_update(order=record, actor=self.actor, **fields)
+        return self.get_queryset().get(pk=record.pk)
+
+    def perform_destroy(self, instance: Order) -> None:
+        services.order_delete(order=instance, actor=self.actor)
+
     def _reloaded(self, order: Order) -> Response:
         return Response(self.get_serializer(self.get_queryset().get(pk=order.pk)).data)
 
@@ -269,6 +319,9 @@ class ActivityViewSet(ExternalIdUpsertMixin, DomainViewSet):
         fields.setdefault("owner", self.actor)
         return services.activity_log(**fields)
 
+    def update_record(self, record: Any, fields: dict[str, Any]) -> Activity:
+        return services.activity_update(activity=record, actor=self.actor, **fields)
+
     @extend_schema(request=api.OrderEventSerializer, responses=api.ActivitySerializer)
     @action(detail=True, methods=["post"])
     def complete(self, request: Request, pk: str) -> Response:
@@ -293,6 +346,9 @@ class MarketingSpendViewSet(ExternalIdUpsertMixin, DomainViewSet):
     def create_record(self, fields: dict[str, Any]) -> MarketingSpend:
         return services.marketing_spend_record(**fields)
 
+    def update_record(self, record: Any, fields: dict[str, Any]) -> MarketingSpend:
+        return services.marketing_spend_update(spend=record, **fields)
+
 
 class SalesCostViewSet(ExternalIdUpsertMixin, DomainViewSet):
     model = SalesCost
@@ -303,6 +359,9 @@ class SalesCostViewSet(ExternalIdUpsertMixin, DomainViewSet):
 
     def create_record(self, fields: dict[str, Any]) -> SalesCost:
         return services.sales_cost_record(**fields)
+
+    def update_record(self, record: Any, fields: dict[str, Any]) -> SalesCost:
+        return services.sales_cost_update(cost=record, **fields)
 
 
 class RetentionCaseViewSet(DomainViewSet):
@@ -322,6 +381,9 @@ class RetentionCaseViewSet(DomainViewSet):
     def create_record(self, fields: dict[str, Any]) -> RetentionCase:
         fields.setdefault("owner", self.actor)
         return services.retention_case_open(**fields)
+
+    def update_record(self, record: Any, fields: dict[str, Any]) -> RetentionCase:
+        return services.retention_case_update(case=record, actor=self.actor, **fields)
 
     @extend_schema(request=api.RetentionCloseSerializer, responses=api.RetentionCaseSerializer)
     @action(detail=True, methods=["post"])

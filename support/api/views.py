@@ -30,9 +30,11 @@ class TicketViewSet(ExternalIdUpsertMixin, DomainViewSet):
         "assign": ("support.change_ticket",),
         "mark_spam": ("support.change_ticket",),
         "merge": ("support.change_ticket",),
-        "messages": ("support.view_ticketmessage",),
+        # The conversation and its history are part of reading a ticket, as on the web page:
+        # a rep who may see the ticket reads them too (writing stays with support staff).
+        "messages": ("support.view_ticket",),
         "add_message": ("support.add_ticketmessage",),
-        "status_history": ("support.view_ticketstatuschange",),
+        "status_history": ("support.view_ticket",),
     }
 
     def visible_queryset(self) -> QuerySet:

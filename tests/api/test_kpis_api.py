@@ -44,7 +44,7 @@ def test_catalogue_lists_every_kpi_with_formula(crew, client_as):
 
 
 def test_snapshots_filtered_by_kpi_granularity_period_and_dimension(crew, client_as, may_revenue):
-    client = client_as(crew.manager)
+    client = client_as(crew.admin)
 
     rows = client.get(
         "/api/v1/kpis/snapshots/",
@@ -74,18 +74,37 @@ def test_bad_snapshot_filters_are_400(crew, client_as):
     assert client.get("/api/v1/kpis/snapshots/", {"period_start_after": "May"}).status_code == 400
 
 
+def test_a_team_manager_reads_the_snapshots_of_their_team_only(crew, client_as, may_revenue):
+    client = client_as(crew.manager)
+
+    rows = client.get("/api/v1/kpis/snapshots/", {"kpi": "revenue"}).json()["results"]
+    company = KpiSnapshot.objects.get(kpi="revenue", dimension="all", period_start=MAY)
+
+    # The manager of team A: team A's cell (100.00), not the company's 350.00 nor team B's 250.00.
+    assert [(row["dimension"], row["dimension_value"]) for row in rows] == [
+        ("team", str(crew.team_a.pk))
+    ]
+    assert Decimal(rows[0]["value"]) == Decimal("100.00")
+    assert client.get(f"/api/v1/kpis/snapshots/{company.pk}/").status_code == 404
+
+
 def test_drilldown_lists_only_visible_records(crew, client_as, may_revenue):
     ours, theirs = may_revenue
-    snapshot = KpiSnapshot.objects.get(kpi="revenue", dimension="all", period_start=MAY)
-    url = f"/api/v1/kpis/snapshots/{snapshot.pk}/drilldown/"
+    company = KpiSnapshot.objects.get(kpi="revenue", dimension="all", period_start=MAY)
+    team_a = KpiSnapshot.objects.get(
+        kpi="revenue", dimension="team", dimension_value=str(crew.team_a.pk), period_start=MAY
+    )
+    company_url = f"/api/v1/kpis/snapshots/{company.pk}/drilldown/"
 
-    as_admin = client_as(crew.admin).get(url).json()
-    as_manager = client_as(crew.manager).get(url).json()
+    as_admin = client_as(crew.admin).get(company_url).json()
+    as_manager = client_as(crew.manager).get(f"/api/v1/kpis/snapshots/{team_a.pk}/drilldown/")
 
     assert {row["id"] for row in as_admin["results"]} == {ours.pk, theirs.pk}
-    assert [row["id"] for row in as_manager["results"]] == [ours.pk]
-    assert as_manager["results"][0]["model"] == "sales.order"
-    assert client_as(crew.admin).get(url, {"part": "both"}).status_code == 400
+    assert [row["id"] for row in as_manager.json()["results"]] == [ours.pk]
+    assert as_manager.json()["results"][0]["model"] == "sales.order"
+    # The company cell is outside a team manager's KPI scope.
+    assert client_as(crew.manager).get(company_url).status_code == 404
+    assert client_as(crew.admin).get(company_url, {"part": "both"}).status_code == 400
 
 
 def test_targets_go_through_the_target_rules(crew, client_as):
@@ -116,6 +135,8 @@ def test_alert_rules_and_alert_acknowledge_resolve(crew, client_as):
             "name": "Revenue low",
             "kpi": "revenue",
             "granularity": "month",
+            "dimension": "team",
+            "dimension_value": str(crew.team_a.pk),
             "lower_threshold": "1000",
         },
     )

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from customers.models import Contact, Customer
 from customers.services import (
     contact_create,
+    contact_update,
     customer_create,
     customer_mark_churned,
     customer_update,
@@ -157,3 +158,32 @@ def test_customer_update_refuses_churning_a_prospect():
     assert "status" in excinfo.value.message_dict
     customer.refresh_from_db()
     assert customer.status == Customer.Status.PROSPECT
+
+
+def test_contact_update_made_primary_takes_over_and_strips_text():
+    customer = CustomerFactory()
+    old = ContactFactory(customer=customer, is_primary=True)
+    other = ContactFactory(customer=customer, is_primary=False)
+
+    updated = contact_update(contact=other, is_primary=True, last_name="  Lovelace ")
+
+    old.refresh_from_db()
+    assert (updated.is_primary, old.is_primary) == (True, False)
+    assert updated.last_name == "Lovelace"
+
+
+def test_contact_update_refuses_a_move_and_a_blank_name_and_saves_nothing():
+    contact = ContactFactory(first_name="Ada")
+    home = contact.customer_id
+    elsewhere = CustomerFactory()
+
+    with pytest.raises(ValidationError) as moved:
+        contact_update(contact=contact, customer=elsewhere)
+    with pytest.raises(ValidationError) as blank:
+        contact_update(contact=contact, first_name="  ")
+
+    assert "customer" in moved.value.message_dict
+    assert "first_name" in blank.value.message_dict
+    contact.refresh_from_db()
+    assert (contact.first_name, contact.customer_id) == ("Ada", home)
+

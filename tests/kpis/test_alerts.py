@@ -8,7 +8,13 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 
 from crm.models import Notification
-from kpis.alerts import alert_acknowledge, alert_resolve, alert_rule_create, alerts_evaluate
+from kpis.alerts import (
+    alert_acknowledge,
+    alert_resolve,
+    alert_rule_create,
+    alert_rule_update,
+    alerts_evaluate,
+)
 from kpis.models import Alert, AlertEvaluation, KpiSnapshot
 from kpis.targets import period_end_of
 from tests.customers.factories import UserFactory
@@ -241,3 +247,23 @@ def test_invalid_rules_are_refused(fields, field):
         alert_rule_create(**arguments)
 
     assert field in error.value.message_dict
+
+
+@pytest.mark.django_db
+def test_a_rule_edit_keeps_the_creation_rules_and_saves_nothing_when_refused():
+    rule = alert_rule_create(
+        name="Low revenue",
+        kpi="revenue",
+        granularity="month",
+        lower_threshold=1000,
+        is_active=False,
+    )
+
+    with pytest.raises(ValidationError) as inverted:
+        # 2000 ≥ the upper threshold 1500: the band would be empty.
+        alert_rule_update(rule=rule, upper_threshold=1500, lower_threshold=2000, name="Renamed")
+    edited = alert_rule_update(rule=rule, upper_threshold="1500", is_active=True)
+
+    assert "upper_threshold" in inverted.value.message_dict
+    assert (edited.name, edited.is_active) == ("Low revenue", True)
+    assert (edited.lower_threshold, edited.upper_threshold) == (Decimal("1000"), Decimal("1500"))

@@ -7,7 +7,13 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from kpis.models import KpiSnapshot, Target
-from kpis.targets import period_end_of, target_create, target_progress, targets_progress
+from kpis.targets import (
+    period_end_of,
+    target_create,
+    target_progress,
+    target_update,
+    targets_progress,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -172,3 +178,24 @@ def test_progress_of_many_targets_reads_snapshots_once(churn, django_assert_max_
     # Q3 target: baseline Q2 0.117 − 0.01 = 0.107; no Q3 value yet
     assert results[1].resolved_value == Decimal("0.107")
     assert results[1].current is None
+
+
+@pytest.mark.django_db
+def test_a_target_edit_is_checked_on_the_merged_values_and_nothing_half_saved():
+    target = target_create(
+        kpi="revenue",
+        granularity="month",
+        period_start=dt.date(2026, 6, 1),
+        kind="absolute",
+        amount="5000",
+    )
+
+    with pytest.raises(ValidationError) as misaligned:
+        # A month target must start on the 1st: the 15th is refused, the amount not applied.
+        target_update(target=target, period_start=dt.date(2026, 6, 15), amount="9000")
+    relative = target_update(target=target, kind="relative_change_pct", amount="-5")
+
+    assert "period_start" in misaligned.value.message_dict
+    # Relative without a baseline: the previous period, as on creation (June → May).
+    assert relative.baseline_period_start == dt.date(2026, 5, 1)
+    assert Target.objects.get().amount == Decimal("-5")

@@ -641,3 +641,347 @@ def test_cancel_refused_when_acquisition_would_move_after_the_churn():
     customer.refresh_from_db()
     assert first.status == Order.Status.COMPLETED
     assert customer.acquired_at == T0
+
+
+# --- lead work states and edits through the services ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("start", "target"),
+    [
+        ("new", "contacted"),
+        ("new", "qualified"),
+        ("new", "disqualified"),
+        ("contacted", "qualified"),
+        ("qualified", "contacted"),
+        ("qualified", "disqualified"),
+        ("disqualified", "contacted"),
+    ],
+)
+def test_lead_set_status_follows_the_work_states(start, target):
+    from sales.services import lead_set_status
+
+    lead = LeadFactory(status=start)
+
+    updated = lead_set_status(lead=lead, status=target)
+
+    lead.refresh_from_db()
+    assert updated.status == lead.status == target
+
+
+@pytest.mark.parametrize(
+    ("start", "target", "message"),
+    [
+        ("new", "converted", "have their own actions"),
+        ("new", "merged", "have their own actions"),
+        ("new", "new", "have their own actions"),
+        ("contacted", "contacted", "already"),
+        ("disqualified", "qualified", "cannot be marked"),
+        ("merged", "contacted", "can no longer change"),
+    ],
+)
+def test_lead_set_status_refusals_leave_the_lead_unchanged(start, target, message):
+    from sales.services import lead_set_status
+
+    lead = LeadFactory(status=start)
+
+    with pytest.raises(ValidationError, match=message) as excinfo:
+        lead_set_status(lead=lead, status=target)
+
+    assert "status" in excinfo.value.message_dict
+    lead.refresh_from_db()
+    assert lead.status == start
+
+
+def test_a_converted_lead_keeps_its_status(stages):
+    from sales.services import lead_set_status
+
+    lead = LeadFactory()
+    lead_convert(lead=lead, create_opportunity=False)
+
+    with pytest.raises(ValidationError, match="can no longer change"):
+        lead_set_status(lead=lead, status=Lead.Status.DISQUALIFIED)
+
+    lead.refresh_from_db()
+    assert lead.status == Lead.Status.CONVERTED
+
+
+def test_a_disqualified_lead_cannot_convert_until_reopened(stages):
+    from sales.services import lead_set_status
+
+    lead = LeadFactory()
+    lead_set_status(lead=lead, status=Lead.Status.DISQUALIFIED)
+    with pytest.raises(ValidationError, match="disqualified lead cannot be converted"):
+        lead_convert(lead=lead)
+
+    lead_set_status(lead=lead, status=Lead.Status.CONTACTED)
+    customer, _deal = lead_convert(lead=lead, create_opportunity=False)
+
+    lead.refresh_from_db()
+    assert lead.converted_customer_id == customer.pk
+
+
+def test_lead_update_edits_details_but_not_the_status():
+    from sales.services import lead_update
+
+    lead = LeadFactory(name="Ann", company="")
+
+    updated = lead_update(lead=lead, name="  Ann Lee ", company="Lee GmbH")
+    with pytest.raises(ValidationError) as excinfo:
+        lead_update(lead=lead, status=Lead.Status.QUALIFIED)
+
+    assert "status" in excinfo.value.message_dict
+    lead.refresh_from_db()
+    assert (updated.name, lead.name, lead.company) == ("Ann Lee", "Ann Lee", "Lee GmbH")
+    assert lead.status == Lead.Status.NEW
+
+
+def test_a_merged_lead_is_not_edited():
+    from sales.services import lead_update
+
+    survivor, duplicate = LeadFactory(), LeadFactory(name="Copy")
+    lead_merge(duplicate=duplicate, into=survivor)
+
+    with pytest.raises(ValidationError, match="merged lead"):
+        lead_update(lead=duplicate, name="Changed")
+
+    duplicate.refresh_from_db()
+    assert duplicate.name == "Copy"
+
+
+def test_lead_update_refuses_a_creation_after_the_conversion(stages):
+    from sales.services import lead_update
+
+    lead = LeadFactory(created_at=T0)
+    lead_convert(lead=lead, converted_at=T0 + DAY, create_opportunity=False)
+
+    with pytest.raises(ValidationError) as excinfo:
+        lead_update(lead=lead, created_at=T0 + 2 * DAY)
+
+    assert "created_at" in excinfo.value.message_dict
+
+
+def test_opportunity_update_edits_an_open_deal_and_freezes_a_closed_one(stages):
+    from sales.services import opportunity_update
+
+    deal = opportunity_create(
+        customer=CustomerFactory(), name="Deal", amount=Decimal("100"), stage="qualify"
+    )
+
+    opportunity_update(opportunity=deal, amount=Decimal("250.00"), name="Bigger deal")
+    opportunity_move_stage(opportunity=deal, to_stage="won")
+    with pytest.raises(ValidationError) as excinfo:
+        opportunity_update(opportunity=deal, amount=Decimal("999"))
+    renamed = opportunity_update(opportunity=deal, name="Won deal", amount=Decimal("250.00"))
+
+    assert "amount" in excinfo.value.message_dict
+    deal.refresh_from_db()
+    assert (deal.amount, deal.name, renamed.name) == (Decimal("250.00"), "Won deal", "Won deal")
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"amount": Decimal("-1")}, "amount"),
+        ({"stage": "won"}, "stage"),
+        ({"outcome": "won"}, "outcome"),
+        ({"customer": None}, "customer"),
+    ],
+)
+def test_opportunity_update_refusals(stages, fields, field):
+    from sales.services import opportunity_update
+
+    deal = opportunity_create(
+        customer=CustomerFactory(), name="Deal", amount=Decimal("100"), stage="qualify"
+    )
+
+    with pytest.raises(ValidationError) as excinfo:
+        opportunity_update(opportunity=deal, **fields)
+
+    assert field in excinfo.value.message_dict
+    deal.refresh_from_db()
+    assert (deal.amount, deal.stage_id) == (Decimal("100.00"), stages["qualify"].pk)
+
+
+def test_order_update_changes_attribution_only():
+    from sales.services import order_update
+
+    order = order_create(customer=CustomerFactory(), ordered_at=T0, total=Decimal("10"))
+    channel = ChannelFactory()
+
+    order_update(order=order, channel=channel)
+    with pytest.raises(ValidationError) as excinfo:
+        order_update(order=order, total=Decimal("1"))
+
+    assert "total" in excinfo.value.message_dict
+    order.refresh_from_db()
+    assert (order.channel_id, order.total) == (channel.pk, Decimal("10.00"))
+
+
+def test_activity_update_keeps_the_record_and_the_done_date():
+    from sales.services import activity_update
+
+    activity = ActivityFactory(subject="Call")
+
+    activity_update(activity=activity, subject=" Call back ", notes="Asked for a quote")
+    with pytest.raises(ValidationError) as excinfo:
+        activity_update(activity=activity, done_at=T0)
+    with pytest.raises(ValidationError) as naive:
+        activity_update(activity=activity, due_at=dt.datetime(2026, 1, 5, 10))  # noqa: DTZ001
+
+    assert "done_at" in excinfo.value.message_dict
+    assert "due_at" in naive.value.message_dict
+    activity.refresh_from_db()
+    assert (activity.subject, activity.notes, activity.done_at) == (
+        "Call back",
+        "Asked for a quote",
+        None,
+    )
+
+
+def test_retention_case_update_is_refused_once_closed():
+    from sales.services import retention_case_update
+
+    case = retention_case_open(customer=CustomerFactory(), reason="Price", opened_at=T0)
+
+    retention_case_update(case=case, cost=Decimal("50"), outreach="Called")
+    with pytest.raises(ValidationError) as negative:
+        retention_case_update(case=case, cost=Decimal("-1"))
+    retention_case_close(case=case, outcome=RetentionCase.Outcome.RETAINED, closed_at=T0 + DAY)
+    with pytest.raises(ValidationError, match="closed"):
+        retention_case_update(case=case, reason="Changed")
+
+    assert "cost" in negative.value.message_dict
+    case.refresh_from_db()
+    assert (case.cost, case.outreach, case.reason) == (Decimal("50.00"), "Called", "Price")
+
+
+@pytest.mark.parametrize("kind", ["spend", "cost"])
+def test_cost_rows_are_corrected_under_the_recording_rules(kind):
+    from sales.services import marketing_spend_update, sales_cost_update
+
+    start, end = dt.date(2026, 1, 1), dt.date(2026, 2, 1)
+    row: MarketingSpend | SalesCost
+    if kind == "spend":
+        row = marketing_spend_record(period_start=start, period_end=end, amount=Decimal("10"))
+
+        def update(**fields):
+            return marketing_spend_update(spend=row, **fields)
+    else:
+        row = sales_cost_record(period_start=start, period_end=end, amount=Decimal("10"))
+
+        def update(**fields):
+            return sales_cost_update(cost=row, **fields)
+
+    update(amount=Decimal("12.50"))
+    with pytest.raises(ValidationError) as period:
+        update(period_end=start)
+    with pytest.raises(ValidationError) as negative:
+        update(amount=Decimal("-1"))
+
+    assert "period_end" in period.value.message_dict
+    assert "amount" in negative.value.message_dict
+    row.refresh_from_db()
+    assert (row.amount, row.period_end) == (Decimal("12.50"), end)
+
+
+def test_campaign_create_and_update_check_dates_and_budget():
+    from sales.services import campaign_create, campaign_update
+
+    campaign = campaign_create(
+        name=" Spring ", starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 5, 31)
+    )
+
+    with pytest.raises(ValidationError) as dates:
+        campaign_update(campaign=campaign, ends_on=dt.date(2026, 2, 1))
+    with pytest.raises(ValidationError) as budget:
+        campaign_create(name="Broke", budget=Decimal("-5"))
+    campaign_update(campaign=campaign, budget=Decimal("500"))
+
+    assert "ends_on" in dates.value.message_dict
+    assert "budget" in budget.value.message_dict
+    campaign.refresh_from_db()
+    assert (campaign.name, campaign.ends_on, campaign.budget) == (
+        "Spring",
+        dt.date(2026, 5, 31),
+        Decimal("500.00"),
+    )
+
+
+def test_a_stage_holding_deals_keeps_its_won_lost_meaning(stages):
+    from sales.services import pipeline_stage_update
+
+    opportunity_create(
+        customer=CustomerFactory(), name="Deal", amount=Decimal("1"), stage="qualify"
+    )
+
+    with pytest.raises(ValidationError) as won:
+        pipeline_stage_update(stage=stages["qualify"], is_won=True)
+    with pytest.raises(ValidationError) as retired:
+        pipeline_stage_update(stage=stages["qualify"], is_active=False)
+    renamed = pipeline_stage_update(stage=stages["qualify"], name="Qualifying", position=3)
+    empty = pipeline_stage_update(stage=stages["proposal"], is_won=True)
+
+    assert "is_won" in won.value.message_dict
+    assert "is_active" in retired.value.message_dict
+    stages["qualify"].refresh_from_db()
+    assert (renamed.name, stages["qualify"].is_won, stages["qualify"].is_active) == (
+        "Qualifying",
+        False,
+        True,
+    )
+    assert empty.is_won
+
+
+def test_pipeline_stage_create_refuses_won_and_lost_at_once():
+    from sales.services import pipeline_stage_create
+
+    with pytest.raises(ValidationError) as excinfo:
+        pipeline_stage_create(code="odd", name="Odd", is_won=True, is_lost=True)
+
+    assert "is_lost" in excinfo.value.message_dict
+
+
+def test_deleting_the_acquiring_order_recomputes_the_customer():
+    from sales.services import order_delete
+
+    customer = CustomerFactory()
+    first = order_create(customer=customer, ordered_at=T0, total=Decimal("10"))
+    order_create(customer=customer, ordered_at=T0 + 3 * DAY, total=Decimal("10"))
+
+    order_delete(order=first)
+
+    customer.refresh_from_db()
+    assert not Order.objects.filter(pk=first.pk).exists()
+    assert customer.acquired_at == T0 + 3 * DAY
+
+
+def test_deleting_the_only_order_returns_the_customer_to_prospect():
+    from sales.services import order_delete
+
+    customer = CustomerFactory()
+    order = order_create(
+        customer=customer,
+        ordered_at=T0,
+        lines=[{"product": ProductFactory(), "quantity": 1}],
+    )
+
+    order_delete(order=order)
+
+    customer.refresh_from_db()
+    assert (customer.acquired_at, customer.status) == (None, Customer.Status.PROSPECT)
+    assert not OrderLine.objects.exists()
+
+
+def test_deleting_a_converted_lead_recomputes_the_acquisition(stages):
+    from sales.services import lead_delete
+
+    lead = LeadFactory(created_at=T0)
+    customer, _deal = lead_convert(lead=lead, converted_at=T0 + DAY, create_opportunity=False)
+    order_create(customer=customer, ordered_at=T0 + 5 * DAY, total=Decimal("10"))
+
+    lead_delete(lead=lead)
+
+    customer.refresh_from_db()
+    assert not Lead.objects.filter(pk=lead.pk).exists()
+    assert customer.acquired_at == T0 + 5 * DAY

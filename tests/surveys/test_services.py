@@ -7,11 +7,15 @@ import time_machine
 from django.core.exceptions import ValidationError
 
 from surveys.models import SurveyInvitation, SurveyKind, SurveyResponse
-from surveys.services import survey_invitation_create, survey_response_record
+from surveys.services import (
+    survey_invitation_create,
+    survey_invitations_mark_sent,
+    survey_response_record,
+)
 from tests.customers.factories import CustomerFactory
 from tests.sales.factories import OrderFactory
 from tests.support.factories import TicketFactory
-from tests.surveys.factories import SurveyFactory
+from tests.surveys.factories import SurveyFactory, SurveyInvitationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -140,3 +144,23 @@ def test_an_external_id_makes_imports_idempotent(nps):
     again = survey_response_record(survey=nps, customer=customer, score=7, external_id="imp-1")
     assert again.pk == first.pk
     assert SurveyResponse.objects.get().score == 7
+
+
+@pytest.mark.django_db
+def test_invitations_sent_outside_pulse_are_marked_sent_at_creation_without_mail(mailoutbox):
+    pending = SurveyInvitationFactory(status=SurveyInvitation.Status.PENDING, sent_at=None)
+    delivered = SurveyInvitationFactory(status=SurveyInvitation.Status.DELIVERED)
+    delivered_sent_at = delivered.sent_at
+
+    marked = survey_invitations_mark_sent(invitations=SurveyInvitation.objects.all())
+
+    pending.refresh_from_db()
+    delivered.refresh_from_db()
+    # 1 of 2: only the pending one; the delivered one keeps its state and time.
+    assert marked == 1
+    assert (pending.status, pending.sent_at) == (SurveyInvitation.Status.SENT, pending.created_at)
+    assert (delivered.status, delivered.sent_at) == (
+        SurveyInvitation.Status.DELIVERED,
+        delivered_sent_at,
+    )
+    assert mailoutbox == []
