@@ -1,4 +1,4 @@
-"""Customer pages: the list a rep starts from, its CSV export, and the customer 360 page.
+"""Customer pages: the list a rep starts from, its CSV/XLSX export, and the customer 360 page.
 
 Every view starts from customers_visible_to(user), so a customer the user may not see is a 404,
 and every related record comes through its own visibility selector.
@@ -6,22 +6,26 @@ and every related record comes through its own visibility selector.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import itertools
-import re
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Paginator
 from django.db.models import OuterRef, Prefetch, Q, Subquery, Sum
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.importing.export import (
+    ExportColumn,
+    choice_labels,
+    export_format,
+    export_response,
+    export_rows,
+)
 from crm.roles import ADMIN, MANAGER, ROLES, SALES_REP, is_admin, user_roles
 from crm.views import role_required
 from customers.forms import customer_filter_for
@@ -91,8 +95,11 @@ def _filtered_customers(request: HttpRequest, *, with_menus: bool) -> tuple[Any,
 
 
 @role_required(*ROLES)
-def customer_list(request: HttpRequest) -> HttpResponse:
-    customer_filter, sort, customers = _filtered_customers(request, with_menus=True)
+def customer_list(request: HttpRequest) -> HttpResponseBase:
+    file_format = export_format(request)
+    customer_filter, sort, customers = _filtered_customers(request, with_menus=file_format is None)
+    if file_format is not None:
+        return _export(customers, file_format)
     page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
     columns = [
         {
@@ -122,93 +129,43 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-class _Echo:
-    """csv.writer target that hands each row back instead of buffering the whole file."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-EXPORT_HEADER = (
-    _("Id"),
-    _("Name"),
-    _("Kind"),
-    _("Status"),
-    _("E-mail"),
-    _("Phone"),
-    _("Owner"),
-    _("Team"),
-    _("Segment"),
-    _("Acquisition channel"),
-    _("RFM segment"),
-    _("Health score"),
-    _("Health band"),
-    _("Acquired"),
-    _("Churned"),
-    _("Created"),
+EXPORT_COLUMNS = (
+    ExportColumn(_("Id"), "id"),
+    ExportColumn(_("Name"), "name"),
+    ExportColumn(_("Kind"), "kind", choice_labels(Customer.Kind.choices)),
+    ExportColumn(_("Status"), "status", choice_labels(Customer.Status.choices)),
+    ExportColumn(_("E-mail"), "email"),
+    ExportColumn(_("Phone"), "phone"),
+    ExportColumn(_("Owner"), "owner__username"),
+    ExportColumn(_("Team"), "team__name"),
+    ExportColumn(_("Segment"), "segment__name"),
+    ExportColumn(_("Acquisition channel"), "channel__name"),
+    ExportColumn(_("RFM segment"), "rfm_segment", choice_labels(Customer.RfmSegment.choices)),
+    ExportColumn(_("Health score"), "health_score"),
+    ExportColumn(_("Health band"), "health_band"),
+    ExportColumn(_("Acquired"), "acquired_at"),
+    ExportColumn(_("Churned"), "churned_at"),
+    ExportColumn(_("Created"), "created_at"),
+    # Last, so a file can be matched back to the import's external ids.
+    ExportColumn(_("External id"), "external_id"),
 )
 
 
-# A cell starting with one of these is a formula to a spreadsheet; a leading apostrophe keeps
-# a customer-supplied name such as "=HYPERLINK(…)" inert (CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-# Phone numbers ("+49 30 1234") start with "+" but hold no function call; they stay as typed.
-PLAIN_NUMBER = re.compile(r"^[+\-]?[\d\s()./-]+$")
-
-
-def _cell(value: Any) -> Any:
-    if (
-        isinstance(value, str)
-        and value.startswith(FORMULA_PREFIXES)
-        and not PLAIN_NUMBER.match(value)
-    ):
-        return f"'{value}"
-    return value
-
-
-def _export_rows(customers: Iterable[Customer]) -> Iterator[list[Any]]:
-    yield [str(title) for title in EXPORT_HEADER]
-    for customer in customers:
-        yield [
-            _cell(value)
-            for value in (
-                customer.pk,
-                customer.name,
-                customer.get_kind_display(),
-                customer.get_status_display(),
-                customer.email,
-                customer.phone,
-                customer.owner.get_username() if customer.owner else "",
-                customer.team.name if customer.team else "",
-                customer.segment.name if customer.segment else "",
-                customer.channel.name if customer.channel else "",
-                customer.get_rfm_segment_display() if customer.rfm_segment else "",
-                "" if customer.health_score is None else customer.health_score,
-                customer.health_band,
-                customer.acquired_at.isoformat() if customer.acquired_at else "",
-                customer.churned_at.isoformat() if customer.churned_at else "",
-                customer.created_at.isoformat(),
-            )
-        ]
-
-
-# role_required is typed for HttpResponse; a StreamingHttpResponse passes through it unchanged.
-@role_required(*ROLES)
-def customer_export(request: HttpRequest) -> StreamingHttpResponse:
-    """The filtered, visible list as CSV, streamed in chunks so a large export stays flat."""
-    _filter, _sort, customers = _filtered_customers(request, with_menus=False)
-    writer = csv.writer(_Echo())
-    rows = (writer.writerow(row) for row in _export_rows(customers.iterator(chunk_size=1000)))
-    # The byte-order mark lets spreadsheet programs read the UTF-8 (e.g. Chinese names) right.
-    body = itertools.chain(["\ufeff"], rows)
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    return StreamingHttpResponse(
-        body,
-        content_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="customers-{stamp}.csv"'},
+def _export(customers: Any, file_format: str) -> HttpResponseBase:
+    """The filtered, visible list as a file: every page, one query, streamed."""
+    return export_response(
+        rows=export_rows(customers, EXPORT_COLUMNS),
+        columns=EXPORT_COLUMNS,
+        filename="customers",
+        file_format=file_format,
     )
+
+
+@role_required(*ROLES)
+def customer_export(request: HttpRequest) -> HttpResponseBase:
+    """The older /customers/export.csv address: the list's `?format=csv` (or `xlsx`)."""
+    _filter, _sort, customers = _filtered_customers(request, with_menus=False)
+    return _export(customers, export_format(request) or "csv")
 
 
 # --- customer 360 ------------------------------------------------------------------------------

@@ -24,13 +24,23 @@ from django.http import (
     HttpResponseRedirect,
     JsonResponse,
 )
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from crm.importing.export import (
+    MONEY_FORMAT,
+    ExportColumn,
+    choice_labels,
+    export_format,
+    export_response,
+    export_rows,
+)
 from crm.roles import MANAGER, SALES_REP
 from crm.views import role_required
 from customers.forms import label_empty_choices
@@ -90,8 +100,27 @@ def _error_messages(error: ValidationError) -> list[str]:
 # --- deals list (unchanged behaviour) ------------------------------------------------------------
 
 
-@sales_roles
-def opportunity_list(request: HttpRequest) -> HttpResponse:
+OPPORTUNITY_EXPORT_COLUMNS = (
+    ExportColumn(gettext_lazy("Deal"), "name"),
+    ExportColumn(gettext_lazy("Customer"), "customer__name"),
+    ExportColumn(gettext_lazy("Kind"), "kind", choice_labels(Opportunity.Kind.choices)),
+    ExportColumn(gettext_lazy("Stage"), "stage__name"),
+    ExportColumn(gettext_lazy("Outcome"), "outcome", choice_labels(Opportunity.Outcome.choices)),
+    ExportColumn(gettext_lazy("Amount"), "amount", number_format=MONEY_FORMAT),
+    ExportColumn(gettext_lazy("Currency"), "currency"),
+    ExportColumn(gettext_lazy("Probability"), "probability"),
+    ExportColumn(gettext_lazy("Expected close"), "expected_close_date"),
+    ExportColumn(gettext_lazy("Owner"), "owner__username"),
+    ExportColumn(gettext_lazy("Team"), "team__name"),
+    ExportColumn(gettext_lazy("Lost reason"), "lost_reason"),
+    ExportColumn(gettext_lazy("Created"), "created_at"),
+    ExportColumn(gettext_lazy("Closed"), "closed_at"),
+    ExportColumn(gettext_lazy("External id"), "external_id"),
+)
+
+
+def _filtered_opportunities(request: HttpRequest) -> tuple[Any, str, str]:
+    """The visible deals narrowed by the search and open/all switch: shared by list and export."""
     q = request.GET.get("q", "").strip()
     show = request.GET.get("show", "open")
     opportunities = opportunities_visible_to(request.user).select_related(
@@ -106,6 +135,20 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
     opportunities = opportunities.order_by(
         F("expected_close_date").asc(nulls_last=True), "-created_at", "id"
     )
+    return opportunities, q, show
+
+
+@sales_roles
+def opportunity_list(request: HttpRequest) -> HttpResponseBase:
+    opportunities, q, show = _filtered_opportunities(request)
+    file_format = export_format(request)
+    if file_format is not None:
+        return export_response(
+            rows=export_rows(opportunities, OPPORTUNITY_EXPORT_COLUMNS),
+            columns=OPPORTUNITY_EXPORT_COLUMNS,
+            filename="deals",
+            file_format=file_format,
+        )
     page = Paginator(opportunities, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -260,14 +303,31 @@ def activity_complete_view(request: HttpRequest, pk: int) -> HttpResponse:
 # --- leads ---------------------------------------------------------------------------------------
 
 
-@sales_roles
-def lead_list(request: HttpRequest) -> HttpResponse:
+LEAD_EXPORT_COLUMNS = (
+    ExportColumn(gettext_lazy("Name"), "name"),
+    ExportColumn(gettext_lazy("Company"), "company"),
+    ExportColumn(gettext_lazy("E-mail"), "email"),
+    ExportColumn(gettext_lazy("Phone"), "phone"),
+    ExportColumn(gettext_lazy("Status"), "status", choice_labels(Lead.Status.choices)),
+    ExportColumn(gettext_lazy("Source"), "source", choice_labels(Lead.Source.choices)),
+    ExportColumn(gettext_lazy("Acquisition channel"), "channel__name"),
+    ExportColumn(gettext_lazy("Owner"), "owner__username"),
+    ExportColumn(gettext_lazy("Team"), "team__name"),
+    ExportColumn(gettext_lazy("Created"), "created_at"),
+    ExportColumn(gettext_lazy("Converted"), "converted_at"),
+    ExportColumn(gettext_lazy("Customer"), "converted_customer__name"),
+    ExportColumn(gettext_lazy("External id"), "external_id"),
+)
+
+
+def _lead_filter(request: HttpRequest) -> LeadFilter:
+    """The visible leads behind the filter bar, whose menus offer only visible owners and
+    channels: shared by list and export."""
     visible = leads_visible_to(request.user)
     lead_filter = LeadFilter(
         request.GET, queryset=visible.select_related("owner", "channel", "converted_customer")
     )
     fields = lead_filter.form.fields
-    # Menus list only the owners and channels of visible leads.
     fields["owner"].queryset = (
         get_user_model()
         .objects.filter(  # type: ignore[attr-defined]
@@ -278,10 +338,24 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     fields["channel"].queryset = Channel.objects.filter(  # type: ignore[attr-defined]
         pk__in=visible.values("channel")
     )
-    for name in ("status", "source", "owner", "channel"):
-        fields[name].widget.attrs["class"] = "form-select form-select-sm"
-    label_empty_choices(lead_filter.form)
+    return lead_filter
+
+
+@sales_roles
+def lead_list(request: HttpRequest) -> HttpResponseBase:
+    lead_filter = _lead_filter(request)
     leads = lead_filter.qs.order_by("-created_at", "-id")
+    file_format = export_format(request)
+    if file_format is not None:
+        return export_response(
+            rows=export_rows(leads, LEAD_EXPORT_COLUMNS),
+            columns=LEAD_EXPORT_COLUMNS,
+            filename="leads",
+            file_format=file_format,
+        )
+    for name in ("status", "source", "owner", "channel"):
+        lead_filter.form.fields[name].widget.attrs["class"] = "form-select form-select-sm"
+    label_empty_choices(lead_filter.form)
     page = Paginator(leads, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,

@@ -1,4 +1,4 @@
-"""Support pages: the ticket queue with saved views, its CSV export, and the ticket page.
+"""Support pages: the ticket queue with saved views, its CSV/XLSX export, and the ticket page.
 
 Every read starts from tickets_visible_to(user), so a ticket the user may not see is a 404.
 Every write goes through support.services; a refusal (ValidationError) is shown on the page.
@@ -7,9 +7,8 @@ SLA state is read from the stored due times and met flags, only compared with "n
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -17,7 +16,8 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +25,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from crm.importing.export import (
+    ExportColumn,
+    choice_labels,
+    export_format,
+    export_response,
+    export_rows,
+)
 from crm.roles import ADMIN, MANAGER, ROLES, SUPPORT_AGENT, is_admin, user_roles
 from crm.views import role_required
 from customers.selectors import teams_of
@@ -222,7 +229,10 @@ def _view_counts(user: Any) -> dict[str, int]:
 
 
 @role_required(SUPPORT_AGENT, MANAGER)
-def ticket_list(request: HttpRequest) -> HttpResponse:
+def ticket_list(request: HttpRequest) -> HttpResponseBase:
+    file_format = export_format(request)
+    if file_format is not None:
+        return _export(request, file_format)
     queue = _queue(request)
     page = Paginator(queue["tickets"], PAGE_SIZE).get_page(request.GET.get("page"))
     counts = _view_counts(request.user)
@@ -258,79 +268,48 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-class _Echo:
-    """csv.writer target that hands each row back instead of buffering the whole file."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-EXPORT_HEADER = (
-    gettext_lazy("Number"),
-    gettext_lazy("Subject"),
-    gettext_lazy("Customer"),
-    gettext_lazy("Status"),
-    gettext_lazy("Priority"),
-    gettext_lazy("Category"),
-    gettext_lazy("Channel"),
-    gettext_lazy("Team"),
-    gettext_lazy("Assignee"),
-    gettext_lazy("Created"),
-    gettext_lazy("First response due"),
-    gettext_lazy("First response at"),
-    gettext_lazy("First response SLA met"),
-    gettext_lazy("Next response due"),
-    gettext_lazy("Resolution due"),
-    gettext_lazy("Last solved at"),
-    gettext_lazy("Resolution SLA met"),
-    gettext_lazy("SLA state"),
+EXPORT_COLUMNS = (
+    ExportColumn(gettext_lazy("Number"), "id"),
+    ExportColumn(gettext_lazy("Subject"), "subject"),
+    ExportColumn(gettext_lazy("Customer"), "customer__name"),
+    ExportColumn(gettext_lazy("Status"), "status", choice_labels(Ticket.Status.choices)),
+    ExportColumn(gettext_lazy("Priority"), "priority", choice_labels(Priority.choices)),
+    ExportColumn(gettext_lazy("Category"), "category", choice_labels(Ticket.Category.choices)),
+    ExportColumn(gettext_lazy("Channel"), "channel", choice_labels(Ticket.Channel.choices)),
+    ExportColumn(gettext_lazy("Team"), "team__name"),
+    ExportColumn(gettext_lazy("Assignee"), "assignee__username"),
+    ExportColumn(gettext_lazy("External id"), "external_id"),
+    ExportColumn(gettext_lazy("Created"), "created_at"),
+    ExportColumn(gettext_lazy("First response due"), "first_response_due_at"),
+    ExportColumn(gettext_lazy("First response at"), "first_response_at"),
+    ExportColumn(gettext_lazy("First response SLA met"), "sla_first_response_met"),
+    ExportColumn(gettext_lazy("Next response due"), "next_response_due_at"),
+    ExportColumn(gettext_lazy("Resolution due"), "resolution_due_at"),
+    ExportColumn(gettext_lazy("Last solved at"), "last_solved_at"),
+    ExportColumn(gettext_lazy("Resolution SLA met"), "sla_resolution_met"),
+    ExportColumn(gettext_lazy("SLA state"), "sla_state"),
 )
 
 
-def _iso(moment: dt.datetime | None) -> str:
-    return timezone.localtime(moment).isoformat(timespec="minutes") if moment else ""
-
-
-def _met(flag: bool | None) -> str:
-    return "" if flag is None else ("yes" if flag else "no")
-
-
-def _export_rows(tickets: Iterable[Ticket]) -> Iterator[list[Any]]:
-    yield [str(title) for title in EXPORT_HEADER]
-    for ticket in tickets:
-        yield [
-            ticket.pk,
-            ticket.subject,
-            ticket.customer.name,
-            ticket.get_status_display(),
-            ticket.get_priority_display(),
-            ticket.get_category_display(),
-            ticket.get_channel_display(),
-            ticket.team.name if ticket.team else "",
-            ticket.assignee.get_username() if ticket.assignee else "",
-            _iso(ticket.created_at),
-            _iso(ticket.first_response_due_at),
-            _iso(ticket.first_response_at),
-            _met(ticket.sla_first_response_met),
-            _iso(ticket.next_response_due_at),
-            _iso(ticket.resolution_due_at),
-            _iso(ticket.last_solved_at),
-            _met(ticket.sla_resolution_met),
-            getattr(ticket, "sla_state", ""),
-        ]
-
-
-# role_required is typed for HttpResponse; a StreamingHttpResponse passes through it unchanged.
-@role_required(SUPPORT_AGENT, MANAGER)  # type: ignore[arg-type]
-def ticket_export(request: HttpRequest) -> StreamingHttpResponse:
-    """The queue as filtered and sorted on screen, every page, streamed in chunks."""
-    tickets = _queue(request)["tickets"].iterator(chunk_size=2000)
-    writer = csv.writer(_Echo())
-    response = StreamingHttpResponse(
-        (writer.writerow(row) for row in _export_rows(tickets)), content_type="text/csv"
+def _export(request: HttpRequest, file_format: str, **options: Any) -> HttpResponseBase:
+    """The queue as filtered and sorted on screen, every page, one query, streamed."""
+    return export_response(
+        rows=export_rows(_queue(request)["tickets"], EXPORT_COLUMNS),
+        columns=EXPORT_COLUMNS,
+        filename="tickets",
+        file_format=file_format,
+        **options,
     )
-    stamp = timezone.localdate().isoformat()
-    response["Content-Disposition"] = f'attachment; filename="tickets-{stamp}.csv"'
+
+
+@role_required(SUPPORT_AGENT, MANAGER)
+def ticket_export(request: HttpRequest) -> HttpResponseBase:
+    """The older /support/export.csv address, kept for saved links and scripts that read it:
+    the list's `?format=csv` as it always came (plain UTF-8, no byte-order mark)."""
+    file_format = export_format(request) or "csv"
+    response = _export(request, file_format, byte_order_mark=False)
+    if file_format == "csv":
+        response["Content-Type"] = "text/csv"
     return response
 
 

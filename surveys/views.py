@@ -1,6 +1,6 @@
-"""Survey results for staff: the responses list (filters, verbatim comments, CSV) and NPS / CSAT
-by team, agent (customer owner), segment and channel with the response rate, read from the KPI
-snapshots.
+"""Survey results for staff: the responses list (filters, verbatim comments, CSV/XLSX export)
+and NPS / CSAT by team, agent (customer owner), segment and channel with the response rate,
+read from the KPI snapshots.
 
 Access (documented in the final report and in the page texts):
 - Admins and Managers: every response they may see (`responses_visible_to`) and every results
@@ -14,29 +14,34 @@ Access (documented in the final report and in the page texts):
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.paginator import Paginator
-from django.db.models import Q
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.db.models import Case, F, Q, When
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
-from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crm.importing.export import (
+    ExportColumn,
+    choice_labels,
+    export_format,
+    export_response,
+    export_rows,
+)
 from crm.roles import MANAGER, SUPPORT_AGENT, is_manager
 from crm.views import role_required
 from customers.models import Team
 from kpis.models import Granularity, KpiSnapshot
 from kpis.selectors import snapshot_list
 from surveys.filters import SurveyResponseFilter
-from surveys.models import SurveyResponse
+from surveys.models import SurveyKind, SurveyResponse
 from surveys.selectors import responses_visible_to
 
 RESPONSES_PAGE_SIZE = 25
@@ -66,23 +71,6 @@ def _filtered_responses(request: HttpRequest) -> tuple[SurveyResponseFilter, Any
     return response_filter, response_filter.qs
 
 
-class _Echo:
-    """csv.writer target that hands each row back instead of buffering the whole file."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-# A cell starting with one of these is a formula to a spreadsheet; comments are customer text.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return f"'{value}"
-    return value
-
-
 def _response_team(response: SurveyResponse) -> Team | None:
     """The team the answer is about: the ticket's for a ticket survey, else the customer's."""
     if response.ticket is not None:
@@ -90,46 +78,35 @@ def _response_team(response: SurveyResponse) -> Team | None:
     return response.customer.team
 
 
-def _export_rows(responses: Iterable[SurveyResponse]) -> Iterator[list[Any]]:
-    yield [
-        _("Responded"),
-        _("Survey"),
-        _("Kind"),
-        _("Score"),
-        _("Customer"),
-        _("Team"),
-        _("Ticket"),
-        _("Comment"),
-    ]
-    for response in responses:
-        team = _response_team(response)
-        yield [
-            _cell(value)
-            for value in (
-                timezone.localtime(response.responded_at).isoformat(),
-                response.survey.name,
-                response.get_kind_display(),
-                response.score,
-                response.customer.name,
-                team.name if team is not None else "",
-                response.ticket_id or "",
-                response.comment,
-            )
-        ]
+# The same rule as _response_team, in the export's single query.
+RESPONSE_TEAM_NAME = Case(
+    When(ticket__isnull=False, then=F("ticket__team__name")),
+    default=F("customer__team__name"),
+)
+EXPORT_COLUMNS = (
+    ExportColumn(gettext_lazy("Responded"), "responded_at"),
+    ExportColumn(gettext_lazy("Survey"), "survey__name"),
+    ExportColumn(gettext_lazy("Kind"), "kind", choice_labels(SurveyKind.choices)),
+    ExportColumn(gettext_lazy("Score"), "score"),
+    ExportColumn(gettext_lazy("Customer"), "customer__name"),
+    ExportColumn(gettext_lazy("Team"), "export_team"),
+    ExportColumn(gettext_lazy("Ticket"), "ticket_id"),
+    ExportColumn(gettext_lazy("Comment"), "comment"),
+    ExportColumn(gettext_lazy("External id"), "external_id"),
+)
 
 
 @role_required(MANAGER, SUPPORT_AGENT)
-def response_list(request: HttpRequest) -> HttpResponse:
-    """Visible responses, filtered; `?format=csv` exports the filtered list."""
+def response_list(request: HttpRequest) -> HttpResponseBase:
+    """Visible responses, filtered; `?format=csv` or `?format=xlsx` exports the filtered list."""
     response_filter, responses = _filtered_responses(request)
-    if request.GET.get("format") == "csv":
-        writer = csv.writer(_Echo())
-        rows = (writer.writerow(row) for row in _export_rows(responses.iterator(chunk_size=1000)))
-        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        return StreamingHttpResponse(  # type: ignore[return-value]
-            itertools.chain(["\ufeff"], rows),
-            content_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="survey-responses-{stamp}.csv"'},
+    file_format = export_format(request)
+    if file_format is not None:
+        return export_response(
+            rows=export_rows(responses.annotate(export_team=RESPONSE_TEAM_NAME), EXPORT_COLUMNS),
+            columns=EXPORT_COLUMNS,
+            filename="survey-responses",
+            file_format=file_format,
         )
     page = Paginator(responses, RESPONSES_PAGE_SIZE).get_page(request.GET.get("page"))
     for response in page.object_list:

@@ -3,7 +3,7 @@
 A resource says which rows the user may see (`visible_queryset`, from the app's selectors) and how
 a record is created and updated (`create_record` / `update_record`, calling the app's services).
 Everything else — authentication, role permissions, throttling, paging with a stable order,
-filtering, CSV export and turning service refusals into 400s — is shared here.
+filtering, CSV/XLSX export and turning service refusals into 400s — is shared here.
 """
 
 from collections.abc import Sequence
@@ -33,7 +33,7 @@ from crm.api.metadata import ApiMetadata
 from crm.api.pagination import StablePageNumberPagination
 from crm.api.permissions import RoleModelPermissions
 from crm.api.records import record_create, record_update
-from crm.api.renderers import CSVRenderer
+from crm.api.renderers import EXPORT_FORMATS, CSVRenderer, XLSXRenderer
 from crm.api.throttling import AnonymousRateThrottle, SessionUserRateThrottle, TokenRateThrottle
 
 API_AUTHENTICATION: list[type[BaseAuthentication]] = [TokenAuthentication, SessionAuthentication]
@@ -57,8 +57,8 @@ class ApiViewMixin(APIView):
     def handle_exception(self, exc: Exception) -> Response:
         response = super().handle_exception(exc)
         renderer = getattr(self.request, "accepted_renderer", None)
-        if renderer is not None and renderer.format == "csv":
-            # An error is a JSON body like everywhere else, even when CSV was asked for.
+        if renderer is not None and renderer.format in EXPORT_FORMATS:
+            # An error is a JSON body like everywhere else, even when CSV/XLSX was asked for.
             self.request.accepted_renderer = JSONRenderer()
             self.request.accepted_media_type = JSONRenderer.media_type
         return response
@@ -129,12 +129,12 @@ class DomainReadOnlyViewSet(
     def get_renderers(self) -> list[BaseRenderer]:
         renderers = list(super().get_renderers())
         if getattr(self, "action", None) == "list":
-            renderers.append(CSVRenderer())
+            renderers.extend([CSVRenderer(), XLSXRenderer()])
         return renderers
 
     def paginate_queryset(self, queryset: QuerySet) -> Any:
         renderer = getattr(self.request, "accepted_renderer", None)
-        if renderer is not None and renderer.format == "csv":
+        if renderer is not None and renderer.format in EXPORT_FORMATS:
             return None  # an export is the whole filtered list, not one page
         return super().paginate_queryset(queryset)
 

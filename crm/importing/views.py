@@ -159,4 +159,5 @@ def import_template(request: HttpRequest, kind: str, file_format: str) -> HttpRe
         columns=kind_template_columns(kind),
         filename=f"{kind}-template",
         file_format=file_format,
+        dated=False,
     )

@@ -414,3 +414,77 @@ def test_csv_export_defuses_spreadsheet_formulas_in_names(client, rep):
     response = client.get(EXPORT)
 
     assert export_names(response) == ['\'=HYPERLINK("http://evil")']
+
+
+# --- CSV / XLSX export of the list (issue 4) -----------------------------------------------------
+
+
+def xlsx_rows(response) -> list[tuple]:
+    import openpyxl
+
+    body = b"".join(response.streaming_content)
+    return list(openpyxl.load_workbook(io.BytesIO(body)).active.iter_rows(values_only=True))
+
+
+def test_the_list_exports_its_filtered_visible_rows_as_csv_and_xlsx(client, rep):
+    team = TeamFactory.create()
+    team.members.add(rep)
+    CustomerFactory(name="Acme active", team=team, status="active")
+    CustomerFactory(name="Acme prospect", owner=rep)
+    CustomerFactory(name="Acme other team", team=TeamFactory.create(), status="active")
+
+    as_csv = client.get(LIST, {"q": "acme", "status": "active", "format": "csv"})
+    as_xlsx = client.get(LIST, {"q": "acme", "status": "active", "format": "xlsx"})
+
+    assert as_csv["Content-Type"].startswith("text/csv")
+    assert export_names(as_csv) == ["Acme active"]
+    rows = xlsx_rows(as_xlsx)
+    assert rows[0][:4] == ("Id", "Name", "Kind", "Status")
+    assert [row[1] for row in rows[1:]] == ["Acme active"]
+    assert 'filename="customers-' in as_xlsx["Content-Disposition"]
+
+
+def test_the_xlsx_export_has_typed_cells(client, rep, settings):
+    settings.CRM_TIME_ZONE = "Europe/Berlin"
+    CustomerFactory(
+        name="Typed",
+        owner=rep,
+        status="active",
+        health_score=Decimal("64.50"),
+        acquired_at=dt.datetime(2024, 3, 5, 23, 30, tzinfo=dt.UTC),
+        external_id="C-1",
+    )
+
+    header, row = xlsx_rows(client.get(LIST, {"format": "xlsx"}))
+    values = dict(zip(header, row, strict=True))
+
+    assert values["Status"] == "Active"
+    assert values["Health score"] == 64.5
+    assert values["Acquired"].isoformat() == "2024-03-06T00:30:00"
+    assert values["External id"] == "C-1"
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_the_export_runs_a_bounded_number_of_queries_whatever_the_row_count(
+    client, rep, file_format, django_assert_max_num_queries
+):
+    team = TeamFactory.create()
+    team.members.add(rep)
+    segment = SegmentFactory()
+    for _ in range(60):
+        CustomerFactory(team=team, segment=segment, owner=UserFactory())
+
+    with django_assert_max_num_queries(12):
+        response = client.get(LIST, {"segment": segment.pk, "format": file_format})
+        body = b"".join(response.streaming_content)
+
+    assert len(body) > 0
+
+
+def test_the_list_shows_export_buttons_that_keep_the_filters(client, rep):
+    CustomerFactory(owner=rep, status="active")
+
+    page = client.get(LIST, {"status": "active", "page": "1"}).content.decode()
+
+    assert 'href="?status=active&amp;format=csv"' in page
+    assert 'href="?status=active&amp;format=xlsx"' in page

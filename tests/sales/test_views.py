@@ -584,3 +584,89 @@ def test_marking_a_deal_lost_from_its_page_keeps_the_reason(client, rep, stages)
     deal.refresh_from_db()
     assert (deal.outcome, deal.lost_reason) == ("lost", "Budget frozen")
     assert deal.closed_at is not None
+
+
+# --- CSV / XLSX export of the deals and leads lists (issue 4) ------------------------------------
+
+
+def _xlsx_rows(response) -> list[tuple]:
+    import io
+
+    import openpyxl
+
+    body = b"".join(response.streaming_content)
+    return list(openpyxl.load_workbook(io.BytesIO(body)).active.iter_rows(values_only=True))
+
+
+def _csv_rows(response) -> list[list[str]]:
+    import csv
+    import io
+
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+
+
+def test_the_deals_export_has_the_filtered_visible_deals_with_typed_amounts(client):
+    rep = UserFactory.create(role="Sales rep")
+    client.force_login(rep)
+    mine = CustomerFactory(owner=rep)
+    OpportunityFactory(name="Acme renewal", owner=rep, customer=mine, amount=Decimal("1250.50"))
+    OpportunityFactory(
+        name="Acme closed", owner=rep, customer=mine, outcome="won", closed_at=timezone.now()
+    )
+    OpportunityFactory(name="Acme elsewhere", owner=UserFactory(), customer=CustomerFactory())
+
+    as_csv = _csv_rows(client.get(INDEX, {"q": "acme", "format": "csv"}))
+    header, *rows = _xlsx_rows(client.get(INDEX, {"q": "acme", "format": "xlsx"}))
+
+    assert [row[0] for row in as_csv[1:]] == ["Acme renewal"]
+    assert header[:2] == ("Deal", "Customer")
+    (row,) = rows
+    values = dict(zip(header, row, strict=True))
+    assert values["Deal"] == "Acme renewal"
+    assert values["Amount"] == 1250.5
+    assert values["Outcome"] == "Open"
+
+
+def test_the_leads_export_has_the_filtered_visible_leads(client):
+    rep = UserFactory.create(role="Sales rep")
+    client.force_login(rep)
+    LeadFactory(name="Ada", owner=rep, status="contacted")
+    LeadFactory(name="Bob", owner=rep, status="new")
+    LeadFactory(name="Eve", owner=UserFactory(), status="contacted")
+
+    as_csv = _csv_rows(client.get(LEADS, {"status": "contacted", "format": "csv"}))
+    header, *rows = _xlsx_rows(client.get(LEADS, {"status": "contacted", "format": "xlsx"}))
+
+    assert as_csv[0][:2] == ["Name", "Company"]
+    assert [row[0] for row in as_csv[1:]] == ["Ada"]
+    assert [row[0] for row in rows] == ["Ada"]
+    assert dict(zip(header, rows[0], strict=True))["Status"] == "Contacted"
+
+
+@pytest.mark.parametrize(("url", "file_format"), [(INDEX, "csv"), (INDEX, "xlsx"), (LEADS, "xlsx")])
+def test_sales_exports_run_a_bounded_number_of_queries(
+    client, url, file_format, django_assert_max_num_queries
+):
+    rep = UserFactory.create(role="Sales rep")
+    client.force_login(rep)
+    for _ in range(40):
+        customer = CustomerFactory(owner=rep)
+        OpportunityFactory(owner=rep, customer=customer, stage=PipelineStageFactory())
+        LeadFactory(owner=rep)
+
+    with django_assert_max_num_queries(12):
+        response = client.get(url, {"format": file_format})
+        body = b"".join(response.streaming_content)
+
+    assert response.status_code == 200
+    assert body
+
+
+def test_the_sales_lists_show_export_buttons_keeping_the_filters(client):
+    client.force_login(UserFactory.create(role="Sales rep"))
+
+    deals = client.get(INDEX, {"show": "all"}).content.decode()
+    leads = client.get(LEADS, {"status": "new"}).content.decode()
+
+    assert 'href="?show=all&amp;format=xlsx"' in deals
+    assert 'href="?status=new&amp;format=csv"' in leads

@@ -367,3 +367,69 @@ def test_a_customer_waiting_again_shows_the_next_response_clock(client, helpdesk
     assert 'data-testid="sla-next_response" data-state="running"' in page
     assert 'data-testid="sla-first_response" data-state="met"' in page
     assert on_hold == ["Held"]
+
+
+# --- CSV / XLSX export from the queue (issue 4) -------------------------------------------------
+
+
+def _queue_xlsx(response) -> list[tuple]:
+    import openpyxl
+
+    body = b"".join(response.streaming_content)
+    return list(openpyxl.load_workbook(io.BytesIO(body)).active.iter_rows(values_only=True))
+
+
+def test_the_queue_exports_its_saved_view_as_csv_and_xlsx(client, helpdesk, settings):
+    from zoneinfo import ZoneInfo
+
+    settings.CRM_TIME_ZONE = "Europe/Berlin"
+    team = helpdesk["team"]
+    late = opened(minutes_ago=90, subject="Late, very", team=team)
+    opened(minutes_ago=5, subject="Fresh", team=team)
+    opened(minutes_ago=90, subject="Other team", team=TeamFactory(name="Billing"))
+    client.force_login(helpdesk["agent"])
+
+    as_csv = client.get(INDEX, {"view": "breached", "format": "csv"})
+    header, *rows = _queue_xlsx(client.get(INDEX, {"view": "breached", "format": "xlsx"}))
+
+    body = b"".join(as_csv.streaming_content).decode("utf-8-sig")
+    assert [row[:2] for row in csv.reader(io.StringIO(body))][1:] == [[str(late.pk), "Late, very"]]
+    (row,) = rows
+    values = dict(zip(header, row, strict=True))
+    assert values["Number"] == late.pk
+    assert values["Subject"] == "Late, very"
+    assert values["SLA state"] == "breached"
+    assert values["First response SLA met"] is None
+    # A date-time cell in Berlin time, without tzinfo (Excel keeps about a millisecond).
+    berlin = timezone.localtime(late.first_response_due_at, timezone=ZoneInfo("Europe/Berlin"))
+    assert abs(values["First response due"] - berlin.replace(tzinfo=None)) < dt.timedelta(seconds=1)
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_the_queue_export_runs_a_bounded_number_of_queries(
+    client, helpdesk, file_format, django_assert_max_num_queries
+):
+    for _ in range(40):
+        opened(minutes_ago=5, team=helpdesk["team"], assignee=helpdesk["colleague"])
+    client.force_login(helpdesk["agent"])
+
+    with django_assert_max_num_queries(12):
+        response = client.get(INDEX, {"view": "all", "format": file_format})
+        body = b"".join(response.streaming_content)
+
+    assert body
+
+
+def test_sales_reps_cannot_export_the_queue_in_any_format(client):
+    client.force_login(UserFactory(role="Sales rep"))
+
+    assert client.get(INDEX, {"format": "xlsx"}).status_code == 403
+
+
+def test_the_queue_shows_export_buttons_that_keep_the_view(client, helpdesk):
+    client.force_login(helpdesk["agent"])
+
+    page = client.get(INDEX, {"view": "mine"}).content.decode()
+
+    assert 'href="?view=mine&amp;format=csv"' in page
+    assert 'href="?view=mine&amp;format=xlsx"' in page
