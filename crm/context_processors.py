@@ -20,7 +20,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             "customers": admin or bool(roles & set(ROLES)),
             "sales": admin or bool(roles & {SALES_REP, MANAGER}),
             "support": admin or bool(roles & {SUPPORT_AGENT, MANAGER}),
-            "kpis": admin or MANAGER in roles,
+            # Every role has a KPI scope (its own, its team's or the organisation's figures).
+            "kpis": admin or bool(roles & set(ROLES)),
+            # Annotations explain organisation figures: a manager's job.
+            "annotate": admin or MANAGER in roles,
             "admin": admin or ADMIN in roles,
             "search": admin or bool(roles & set(ROLES)),
             # Counted when the template reads it, so pages that never render the bell skip it.

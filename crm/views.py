@@ -69,6 +69,19 @@ def role_required(*roles: str) -> Callable[[ViewFunction], ViewFunction]:
     return decorator
 
 
+class RoleRequiredMixin(LoginRequiredMixin):
+    """Class-based twin of `role_required`: set `roles`; admins always pass."""
+
+    roles: tuple[str, ...] = ROLES
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        # Checked before LoginRequiredMixin so only signed-in users without the role get 403.
+        user = request.user
+        if user.is_authenticated and not (is_admin(user) or user_roles(user) & set(self.roles)):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+
 class ManagerRequiredMixin(LoginRequiredMixin):
     """Class-based twin of `manager_required`."""
 
@@ -81,9 +94,15 @@ class ManagerRequiredMixin(LoginRequiredMixin):
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Send each role to the workspace it uses most."""
+    """Send each role to the workspace it uses most: managers to the KPIs, reps to their day,
+    agents to the ticket queue (and anyone else to the customers)."""
     if is_manager(request.user):
         return redirect("kpis:overview")
+    roles = user_roles(request.user)
+    if SALES_REP in roles:
+        return redirect("sales:my_day")
+    if SUPPORT_AGENT in roles:
+        return redirect("support:index")
     return redirect("customers:list")
 
 

@@ -8,6 +8,7 @@ read used by digests, the period report and the KPI charts.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -116,6 +117,44 @@ def annotation_create(
         text=text,
         created_by=actor,
     )
+
+
+@transaction.atomic
+def annotation_delete(*, annotation_id: int, actor: Any) -> None:
+    """Delete one annotation; managers and admins only (any manager's note: they share them)."""
+    if not is_manager(actor):
+        raise PermissionDenied(_("Only managers and admins may annotate KPIs."))
+    deleted, _rows = Annotation.objects.filter(pk=annotation_id).delete()
+    if not deleted:
+        raise Annotation.DoesNotExist(_("This annotation no longer exists."))
+
+
+def annotation_list() -> QuerySet[Annotation]:
+    """Every annotation, newest period first (the annotations page pages through it)."""
+    return Annotation.objects.select_related("created_by").order_by("-starts_on", "-id")
+
+
+def annotation_applies(annotation: Annotation, kpi_key: str, granularity: str) -> bool:
+    """The rule of annotations_for, applied to rows already read: a range for every KPI or for
+    this one, or a note on this KPI's periods of this granularity."""
+    return annotation.kpi in ("", kpi_key) and annotation.granularity in ("", granularity)
+
+
+def annotation_covers(annotation: Annotation, granularity: str, period_start: dt.date) -> bool:
+    """Whether the annotation's days overlap the period of `granularity` starting there."""
+    period_end = period_bounds(granularity, period_start)[1]
+    return annotation.starts_on < period_end and annotation.ends_on >= period_start
+
+
+def annotations_by_period(
+    annotations: Iterable[Annotation], granularity: str, period_starts: Iterable[dt.date]
+) -> dict[dt.date, list[Annotation]]:
+    """{period start: the annotations overlapping that period}, for tables and chart axes."""
+    notes = list(annotations)
+    return {
+        start: [note for note in notes if annotation_covers(note, granularity, start)]
+        for start in period_starts
+    }
 
 
 def annotations_for(

@@ -284,14 +284,22 @@ def overview_series(
 
 
 def dimension_series(
-    *, key: str, granularity: str, dimension: str, periods: int, value: str | None = None
+    *,
+    key: str,
+    granularity: str,
+    dimension: str,
+    periods: int,
+    value: str | None = None,
+    last: dt.date | None = None,
 ) -> tuple[list[dt.date], list[tuple[str, list[KpiSnapshot | None]]]]:
     """Period axis and, per dimension value (or only `value`), its snapshots on that axis (one
-    query)."""
-    first = window_start(granularity, periods)
+    query). The window ends with the period starting `last` (default: the current period)."""
+    first = window_start(granularity, periods, last)
     queryset = KpiSnapshot.objects.filter(
         kpi=key, granularity=granularity, dimension=dimension, period_start__gte=first
     )
+    if last is not None:
+        queryset = queryset.filter(period_start__lte=last)
     if value is not None:
         queryset = queryset.filter(dimension_value=value)
     rows = list(queryset.order_by("dimension_value", "period_start"))
@@ -309,3 +317,36 @@ def dimension_series(
         for value, by_start in grouped.items()
     ]
     return axis, lines
+
+
+def chart_annotations(
+    *, key: str, granularity: str, axis: Sequence[dt.date]
+) -> list[dict[str, Any]]:
+    """The annotations of a chart's window (for every KPI or for `key`), each with the first and
+    last axis positions it covers, so the browser marks them without date arithmetic (1 query)."""
+    if not axis:
+        return []
+    from kpis.annotations import annotation_covers, annotations_for
+
+    end = shift_period(granularity, axis[-1], 1)
+    markers: list[dict[str, Any]] = []
+    for note in annotations_for(key, granularity, axis[0], end):
+        covered = [
+            index for index, start in enumerate(axis) if annotation_covers(note, granularity, start)
+        ]
+        if not covered:  # a gap in the axis cannot happen, but a marker needs a position
+            continue
+        markers.append(
+            {
+                "id": note.pk,
+                "kind": note.kind,
+                "kindLabel": str(note.get_kind_display()),
+                "text": note.text,
+                "kpi": note.kpi,
+                "startsOn": note.starts_on,
+                "endsOn": note.ends_on,
+                "from": covered[0],
+                "to": covered[-1],
+            }
+        )
+    return markers

@@ -21,12 +21,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from crm.roles import SALES_REP, SUPPORT_AGENT, is_manager, user_roles
+from crm.roles import SALES_REP, SUPPORT_AGENT, is_admin, is_manager, user_roles
 from kpis.annotations import annotations_for
 from kpis.definitions import registry
 from kpis.definitions.base import STAGES, KpiDefinition
@@ -35,6 +36,7 @@ from kpis.periods import local_today, period_bounds, previous_period
 from kpis.reports import (
     KpiFigure,
     ScopeCell,
+    definitions_for_scope,
     index_snapshot,
     kpi_figures,
     period_alerts,
@@ -43,6 +45,7 @@ from kpis.reports import (
     site_url,
     user_may_use_team,
 )
+from kpis.selectors import kpi_scope_for
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +106,12 @@ def digest_subscription_clean(
         errors["kpi_keys"] = _("Unknown KPI %(keys)s.") % {"keys": ", ".join(unknown)}
     elif scope in SCOPE_DIMENSION and "scope" not in errors:
         dimension = SCOPE_DIMENSION[scope]
-        hidden = [key for key in kpi_keys if dimension not in registry.get(key).dimensions]
+        covered = kpi_scope_for(user)
+        hidden = [
+            key
+            for key in kpi_keys
+            if dimension not in registry.get(key).dimensions or not covered.covers(key)
+        ]
         if hidden:
             errors["kpi_keys"] = _(
                 "%(keys)s: no %(scope)s figures exist for this KPI (it is not broken down by "
@@ -177,15 +185,22 @@ def digest_subscriptions_default(user: Any) -> list[DigestSubscription]:
 
     Reps: weekly, their own pipeline and activities. Support agents: weekly, their team's service
     figures (their own without a team). Managers and admins: the whole catalogue monthly and the
-    alert summary daily, company-wide.
+    alert summary daily, company-wide (a manager with a team: that team's).
     """
     existing = list(DigestSubscription.objects.filter(user=user))
     if existing:
         return existing
     wanted: list[dict[str, Any]] = []
     if is_manager(user):
-        wanted.append({"frequency": "monthly", "scope": "company", "stages": list(STAGES)})
-        wanted.append({"frequency": "daily", "scope": "company", "include_alerts": True})
+        # A manager with a team reads that team's figures (kpi_scope_for); without one, the company.
+        where: dict[str, Any] = {"scope": "company"}
+        if "company" not in scopes_allowed(user):
+            from customers.models import Team
+
+            team_id = kpi_scope_for(user).values("team")[0]
+            where = {"scope": "team", "team": Team.objects.get(pk=team_id)}
+        wanted.append({"frequency": "monthly", "stages": list(STAGES), **where})
+        wanted.append({"frequency": "daily", "include_alerts": True, **where})
     else:
         roles = user_roles(user)
         if SALES_REP in roles:
@@ -204,6 +219,39 @@ def digest_subscriptions_default(user: Any) -> list[DigestSubscription]:
                 }
             )
     return [digest_subscription_create(user=user, **fields) for fields in wanted]
+
+
+@transaction.atomic
+def digest_subscription_delete(*, subscription_id: int, user: Any) -> None:
+    """Delete one of `user`'s own subscriptions; another user's is as unknown as a missing one."""
+    deleted, _rows = DigestSubscription.objects.filter(pk=subscription_id, user=user).delete()
+    if not deleted:
+        raise DigestSubscription.DoesNotExist(_("This subscription does not exist."))
+
+
+def digest_subscription_list(user: Any) -> QuerySet[DigestSubscription]:
+    """A user's own subscriptions, active first (the subscriptions page)."""
+    return (
+        DigestSubscription.objects.filter(user=user)
+        .select_related("team")
+        .order_by("-is_active", "frequency", "id")
+    )
+
+
+def digest_teams_offered(user: Any) -> QuerySet[Any]:
+    """The teams whose figures `user` may subscribe to (the team cells of their KPI scope)."""
+    from customers.models import Team
+
+    teams = Team.objects.order_by("name")
+    allowed = kpi_scope_for(user).values("team")
+    return teams if allowed is None else teams.filter(pk__in=allowed)
+
+
+def digest_kpis_offered(user: Any) -> list[KpiDefinition]:
+    """The KPIs that have figures at one of the scopes `user` may receive (catalogue order)."""
+    dimensions = {SCOPE_DIMENSION[scope] for scope in scopes_allowed(user)}
+    covered = kpi_scope_for(user)
+    return [d for d in registry.all() if dimensions & set(d.dimensions) and covered.covers(d.key)]
 
 
 @transaction.atomic
@@ -230,13 +278,12 @@ def scope_cell(subscription: DigestSubscription) -> ScopeCell:
 
 def subscription_definitions(subscription: DigestSubscription) -> list[KpiDefinition]:
     """Explicit KPIs then the stages' KPIs, those with figures at the subscription's scope."""
-    dimension = SCOPE_DIMENSION[subscription.scope]
     keys = [key for key in subscription.kpi_keys if key in registry]
     for stage in subscription.stages:
         if stage in STAGES:
             keys.extend(d.key for d in registry.by_stage(stage))
     definitions = [registry.get(key) for key in dict.fromkeys(keys)]
-    return [d for d in definitions if dimension in d.dimensions]
+    return definitions_for_scope(definitions, scope_cell(subscription))
 
 
 @dataclass

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django import forms
@@ -13,6 +14,9 @@ from django.utils.translation import gettext_lazy as _
 from kpis import charts
 from kpis.models import Granularity
 from kpis.page_queries import FILTER_DIMENSIONS, FILTER_LABELS
+
+if TYPE_CHECKING:
+    from kpis.selectors import KpiScope
 
 PERIOD_COUNTS = (6, 12, 24, 36)
 
@@ -34,9 +38,18 @@ class KpiFilterForm(forms.Form):
         required=False,
     )
 
-    def __init__(self, *args: Any, choices: dict[str, list[tuple[str, str]]], **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        choices: dict[str, list[tuple[str, str]]],
+        dimensions: tuple[str, ...] = FILTER_DIMENSIONS,
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
         for name in FILTER_DIMENSIONS:
+            # A user scoped to a team or to themselves gets only the filters of their scope.
+            if name not in dimensions:
+                continue
             self.fields[name] = forms.ChoiceField(
                 label=FILTER_LABELS[name],
                 choices=[("", _("All"))] + list(choices.get(name, [])),
@@ -82,12 +95,29 @@ class KpiFilters:
     def querystring(self) -> str:
         return urlencode(self.params())
 
+    def within(self, scope: KpiScope) -> KpiFilters:
+        """These filters, or the scope's own cell where they would show more than the scope:
+        a rep asking for a team, or another rep, gets their own figures."""
+        if scope.allows(self.dimension, self.value):
+            return self
+        dimension, value = scope.default_cell
+        return dataclasses.replace(self, dimension=dimension, value=value)
+
+    @property
+    def cell(self) -> tuple[str, str]:
+        return self.dimension, self.value
+
 
 def parse_filters(
-    data: Any, choices: dict[str, list[tuple[str, str]]] | None = None
+    data: Any,
+    choices: dict[str, list[tuple[str, str]]] | None = None,
+    dimensions: tuple[str, ...] = FILTER_DIMENSIONS,
 ) -> tuple[KpiFilterForm, KpiFilters]:
-    """The bound form and the filters it means; invalid fields fall back to their defaults."""
-    form = KpiFilterForm(data or None, choices=choices or {})
+    """The bound form and the filters it means; invalid fields fall back to their defaults.
+
+    The filters are what was asked for: callers narrow them to the user's scope (`within`).
+    """
+    form = KpiFilterForm(data or None, choices=choices or {}, dimensions=dimensions)
     form.is_valid()
     cleaned = getattr(form, "cleaned_data", {})
     dimension, value = "all", ""

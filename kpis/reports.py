@@ -15,21 +15,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm.roles import is_admin, is_manager
 from kpis import charts
-from kpis.annotations import annotations_for
+from kpis.annotations import annotation_applies, annotation_covers, annotations_for
 from kpis.definitions import registry
 from kpis.definitions.base import STAGES, KpiDefinition
 from kpis.models import Alert, Annotation, IndexSnapshot, KpiSnapshot, Target
 from kpis.periods import PeriodError, local_today, parse_granularity, period_bounds
+from kpis.selectors import kpi_scope_for
 from kpis.targets import TargetProgress, period_shift, targets_progress
 
 TREND_PERIODS = 12
@@ -59,35 +59,52 @@ class ScopeCell:
     dimension: str
     value: str
     label: str = ""
+    # The KPI keys the user's KPI scope covers (an agent reads service KPIs only); None = all.
+    kpis: frozenset[str] | None = None
 
     @classmethod
     def of(cls, *, scope: str, user: Any = None, team: Any = None) -> ScopeCell:
+        kpis = kpi_scope_for(user).kpis if user is not None else None
         if scope == "company":
-            return cls(scope, "all", "", _("Company"))
+            return cls(scope, "all", "", _("Company"), kpis)
         if scope == "team":
-            return cls(scope, "team", str(team.pk), str(team))
-        return cls(scope, "owner", str(user.pk), user.get_full_name() or user.get_username())
+            return cls(scope, "team", str(team.pk), str(team), kpis)
+        name = user.get_full_name() or user.get_username()
+        return cls(scope, "owner", str(user.pk), name, kpis)
 
 
 def scopes_allowed(user: Any) -> set[str]:
-    """Company figures are for managers and admins; everyone with an account has their own and
-    their teams' figures (crm.roles, the visibility rules of the common brief)."""
+    """The digest and report scopes of `user`, read off the KPI scope of the KPI pages
+    (kpis.selectors.kpi_scope_for) so a digest never states a figure the pages would refuse:
+    company for the organisation scope, team where the scope holds team cells, own where it
+    holds the user's own cell."""
     if not getattr(user, "is_authenticated", False):
         return set()
-    return {"own", "team", "company"} if is_manager(user) else {"own", "team"}
+    scope = kpi_scope_for(user)
+    if scope.is_organisation:
+        return {"own", "team", "company"}
+    allowed = set()
+    if scope.values("team"):
+        allowed.add("team")
+    if scope.allows("owner", str(user.pk)):
+        allowed.add("own")
+    return allowed
 
 
 def user_may_use_team(user: Any, team: Any) -> bool:
-    if is_admin(user):
-        return True
-    return team.manager_id == user.pk or team.members.filter(pk=user.pk).exists()
+    return kpi_scope_for(user).allows("team", str(team.pk))
 
 
 def definitions_for_scope(
     definitions: Sequence[KpiDefinition], cell: ScopeCell
 ) -> list[KpiDefinition]:
-    """The KPIs that have figures at this scope (stored per the scope's dimension)."""
-    return [d for d in definitions if cell.dimension in d.dimensions]
+    """The KPIs that have figures at this scope (stored per the scope's dimension) and that the
+    user's KPI scope covers."""
+    return [
+        d
+        for d in definitions
+        if cell.dimension in d.dimensions and (cell.kpis is None or d.key in cell.kpis)
+    ]
 
 
 # --- periods -------------------------------------------------------------------------------
@@ -156,17 +173,20 @@ def kpi_page_url(
 ) -> str:
     """The absolute link that opens the KPI page at exactly this period and scope.
 
-    The one place that knows the KPI page's query string (built by the KPI pages helper).
+    Built by the KPI page's own filters (kpis.forms.KpiFilters.params, read back by
+    parse_filters), so the link and the page cannot drift apart: `period=<start>` and the scope's
+    dimension as its own parameter (`owner=<id>`, `team=<id>`; none for the company).
     """
-    query = urlencode(
-        {
-            "granularity": granularity,
-            "period": period_start.isoformat(),
-            "dimension": dimension,
-            "value": value,
-        }
+    from kpis.forms import KpiFilters
+
+    filters = KpiFilters(
+        granularity=granularity,
+        period=period_start,
+        dimension=dimension,
+        value=value if dimension != "all" else "",
     )
-    return f"{site_url()}/kpis/kpi/{key}/?{query}"
+    path = reverse("kpis:kpi_detail", kwargs={"key": key})
+    return f"{site_url()}{path}?{filters.querystring}"
 
 
 # --- figures -------------------------------------------------------------------------------
@@ -221,11 +241,6 @@ def _difference(current: Decimal | None, other: Decimal | None) -> Decimal | Non
     if current is None or other is None:
         return None
     return current - other
-
-
-def _annotation_applies(annotation: Annotation, key: str, granularity: str) -> bool:
-    """The same rule as annotations_for, applied to rows already read."""
-    return annotation.kpi in ("", key) and annotation.granularity in ("", granularity)
 
 
 def kpi_figures(
@@ -296,7 +311,7 @@ def kpi_figures(
             target=targets.get(definition.key),
             series=series,
             annotations=[
-                a for a in annotations if _annotation_applies(a, definition.key, granularity)
+                a for a in annotations if annotation_applies(a, definition.key, granularity)
             ],
             link=kpi_page_url(
                 key=definition.key,
@@ -373,8 +388,7 @@ def trend_chart_png(
         covered = [
             index
             for index, day in enumerate(days)
-            if day <= annotation.ends_on
-            and period_bounds(granularity, day)[1] > annotation.starts_on
+            if annotation_covers(annotation, granularity, day)
         ]
         if covered:
             axes.axvspan(covered[0] - 0.4, covered[-1] + 0.4, color="#ffc107", alpha=0.3)
@@ -417,21 +431,20 @@ class PeriodReport:
 
 
 def report_scope_clean(*, user: Any, scope: str, team: Any = None) -> ScopeCell:
-    """The cell a user may report on: managers any scope; reps their own figures only."""
-    from crm.roles import SALES_REP, user_roles
-
+    """The cell a user may report on: the scopes of `scopes_allowed`, a team only if its
+    figures are the user's to see."""
     if scope not in ("own", "team", "company"):
         raise ValidationError({"scope": _("Unknown scope %(s)s.") % {"s": scope}})
-    if is_manager(user):
-        if scope == "team":
-            if team is None:
-                raise ValidationError({"team": _("Choose the team to report on.")})
-            if not user_may_use_team(user, team):
-                raise ValidationError({"team": _("You may not see this team's figures.")})
-        return ScopeCell.of(scope=scope, user=user, team=team)
-    if SALES_REP in user_roles(user) and scope == "own":
-        return ScopeCell.of(scope="own", user=user)
-    raise ValidationError({"scope": _("You may only report on your own figures.")})
+    if scope not in scopes_allowed(user):
+        raise ValidationError(
+            {"scope": _("Your role does not allow %(scope)s figures.") % {"scope": scope}}
+        )
+    if scope == "team":
+        if team is None:
+            raise ValidationError({"team": _("Choose the team to report on.")})
+        if not user_may_use_team(user, team):
+            raise ValidationError({"team": _("You may not see this team's figures.")})
+    return ScopeCell.of(scope=scope, user=user, team=team)
 
 
 def period_report_build(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Max, QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
 from kpis.definitions import registry
@@ -144,3 +145,170 @@ def snapshot_export_rows(snapshots: QuerySet[KpiSnapshot]) -> list[dict[str, Any
         }
         for row in snapshots
     ]
+
+
+# --- what a user may see ---------------------------------------------------------------------
+
+SCOPE_ORGANISATION = "organisation"
+SCOPE_TEAM = "team"
+SCOPE_OWN = "own"
+# Support agents see the service figures of their team: the service stage and CSAT.
+AGENT_KPI_STAGES = frozenset({"service"})
+AGENT_EXTRA_KPIS = frozenset({"csat"})
+
+
+@dataclass(frozen=True)
+class KpiScope:
+    """The snapshot cells a user may read.
+
+    Snapshots are stored per dimension value, so a scope is a set of allowed (dimension, value)
+    cells: admins read every cell; a manager the `team` cells of the teams they manage or belong
+    to and the `owner` cells of those teams' people; a support agent their teams' cells (or, with
+    no team, their own) of the service KPIs; a sales rep the `owner` cell of themselves. A
+    manager in no team reads the organisation: the role is granted to people who run the whole
+    business, and a manager with a team is scoped by it.
+    """
+
+    kind: str
+    # (value, label) of the allowed cells per dimension; empty for the organisation scope.
+    cells: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    # KPI keys the scope covers; None = every KPI.
+    kpis: frozenset[str] | None = None
+
+    @property
+    def is_organisation(self) -> bool:
+        return self.kind == SCOPE_ORGANISATION
+
+    @property
+    def dimensions(self) -> tuple[str, ...]:
+        """Filter dimensions the user may choose (organisation: every one)."""
+        if self.is_organisation:
+            return ("segment", "team", "owner", "channel", "product_line")
+        return tuple(name for name, values in self.cells.items() if values)
+
+    def values(self, dimension: str) -> list[str] | None:
+        """Allowed values of `dimension`: None = any, [] = none."""
+        if self.is_organisation:
+            return None
+        return [value for value, _label in self.cells.get(dimension, ())]
+
+    def choices(self, dimension: str) -> list[tuple[str, str]]:
+        return list(self.cells.get(dimension, ()))
+
+    def allows(self, dimension: str, value: str | None) -> bool:
+        if self.is_organisation:
+            return True
+        allowed = self.values(dimension) or []
+        return value is not None and value in allowed
+
+    @property
+    def default_cell(self) -> tuple[str, str]:
+        """The cell a page shows when the user's choice is not theirs to see."""
+        if self.is_organisation:
+            return "all", ""
+        for dimension in ("team", "owner"):
+            values = self.values(dimension)
+            if values:
+                return dimension, values[0]
+        return "owner", ""
+
+    def covers(self, kpi: str) -> bool:
+        return self.kpis is None or kpi in self.kpis
+
+    def label(self, dimension: str, value: str) -> str:
+        return dict(self.cells.get(dimension, ())).get(value, value)
+
+
+def _user_label(user: Any) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+def kpi_scope_for(user: Any) -> KpiScope:
+    """The KPI scope of `user` (2 queries at most, cached on the user object for the request).
+
+    A user in several roles gets the widest: admin, then manager, then sales rep, then agent.
+    """
+    from django.contrib.auth import get_user_model
+
+    from crm.roles import MANAGER, SALES_REP, SUPPORT_AGENT, is_admin, user_roles
+    from customers.models import Team
+
+    cached = getattr(user, "_pulse_kpi_scope", None)
+    if cached is not None:
+        return cached
+    roles = user_roles(user)
+    scope: KpiScope
+    if is_admin(user):
+        scope = KpiScope(SCOPE_ORGANISATION)
+    elif MANAGER in roles:
+        teams = list(
+            Team.objects.filter(Q(manager=user) | Q(members=user))
+            .distinct()
+            .order_by("name", "pk")
+            .values_list("pk", "name")
+        )
+        if not teams:
+            scope = KpiScope(SCOPE_ORGANISATION)
+        else:
+            team_ids = [pk for pk, _name in teams]
+            people = (
+                get_user_model()
+                ._default_manager.filter(
+                    Q(teams__in=team_ids) | Q(managed_teams__in=team_ids) | Q(pk=user.pk)
+                )
+                .distinct()
+                .order_by("first_name", "last_name", "username")
+            )
+            scope = KpiScope(
+                SCOPE_TEAM,
+                cells={
+                    "team": tuple((str(pk), name) for pk, name in teams),
+                    "owner": tuple((str(person.pk), _user_label(person)) for person in people),
+                },
+            )
+    elif SALES_REP in roles:
+        scope = KpiScope(SCOPE_OWN, cells={"owner": ((str(user.pk), _user_label(user)),)})
+    elif SUPPORT_AGENT in roles:
+        service = frozenset(
+            definition.key
+            for definition in registry.all()
+            if definition.stage in AGENT_KPI_STAGES or definition.key in AGENT_EXTRA_KPIS
+        )
+        teams = list(
+            Team.objects.filter(Q(manager=user) | Q(members=user))
+            .distinct()
+            .order_by("name", "pk")
+            .values_list("pk", "name")
+        )
+        scope = KpiScope(
+            SCOPE_TEAM if teams else SCOPE_OWN,
+            cells={
+                "team": tuple((str(pk), name) for pk, name in teams),
+                "owner": ((str(user.pk), _user_label(user)),),
+            },
+            kpis=service,
+        )
+    else:
+        # No role, no figures: the views refuse such users before asking.
+        scope = KpiScope(SCOPE_OWN, cells={}, kpis=frozenset())
+    user._pulse_kpi_scope = scope
+    return scope
+
+
+def cells_in_scope(queryset: QuerySet[Any], scope: KpiScope, *, via: str = "") -> QuerySet[Any]:
+    """Rows keyed by (kpi, dimension, dimension_value) — snapshots, targets, alert rules, or
+    alerts `via="rule__"` — that `scope` may read: its cells, and only the KPIs it covers."""
+    if scope.is_organisation:
+        return queryset
+    cells = Q(pk__in=[])
+    for dimension in scope.dimensions:
+        cells |= Q(
+            **{
+                f"{via}dimension": dimension,
+                f"{via}dimension_value__in": scope.values(dimension) or [],
+            }
+        )
+    queryset = queryset.filter(cells)
+    if scope.kpis is not None:
+        queryset = queryset.filter(**{f"{via}kpi__in": sorted(scope.kpis)})
+    return queryset

@@ -1,15 +1,17 @@
 """Manager KPI pages: overview, one page per KPI with drill-down, analytics pages, the composite
 index, alerts and targets, with Chart.js JSON from django-chartjs views and CSV of every table.
 
-Access: Managers and Admins (crm.views.manager_required); reps and agents get 403 — the pages show
-organisation figures, which a rep may not see. Pages read `KpiSnapshot` rows; the drill-down list
-(paginated) and the pipeline funnel are the only raw-table reads, both through the visibility
-selectors.
+Access: every role, each within its KPI scope (`kpis.selectors.kpi_scope_for`): admins and managers
+in no team see the organisation; a manager their teams and their people; a support agent their
+team's service figures; a sales rep their own. `_filters` narrows every page, chart and drill-down
+to that scope (a filter that would show more is replaced by the scope's own cell; a chart asked
+for another cell is 404), and a KPI not stored for the scope's dimension says so instead of
+showing organisation figures. Pages read `KpiSnapshot` rows; the drill-down list (paginated) and
+the pipeline funnel are the only raw-table reads, both through the visibility selectors.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -30,12 +32,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from crm.roles import is_admin
+from crm.importing.export import ExportColumn, export_format, export_response, typed_text
+from crm.roles import ROLES, is_admin, is_manager
 from crm.templatetags.pulse import kpi_value, plain_number
-from crm.views import ManagerRequiredMixin, manager_required
+from crm.views import RoleRequiredMixin, manager_required, role_required
 from kpis import charts, page_queries
 from kpis.forms import KpiFilters, parse_filters
 from kpis.models import Granularity, KpiSnapshot
+from kpis.selectors import KpiScope, cells_in_scope, kpi_scope_for
 
 _KEY_PATTERN = re.compile(r"^[a-z0-9_]{1,50}$")
 _DIMENSION_PATTERN = re.compile(r"^[a-z_]{1,30}$")
@@ -66,10 +70,65 @@ STAGE_TITLES = {
 # --- shared helpers ------------------------------------------------------------------------
 
 
+# Every role reaches the KPI pages; what each sees is its scope.
+kpi_access_required = role_required(*ROLES)
+
+
+class KpiAccessMixin(RoleRequiredMixin):
+    """Chart views: every role, narrowed to its scope by the view."""
+
+    roles = ROLES
+
+
 def _filters(request: HttpRequest) -> tuple[Any, KpiFilters, dict[str, list[tuple[str, str]]]]:
-    choices = page_queries.filter_choices()
-    form, filters = parse_filters(request.GET, choices)
-    return form, filters, choices
+    """The filter form and the filters narrowed to the user's scope (see the module docstring)."""
+    scope = kpi_scope_for(request.user)
+    if scope.is_organisation:
+        choices = page_queries.filter_choices()
+    else:
+        # The scope's own cells are the only choices: no snapshot query, nothing of others shown.
+        choices = {name: scope.choices(name) for name in scope.dimensions}
+    form, filters = parse_filters(request.GET, choices, dimensions=scope.dimensions)
+    return form, filters.within(scope), choices
+
+
+def _chart_filters(request: HttpRequest) -> tuple[KpiScope, KpiFilters]:
+    """A chart's filters: a cell outside the user's scope is 404, not quietly replaced."""
+    scope = kpi_scope_for(request.user)
+    _form, filters = parse_filters(request.GET, dimensions=scope.dimensions)
+    if filters.dimension != "all" and not scope.allows(filters.dimension, filters.value):
+        raise Http404
+    return scope, filters.within(scope)
+
+
+def _covers(scope: KpiScope, key: str, dimension: str) -> bool:
+    """Whether the scope may see `key` at all and its snapshots exist for the scope's cell."""
+    if not scope.covers(key):
+        return False
+    if scope.is_organisation:
+        return True
+    definition = charts._definition(key)
+    return definition is None or dimension in definition.dimensions
+
+
+def _unavailable(
+    request: HttpRequest,
+    *,
+    title: str,
+    filters: KpiFilters,
+    form: Any,
+    choices: dict[str, list[tuple[str, str]]],
+) -> HttpResponse:
+    """A page whose figures exist only for the whole organisation, for a scoped user."""
+    return _page(
+        request,
+        "kpis/analytics.html",
+        title=title,
+        filters=filters,
+        form=form,
+        choices=choices,
+        scope_unavailable=True,
+    )
 
 
 def _filter_label(filters: KpiFilters, choices: dict[str, list[tuple[str, str]]]) -> str:
@@ -132,35 +191,48 @@ def number_cell(value: Decimal | None) -> Cell:
 
 
 def csv_response(
-    filename: str, header: Sequence[Any], rows: Iterable[Sequence[Any]]
+    filename: str,
+    header: Sequence[Any],
+    rows: Iterable[Sequence[Any]],
+    file_format: str = "csv",
 ) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    writer.writerow([str(column) for column in header])
-    for row in rows:
-        writer.writerow(["" if value is None else value for value in row])
-    return response
+    """A KPI table, chart or record list as a CSV or XLSX file, through the shared export.
+
+    Figures our tables hold as text ("24.000000", "2024-03-01") become numbers and dates, so the
+    XLSX sums and sorts; the CSV reads the same either way. CSV stays plain UTF-8, in one piece.
+    """
+    columns = [ExportColumn(str(title), str(index)) for index, title in enumerate(header)]
+    response = export_response(
+        rows=([typed_text(value) for value in row] for row in rows),
+        columns=columns,
+        filename=filename,
+        file_format=file_format,
+        stream=False,
+        byte_order_mark=False,
+    )
+    return response  # type: ignore[return-value]  # a FileResponse for XLSX; callers only return it
 
 
-def table_csv(table: Table) -> HttpResponse:
+def table_csv(table: Table, file_format: str = "csv") -> HttpResponse:
     return csv_response(
-        f"{table.slug}.csv", table.columns, ([c.csv for c in row] for row in table.rows)
+        table.slug, table.columns, ([c.csv for c in row] for row in table.rows), file_format
     )
 
 
 def _wants_csv(request: HttpRequest) -> bool:
-    return request.GET.get("format") == "csv"
+    """`?format=csv` or `?format=xlsx`: the page's table, chart or records as a file."""
+    return export_format(request) is not None
 
 
 def _export_table(request: HttpRequest, tables: Sequence[Table]) -> HttpResponse | None:
-    """`?format=csv&table=<slug>` answers with that table's CSV (the first one by default)."""
-    if not _wants_csv(request) or not tables:
+    """`?format=csv|xlsx&table=<slug>` answers with that table as a file (the first by default)."""
+    file_format = export_format(request)
+    if file_format is None or not tables:
         return None
     wanted = request.GET.get("table") or tables[0].slug
     for table in tables:
         if table.slug == wanted:
-            return table_csv(table)
+            return table_csv(table, file_format)
     raise Http404
 
 
@@ -180,10 +252,12 @@ def _page(
     if exported is not None:
         return exported
     query = filters.querystring
+    scope = kpi_scope_for(request.user)
     context = {
         "title": title,
         "filters": filters,
         "form": form,
+        "scope": scope,
         "filter_label": _filter_label(filters, choices),
         "query": query,
         "tables": tables,
@@ -257,9 +331,10 @@ def _latest_index(granularity: str) -> tuple[Any, Any]:
     return latest, previous
 
 
-@manager_required
+@kpi_access_required
 def overview(request: HttpRequest) -> HttpResponse:
     form, filters, choices = _filters(request)
+    scope = kpi_scope_for(request.user)
     if filters.is_filtered:
         series = page_queries.cell_series(
             granularity=filters.granularity,
@@ -273,6 +348,23 @@ def overview(request: HttpRequest) -> HttpResponse:
         series = charts.overview_series(
             granularity=filters.granularity, periods=filters.periods, last=filters.period
         )
+    if not scope.is_organisation:
+        # A scoped user also sees which KPIs are not available at their scope (no rows stored).
+        present = {item.key for item in series}
+        missing = [key for key in charts.registry_order() if key not in present]
+        order = {key: n for n, key in enumerate(charts.overview_keys([*present, *missing]))}
+        series = sorted(
+            [
+                *series,
+                *(
+                    charts.build_series(key=key, granularity=filters.granularity, rows=[])
+                    for key in missing
+                ),
+            ],
+            key=lambda item: order[item.key],
+        )
+        # KPIs outside the role's scope (an agent and revenue) are left out altogether.
+        series = [item for item in series if scope.covers(item.key)]
     targets = _targets_by_kpi(filters)
     alerts = _open_alerts(filters)
     stage_of = _stages()
@@ -291,6 +383,23 @@ def overview(request: HttpRequest) -> HttpResponse:
             chart_params = {"granularity": filters.granularity}
             if filters.periods != 24:
                 chart_params["periods"] = str(filters.periods)
+        if not _covers(scope, item.key, filters.dimension):
+            # Not stored for the scope's cell (or not the user's to see): no figures at all,
+            # rather than the organisation's.
+            cards.append(
+                {
+                    "series": charts.build_series(
+                        key=item.key, granularity=filters.granularity, rows=[]
+                    ),
+                    "stage": stage_of.get(item.key, "other"),
+                    "unavailable": True,
+                    "chart_url": None,
+                    "page_url": None,
+                    "target": None,
+                    "alert": None,
+                }
+            )
+            continue
         cards.append(
             {
                 "series": item,
@@ -312,7 +421,10 @@ def overview(request: HttpRequest) -> HttpResponse:
         for key, stage_cards in by_stage.items()
         if stage_cards
     ]
-    index_latest, index_previous = _latest_index(filters.granularity)
+    # The composite index is the organisation's: a scoped user is told so on the card.
+    index_latest, index_previous = (
+        _latest_index(filters.granularity) if scope.is_organisation else (None, None)
+    )
     return _page(
         request,
         "kpis/overview.html",
@@ -385,8 +497,24 @@ def _stages() -> dict[str, str]:
 # --- KPI page --------------------------------------------------------------------------------
 
 
+def _period_notes(key: str, granularity: str, rows: Sequence[KpiSnapshot]) -> dict[dt.date, Any]:
+    """{period start: annotations explaining it} for the table's rows (1 query)."""
+    from kpis.annotations import annotations_by_period, annotations_for
+
+    if not rows:
+        return {}
+    end = charts.shift_period(granularity, rows[-1].period_start, 1)
+    notes = annotations_for(key, granularity, rows[0].period_start, end)
+    return annotations_by_period(notes, granularity, [row.period_start for row in rows])
+
+
 def _period_table(
-    rows: Sequence[KpiSnapshot], unit: str, key: str, filters: KpiFilters, has_records: bool
+    rows: Sequence[KpiSnapshot],
+    unit: str,
+    key: str,
+    filters: KpiFilters,
+    has_records: bool,
+    notes: dict[dt.date, Any] | None = None,
 ) -> Table:
     table = Table(
         slug="periods",
@@ -400,9 +528,14 @@ def _period_table(
             _("Low sample"),
             _("Provisional"),
             _("Records"),
+            _("Annotations"),
         ],
     )
     for row in reversed(rows):
+        explained = "; ".join(
+            f"{note.get_kind_display()}: {note.text}"
+            for note in (notes or {}).get(row.period_start, [])
+        )
         link = None
         if has_records:
             link = _url(
@@ -420,21 +553,28 @@ def _period_table(
                 cell(_("low sample") if row.low_sample else "", row.low_sample),
                 cell(_("provisional") if row.provisional else "", row.provisional),
                 cell(_("Drill down") if link else "", link or "", url=link),
+                cell(explained, css="kpi-annotation-cell" if explained else ""),
             ]
         )
     return table
 
 
-@manager_required
+@kpi_access_required
 def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
     definition = _definition(key)
     form, filters, choices = _filters(request)
+    scope = kpi_scope_for(request.user)
+    if not scope.covers(key):
+        raise Http404
     presentation = charts.kpi_presentation(key)
     dimension, value = filters.dimension, filters.value
     unsupported = filters.is_filtered and dimension not in definition.dimensions
-    if unsupported:
+    # The organisation falls back to all customers; a scoped user is told the KPI is not
+    # available at their scope instead of being shown the organisation's figures.
+    scope_unavailable = unsupported and not scope.is_organisation
+    if unsupported and not scope_unavailable:
         dimension, value = "all", ""
-    rows = list(
+    snapshots = (
         KpiSnapshot.objects.filter(
             kpi=key,
             granularity=filters.granularity,
@@ -445,8 +585,13 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
         .filter(period_start__lte=filters.period or dt.date.max)
         .order_by("period_start")
     )
+    rows = [] if scope_unavailable else list(snapshots)
     has_records = type(definition).records is not _base_records()
-    breakdown_dims = [d for d in definition.dimensions if d != "all"]
+    breakdown_dims = [
+        d
+        for d in definition.dimensions
+        if d != "all" and (scope.is_organisation or d in scope.dimensions)
+    ]
     by = request.GET.get("by") or (breakdown_dims[0] if breakdown_dims else "")
     if by and by not in breakdown_dims:
         by = breakdown_dims[0] if breakdown_dims else ""
@@ -459,6 +604,9 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
         "value": value,
         "targets": "1",
     }
+    if filters.period:
+        # The trend ends at the chosen period, like the table below it (digest links set it).
+        chart_params["period"] = filters.period.isoformat()
     breakdown_url = None
     if by and breakdown_period:
         breakdown_url = _url(
@@ -470,7 +618,14 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
             },
             key=key,
         )
-    table = _period_table(rows, presentation.unit, key, filters, has_records)
+    table = _period_table(
+        rows,
+        presentation.unit,
+        key,
+        filters,
+        has_records,
+        notes=_period_notes(key, filters.granularity, rows),
+    )
     return _page(
         request,
         "kpis/kpi_detail.html",
@@ -482,13 +637,15 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
         definition=definition,
         kpi=presentation,
         latest=latest,
-        unsupported=unsupported,
+        unsupported=unsupported and not scope_unavailable,
+        scope_unavailable=scope_unavailable,
         trend_url=_url("kpis:kpi_chart", chart_params, key=key),
         breakdown_url=breakdown_url,
         breakdown_dims=[(d, page_queries.FILTER_LABELS.get(d, d)) for d in breakdown_dims],
         breakdown_by=by,
         breakdown_period=breakdown_period,
         has_records=has_records,
+        can_annotate=is_manager(request.user),
     )
 
 
@@ -498,23 +655,31 @@ def _base_records() -> Any:
     return KpiDefinition.records
 
 
-@manager_required
+@kpi_access_required
 def kpi_drilldown(request: HttpRequest, key: str) -> HttpResponse:
     """The records behind one snapshot's numerator or denominator, by the KPI's own query."""
     from kpis.selectors import snapshot_drilldown
 
     definition = _definition(key)
     form, filters, choices = _filters(request)
+    scope = kpi_scope_for(request.user)
+    if not scope.covers(key):
+        raise Http404
     presentation = charts.kpi_presentation(key)
     part = request.GET.get("part", "numerator")
     if part not in ("numerator", "denominator"):
         part = "numerator"
     dimension, value = filters.dimension, filters.value
+    scope_unavailable = False
     if dimension not in definition.dimensions:
         dimension, value = "all", ""
-    period = filters.period or page_queries.latest_period(
-        kpi=key, granularity=filters.granularity, dimension=dimension, value=value
-    )
+        # Not stored for the scope's cell: no period, so no organisation records either.
+        scope_unavailable = not scope.is_organisation
+    period = None
+    if not scope_unavailable:
+        period = filters.period or page_queries.latest_period(
+            kpi=key, granularity=filters.granularity, dimension=dimension, value=value
+        )
     stored = None
     records_page = None
     rows: list[page_queries.RecordRow] = []
@@ -540,7 +705,7 @@ def kpi_drilldown(request: HttpRequest, key: str) -> HttpResponse:
                 records = page_queries.visible_records(records, request.user)
             records = page_queries.with_customer(records).order_by("pk")
             if _wants_csv(request):
-                return _records_csv(key, period, part, records)
+                return _records_csv(key, period, part, records, export_format(request) or "csv")
             paginator = Paginator(records, DRILLDOWN_PAGE_SIZE)
             records_page = paginator.get_page(request.GET.get("page"))
             total = paginator.count
@@ -566,6 +731,7 @@ def kpi_drilldown(request: HttpRequest, key: str) -> HttpResponse:
         rows=rows,
         total=total,
         restricted=not is_admin(request.user),
+        scope_unavailable=scope_unavailable,
         part_urls={
             name: _url("kpis:kpi_drilldown", {**base_params, "part": name}, key=key)
             for name in ("numerator", "denominator")
@@ -576,22 +742,16 @@ def kpi_drilldown(request: HttpRequest, key: str) -> HttpResponse:
     )
 
 
-def _records_csv(key: str, period: dt.date, part: str, records: Any) -> HttpResponse:
+def _records_csv(
+    key: str, period: dt.date, part: str, records: Any, file_format: str = "csv"
+) -> HttpResponse:
     # Iterated in chunks: an export is the one place a whole list leaves the database.
     rows = page_queries.record_rows(records.iterator(chunk_size=500))
     return csv_response(
-        f"{key}-{period.isoformat()}-{part}.csv",
+        f"{key}-{period.isoformat()}-{part}",
         [_("Record"), _("Type"), _("Customer"), _("Date"), _("Link")],
-        (
-            [
-                row.label,
-                row.kind,
-                row.customer_label,
-                row.when.isoformat() if row.when else "",
-                row.url or "",
-            ]
-            for row in rows
-        ),
+        ([row.label, row.kind, row.customer_label, row.when, row.url or ""] for row in rows),
+        file_format,
     )
 
 
@@ -599,18 +759,18 @@ def _records_csv(key: str, period: dt.date, part: str, records: Any) -> HttpResp
 
 
 class ChartCsvMixin:
-    """`?format=csv` on a chart view: one row per label, one column per dataset."""
+    """`?format=csv` or `?format=xlsx` on a chart view: one row per label, one column per
+    dataset."""
+
+    request: HttpRequest
 
     def chart_csv(self, name: str, labels: Sequence[Any], datasets: Sequence[dict[str, Any]]):
         header = [_("Period"), *[str(ds.get("label", "")) for ds in datasets]]
-        rows = [
-            [str(label), *["" if ds["data"][i] is None else ds["data"][i] for ds in datasets]]
-            for i, label in enumerate(labels)
-        ]
-        return csv_response(f"{name}.csv", header, rows)
+        rows = [[str(label), *[ds["data"][i] for ds in datasets]] for i, label in enumerate(labels)]
+        return csv_response(name, header, rows, export_format(self.request) or "csv")
 
 
-class KpiChartView(ManagerRequiredMixin, ChartCsvMixin, BaseLineChartView):
+class KpiChartView(KpiAccessMixin, ChartCsvMixin, BaseLineChartView):
     """Chart.js `{labels, datasets}` for one KPI: dimension `all` by default, one line per value
     of `?dimension=`, or the single cell `?dimension=&value=`. `?targets=1` adds the target line.
     Labels are period starts (ISO dates); n/a values are null (gaps)."""
@@ -630,7 +790,24 @@ class KpiChartView(ManagerRequiredMixin, ChartCsvMixin, BaseLineChartView):
             return JsonResponse({"error": "periods must be an integer"}, status=400)
         if not 1 <= self.periods <= charts.MAX_PERIODS:
             return JsonResponse({"error": f"periods must be 1–{charts.MAX_PERIODS}"}, status=400)
+        # `?period=`: the window ends with that period, as the KPI page's table does.
+        try:
+            self.last = (
+                charts.period_start_of(
+                    self.granularity, dt.date.fromisoformat(request.GET["period"])
+                )
+                if request.GET.get("period")
+                else None
+            )
+        except ValueError:
+            return JsonResponse({"error": "period must be a date YYYY-MM-DD"}, status=400)
         if not _KEY_PATTERN.match(key) or not _DIMENSION_PATTERN.match(self.dimension):
+            raise Http404
+        scope = kpi_scope_for(request.user)
+        # A scoped user charts one of their own cells, nothing wider (no line per team).
+        if not scope.covers(key) or not (
+            scope.is_organisation or scope.allows(self.dimension, self.value)
+        ):
             raise Http404
         self.presentation = charts.kpi_presentation(key)
         self.axis, self.lines = charts.dimension_series(
@@ -639,6 +816,7 @@ class KpiChartView(ManagerRequiredMixin, ChartCsvMixin, BaseLineChartView):
             dimension=self.dimension,
             periods=self.periods,
             value=self.value,
+            last=self.last,
         )
         known = key in charts.FEATURED_KPIS or charts.is_registered(key)
         if not self.lines and not known and not KpiSnapshot.objects.filter(kpi=key).exists():
@@ -704,6 +882,10 @@ class KpiChartView(ManagerRequiredMixin, ChartCsvMixin, BaseLineChartView):
             "granularity": self.granularity,
             "dimension": self.dimension,
             "chartType": "bar" if unit in (charts.UNIT_MONEY, charts.UNIT_COUNT) else "line",
+            # Notes explaining periods of this window, marked on the chart by kpi-charts.js.
+            "annotations": charts.chart_annotations(
+                key=self.presentation.key, granularity=self.granularity, axis=self.axis
+            ),
         }
 
     def get_labels(self) -> list[Any]:
@@ -757,17 +939,26 @@ class ChartPayload:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class PayloadChartView(ManagerRequiredMixin, ChartCsvMixin, BaseLineChartView):
+class PayloadChartView(KpiAccessMixin, ChartCsvMixin, BaseLineChartView):
     """A django-chartjs view for the analytics pages; subclasses build a `ChartPayload`."""
 
     http_method_names = ["get", "head", "options"]
     chart_name = "chart"
+    # Figures of the whole organisation only (the composite index): 404 for a scoped user.
+    organisation_only = False
+    # The KPIs the chart shows: 404 for a user whose scope covers none of them.
+    kpis: tuple[str, ...] = ()
 
     def build(self, request: HttpRequest, filters: KpiFilters, **kwargs: Any) -> ChartPayload:
         raise NotImplementedError
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        _form, filters = parse_filters(request.GET)
+        self.scope, filters = _chart_filters(request)
+        if not self.scope.is_organisation and (
+            self.organisation_only
+            or (self.kpis and not any(self.scope.covers(key) for key in self.kpis))
+        ):
+            raise Http404
         self.payload = self.build(request, filters, **kwargs)
         if _wants_csv(request):
             context = self.get_context_data()
@@ -824,11 +1015,18 @@ class KpiBreakdownChartView(PayloadChartView):
         by = request.GET.get("by", "")
         if by not in definition.dimensions or by == "all" or filters.period is None:
             raise Http404
+        scope = self.scope
+        if not scope.covers(key) or not (scope.is_organisation or by in scope.dimensions):
+            raise Http404
         self.chart_name = f"{key}-{by}-{filters.period.isoformat()}"
         presentation = charts.kpi_presentation(key)
         rows = page_queries.breakdown_rows(
             kpi=key, granularity=filters.granularity, period_start=filters.period, dimension=by
         )
+        if not scope.is_organisation:
+            # A bar per team or person of the scope; other teams' bars are not the user's.
+            allowed = set(scope.values(by) or ())
+            rows = [row for row in rows if row.dimension_value in allowed]
         return ChartPayload(
             labels=[row.dimension_label or row.dimension_value or "—" for row in rows],
             series=[
@@ -851,6 +1049,7 @@ class IndexChartView(PayloadChartView):
     """The composite index over time with its coverage (C2's IndexSnapshot)."""
 
     chart_name = "index"
+    organisation_only = True
 
     def build(self, request: HttpRequest, filters: KpiFilters, **kwargs: Any) -> ChartPayload:
         from kpis.models import IndexSnapshot
@@ -890,6 +1089,7 @@ class WaterfallChartView(PayloadChartView):
     """Why the index moved: previous value, each indicator's change of contribution, latest."""
 
     chart_name = "index-waterfall"
+    organisation_only = True
 
     def build(self, request: HttpRequest, filters: KpiFilters, **kwargs: Any) -> ChartPayload:
         latest, previous, steps = _waterfall(filters.granularity)
@@ -956,12 +1156,17 @@ def _cell_params(filters: KpiFilters) -> dict[str, str]:
     return filters.params()
 
 
-@manager_required
+@kpi_access_required
 def cohorts(request: HttpRequest) -> HttpResponse:
     """Cohort retention heat-map: share of month-c customers active in month c + k."""
     from kpis.activity import ActivityRules, cohort_retention_matrix
 
     form, filters, choices = _filters(request)
+    if not kpi_scope_for(request.user).is_organisation:
+        # The matrix is computed for the whole organisation only.
+        return _unavailable(
+            request, title=_("Cohort retention"), filters=filters, form=form, choices=choices
+        )
     months = min(filters.periods, 12)
     last = charts.period_start_of(Granularity.MONTH, filters.period or timezone.localdate())
     first = charts.shift_period(Granularity.MONTH, last, -(months - 1))
@@ -1028,6 +1233,7 @@ def _nps_rows(filters: KpiFilters) -> list[KpiSnapshot]:
 
 class NpsChartView(PayloadChartView):
     chart_name = "nps-distribution"
+    kpis = ("nps",)
 
     def build(self, request: HttpRequest, filters: KpiFilters, **kwargs: Any) -> ChartPayload:
         rows = _nps_rows(filters)
@@ -1064,9 +1270,13 @@ class NpsChartView(PayloadChartView):
         )
 
 
-@manager_required
+@kpi_access_required
 def nps(request: HttpRequest) -> HttpResponse:
     form, filters, choices = _filters(request)
+    if not kpi_scope_for(request.user).covers("nps"):
+        return _unavailable(
+            request, title=_("NPS distribution"), filters=filters, form=form, choices=choices
+        )
     rows = _nps_rows(filters)
     table = Table(
         slug="nps",
@@ -1131,6 +1341,7 @@ def _support_cell(filters: KpiFilters) -> tuple[str, str]:
 
 class SupportChartView(PayloadChartView):
     chart_name = "support-durations"
+    kpis = SUPPORT_KPIS[:2]
 
     def build(self, request: HttpRequest, filters: KpiFilters, **kwargs: Any) -> ChartPayload:
         dimension, value = _support_cell(filters)
@@ -1160,12 +1371,17 @@ class SupportChartView(PayloadChartView):
         )
 
 
-@manager_required
+@kpi_access_required
 def support_analytics(request: HttpRequest) -> HttpResponse:
     from support.models import Ticket
     from support.selectors import tickets_visible_to
 
     form, filters, choices = _filters(request)
+    scope = kpi_scope_for(request.user)
+    if not any(scope.covers(key) for key in SUPPORT_KPIS):
+        return _unavailable(
+            request, title=_("Support analytics"), filters=filters, form=form, choices=choices
+        )
     dimension, value = _support_cell(filters)
     grouped = page_queries.series_rows(
         kpis=SUPPORT_KPIS,
@@ -1239,8 +1455,10 @@ def support_analytics(request: HttpRequest) -> HttpResponse:
         by_cell = page_queries.latest_cells(
             kpis=agent_kpis, granularity=filters.granularity, dimension="owner", period_start=latest
         )
+        # A scoped user's table holds the people of their scope only (a rep: themselves).
+        allowed = None if scope.is_organisation else set(scope.values("owner") or ())
         owners = sorted(
-            {owner for _k, owner in by_cell},
+            {owner for _k, owner in by_cell if allowed is None or owner in allowed},
             key=lambda o: str(
                 next((r.dimension_label for (k, v), r in by_cell.items() if v == o), o)
             ),
@@ -1298,6 +1516,9 @@ def support_analytics(request: HttpRequest) -> HttpResponse:
     )
 
 
+PIPELINE_KPIS = ("win_rate", "pipeline_value", "sales_cycle_days")
+
+
 def _funnel(request: HttpRequest, filters: KpiFilters) -> page_queries.Funnel:
     from sales.selectors import opportunities_visible_to
 
@@ -1311,6 +1532,7 @@ def _funnel(request: HttpRequest, filters: KpiFilters) -> page_queries.Funnel:
 
 class FunnelChartView(PayloadChartView):
     chart_name = "pipeline-funnel"
+    kpis = PIPELINE_KPIS
 
     def build(self, request: HttpRequest, filters: KpiFilters, **kwargs: Any) -> ChartPayload:
         funnel = _funnel(request, filters)
@@ -1325,9 +1547,13 @@ class FunnelChartView(PayloadChartView):
         )
 
 
-@manager_required
+@kpi_access_required
 def pipeline_analytics(request: HttpRequest) -> HttpResponse:
     form, filters, choices = _filters(request)
+    if not any(kpi_scope_for(request.user).covers(key) for key in PIPELINE_KPIS):
+        return _unavailable(
+            request, title=_("Pipeline analytics"), filters=filters, form=form, choices=choices
+        )
     funnel = _funnel(request, filters)
     stages = Table(
         slug="funnel",
@@ -1419,11 +1645,21 @@ def pipeline_analytics(request: HttpRequest) -> HttpResponse:
 LEADERBOARD_KPIS = ("revenue", "customers_new", "win_rate", "churn_rate", "csat")
 
 
-@manager_required
+@kpi_access_required
 def leaderboard(request: HttpRequest) -> HttpResponse:
-    """Teams (or reps with ?by=owner) side by side on the latest period, with target progress."""
+    """Teams (or reps with ?by=owner) side by side on the latest period, with target progress.
+
+    A scoped user's board holds the teams or people of their scope only."""
     form, filters, choices = _filters(request)
+    scope = kpi_scope_for(request.user)
+    if not any(scope.covers(key) for key in LEADERBOARD_KPIS):
+        return _unavailable(
+            request, title=_("Team leaderboard"), filters=filters, form=form, choices=choices
+        )
     by = "owner" if request.GET.get("by") == "owner" else "team"
+    if not scope.is_organisation and by not in scope.dimensions:
+        by = "owner"
+    allowed = None if scope.is_organisation else set(scope.values(by) or ())
     latest = (
         filters.period
         or page_queries.latest_period(
@@ -1469,6 +1705,11 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
             }
         except ImportError:
             pass
+        by_cell = {
+            (k, v): r
+            for (k, v), r in by_cell.items()
+            if (allowed is None or v in allowed) and scope.covers(k)
+        }
         labels = {v: r.dimension_label or v for (k, v), r in by_cell.items()}
         revenue = {v: r.value or Decimal(0) for (k, v), r in by_cell.items() if k == "revenue"}
         for member in sorted(labels, key=lambda v: (-revenue.get(v, Decimal(0)), labels[v])):
@@ -1500,11 +1741,16 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
 # --- index, alerts and targets (C2's models) ------------------------------------------------------
 
 
-@manager_required
+@kpi_access_required
 def index_page(request: HttpRequest) -> HttpResponse:
     from kpis.models import IndexContribution
 
     form, filters, choices = _filters(request)
+    if not kpi_scope_for(request.user).is_organisation:
+        # The composite index is computed for the whole organisation only.
+        return _unavailable(
+            request, title=_("CRM quality index"), filters=filters, form=form, choices=choices
+        )
     latest, previous, steps = _waterfall(filters.granularity)
     contributions = Table(
         slug="contributions",
@@ -1588,13 +1834,16 @@ def index_page(request: HttpRequest) -> HttpResponse:
     )
 
 
-@manager_required
+@kpi_access_required
 def alerts_inbox(request: HttpRequest) -> HttpResponse:
     from kpis.models import Alert
 
     form, filters, choices = _filters(request)
+    scope = kpi_scope_for(request.user)
     state = request.GET.get("state", "open")
-    alerts = Alert.objects.select_related("rule", "acknowledged_by", "resolved_by")
+    alerts = cells_in_scope(
+        Alert.objects.select_related("rule", "acknowledged_by", "resolved_by"), scope, via="rule__"
+    )
     if state == "open":
         alerts = alerts.filter(state__in=[Alert.State.FIRING, Alert.State.ACKNOWLEDGED])
     elif state in Alert.State.values:
@@ -1662,7 +1911,10 @@ def alert_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     from kpis.alerts import alert_acknowledge, alert_resolve
     from kpis.models import Alert
 
-    alert = get_object_or_404(Alert, pk=pk)
+    # A manager of a team acts on their team's alerts only.
+    alert = get_object_or_404(
+        cells_in_scope(Alert.objects.all(), kpi_scope_for(request.user), via="rule__"), pk=pk
+    )
     services: dict[str, Callable[..., Any]] = {
         "acknowledge": alert_acknowledge,
         "resolve": alert_resolve,
@@ -1679,17 +1931,21 @@ def alert_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     return redirect(reverse("kpis:alerts") + "?" + request.POST.get("next_query", ""))
 
 
-@manager_required
+@kpi_access_required
 def targets_list(request: HttpRequest) -> HttpResponse:
     from kpis.models import Target
     from kpis.targets import targets_progress
 
     form, filters, choices = _filters(request)
+    user_scope = kpi_scope_for(request.user)
     targets = Target.objects.filter(granularity=filters.granularity).order_by(
         "-period_start", "kpi"
     )
     if filters.is_filtered:
+        # Scoped users are always filtered: to their own cell.
         targets = targets.filter(dimension=filters.dimension, dimension_value=filters.value)
+    if user_scope.kpis is not None:
+        targets = targets.filter(kpi__in=sorted(user_scope.kpis))
     progress = targets_progress(targets=list(targets[:300]))
     labels = {
         (dimension, value): label

@@ -70,3 +70,23 @@ def page(browser, live_server) -> Iterator[object]:
 def screenshot_dir() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+def use_language(page, code: str) -> None:
+    """Switch the interface language with the navbar's language form, as a person would."""
+    page.select_option("[data-testid=language-form] select[name=language]", code)
+    page.click("[data-testid=language-form] button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("html").get_attribute("lang") == code
+
+
+def wait_for_charts(page) -> None:
+    """Every chart on the page has drawn (or found nothing to draw), none failed."""
+    page.wait_for_function(
+        """() => Array.from(document.querySelectorAll('canvas.kpi-chart'))
+            .every((c) => ['ready', 'empty', 'error'].includes(c.dataset.chartState))"""
+    )
+    states = page.eval_on_selector_all(
+        "canvas.kpi-chart", "(cs) => cs.map((c) => c.dataset.chartState)"
+    )
+    assert "error" not in states, page.url

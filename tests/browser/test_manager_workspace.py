@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from kpis.engine import compute_period
 from kpis.models import KpiSnapshot
+from tests.browser.conftest import use_language, wait_for_charts
 from tests.customers.factories import CustomerFactory, TeamFactory, UserFactory
 from tests.sales.factories import OrderFactory
 
@@ -110,12 +111,33 @@ def test_manager_filters_by_team_opens_churn_and_drills_into_a_month(
     assert count.startswith("2 records")
     assert page.locator("[data-testid=records] tbody tr").count() == 2
     page.screenshot(path=str(screenshot_dir / "manager-kpi-drilldown.png"), full_page=True)
+    drilldown_url = page.url
 
-    page.goto(reverse("kpis:kpi_detail", kwargs={"key": "churn_rate"}) + f"?team={north.pk}")
+    kpi_page_url = reverse("kpis:kpi_detail", kwargs={"key": "churn_rate"}) + f"?team={north.pk}"
+    page.goto(kpi_page_url)
     page.wait_for_function(
         "document.querySelector('[data-testid=chart-trend] canvas').dataset.chartState === 'ready'"
     )
     page.screenshot(path=str(screenshot_dir / "manager-kpi-page.png"), full_page=True)
+
+    # The same three pages in Simplified Chinese.
+    use_language(page, "zh-hans")
+    page.goto(reverse("kpis:overview") + f"?team={north.pk}")
+    wait_for_charts(page)
+    assert page.locator("h1").inner_text() == "关键指标总览"  # "KPI overview"
+    page.screenshot(path=str(screenshot_dir / "manager-overview-team-zh-hans.png"), full_page=True)
+
+    page.goto(kpi_page_url)
+    wait_for_charts(page)
+    formula = page.locator("[data-testid=kpi-formula]")
+    assert "计算方法" in formula.inner_text()  # "How it is computed"
+    page.screenshot(path=str(screenshot_dir / "manager-kpi-page-zh-hans.png"), full_page=True)
+
+    page.goto(drilldown_url)
+    assert page.inner_text("[data-testid=part-numerator]") == "分子"  # "Numerator"
+    assert page.inner_text("[data-testid=stored-numerator]") == "2"
+    assert page.locator("[data-testid=records] tbody tr").count() == 2
+    page.screenshot(path=str(screenshot_dir / "manager-kpi-drilldown-zh-hans.png"), full_page=True)
 
 
 def test_every_workspace_page_draws_its_charts(page, screenshot_dir):

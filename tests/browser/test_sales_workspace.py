@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from customers.models import Customer
 from sales.models import Activity, Lead, Opportunity, OpportunityStageChange
+from tests.browser.conftest import use_language
 from tests.customers.factories import ContactFactory, CustomerFactory, UserFactory
 from tests.sales.factories import (
     LeadFactory,
@@ -114,6 +115,15 @@ def test_a_rep_logs_a_call_on_a_customer_and_converts_a_lead(page, screenshot_di
     assert Lead.objects.get(pk=lead.pk).status == "converted"
     assert Opportunity.objects.get(lead=lead).amount == Decimal("5000.00")
 
+    # The customer 360 in Simplified Chinese: the same figures, translated headings.
+    page.goto(reverse("customers:detail", args=[customer.pk]))
+    use_language(page, "zh-hans")
+    assert page.url.endswith(reverse("customers:detail", args=[customer.pk]))
+    assert page.get_by_role("heading", name="记录一条活动").is_visible()  # "Log an activity"
+    assert page.get_by_test_id("figure-share").inner_text().startswith("25.00")
+    page.locator("#customer-timeline >> text=Called about the renewal").wait_for()
+    page.screenshot(path=str(screenshot_dir / "customer-360-zh-hans.png"), full_page=True)
+
 
 def test_a_rep_drags_a_deal_to_the_next_stage_on_the_board(page, screenshot_dir):
     rep = UserFactory(username="rita", role="Sales rep")
@@ -163,6 +173,13 @@ def test_a_rep_drags_a_deal_to_the_next_stage_on_the_board(page, screenshot_dir)
     assert change.from_stage_id == pipeline["qualify"].pk
     # Proposal column: 4000 × 0.6 + 1500 × 0.6 → 3,300.00.
     assert page.get_by_test_id("weighted-propose").inner_text() == "3,300.00"
+
+    # The board in Simplified Chinese.
+    use_language(page, "zh-hans")
+    assert page.url.endswith(reverse("sales:pipeline"))
+    assert page.locator("h1").inner_text() == "销售管道"  # "Pipeline"
+    assert page.locator(f"[data-testid=stage-propose] [data-testid=deal-{deal.pk}]").is_visible()
+    page.screenshot(path=str(screenshot_dir / "pipeline-board-zh-hans.png"), full_page=True)
 
 
 def test_a_rep_works_through_my_day_and_enters_an_order(page, screenshot_dir):

@@ -92,17 +92,42 @@ def test_a_manager_logs_in_and_sees_the_kpi_charts_drawn(page, screenshot_dir):
     page.screenshot(path=str(screenshot_dir / "kpi-overview.png"), full_page=True)
 
 
-def test_a_rep_lands_on_the_customer_list_and_is_refused_the_kpi_page(page, screenshot_dir):
+def test_a_rep_lands_on_my_day_and_sees_their_own_kpis_only(page, screenshot_dir):
     rep = UserFactory(username="rita", role="Sales rep")
     CustomerFactory(name="Acme Widgets", owner=rep)
     CustomerFactory(name="Not Rita's", owner=UserFactory())
+    store_monthly_snapshots()
+    latest = charts.window_start(Granularity.MONTH, 1)
+    KpiSnapshot.objects.create(
+        kpi="revenue",
+        granularity=Granularity.MONTH,
+        period_start=latest,
+        period_end=charts.shift_period(Granularity.MONTH, latest, 1),
+        dimension="owner",
+        dimension_value=str(rep.pk),
+        dimension_label="rita",
+        value=Decimal("1234.00"),
+        numerator=Decimal("1234.00"),
+        sample_size=3,
+    )
 
     log_in(page, "rita")
 
-    assert page.url.endswith(reverse("customers:list"))
+    assert page.url.endswith(reverse("sales:my_day"))
+    page.click("[data-testid=main-nav] >> text=KPIs")
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function(
+        "document.querySelector('#kpi-revenue canvas').dataset.chartState === 'ready'"
+    )
+    # Her own revenue, not the organisation's 18,250.50.
+    assert page.locator("#kpi-revenue [data-testid=kpi-value]").inner_text().startswith("1,234.00")
+    assert "18,250" not in page.inner_text("main")
+    assert page.locator("[data-testid=kpi-scope]").is_visible()
+    page.screenshot(path=str(screenshot_dir / "rep-kpi-overview.png"), full_page=True)
+
+    page.goto(reverse("customers:list"))
     assert page.get_by_role("link", name="Acme Widgets").is_visible()
     assert page.get_by_text("Not Rita's").count() == 0
-    assert page.locator("[data-testid=main-nav] >> text=KPIs").count() == 0
     page.screenshot(path=str(screenshot_dir / "rep-customer-list.png"), full_page=True)
 
     # Typing filters the list in place (htmx), without pressing Search.
@@ -112,10 +137,10 @@ def test_a_rep_lands_on_the_customer_list_and_is_refused_the_kpi_page(page, scre
     page.get_by_role("link", name="Zenith Tools").wait_for()
     assert page.get_by_role("link", name="Acme Widgets").count() == 0
 
-    response = page.goto(reverse("kpis:overview"))
+    response = page.goto(reverse("kpis:index"))
 
     assert response is not None
-    assert response.status in (403, 404)
+    assert page.locator("[data-testid=scope-unavailable]").is_visible()
 
 
 def test_switching_to_chinese_in_the_browser_translates_the_navigation(page):

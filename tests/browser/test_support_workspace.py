@@ -116,6 +116,7 @@ def test_the_ticket_page_in_chinese(page, waiting_ticket, screenshot_dir):
     page.wait_for_load_state("networkidle")
 
     assert page.locator("html").get_attribute("lang") == "zh-hans"
+    assert page.get_by_role("heading", name="对话").is_visible()  # "Conversation"
     assert page.locator("[data-testid=sla-resolution]").get_attribute("data-state") == "running"
     page.screenshot(path=str(screenshot_dir / "support-ticket-zh-hans.png"), full_page=True)
 

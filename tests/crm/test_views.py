@@ -32,8 +32,8 @@ def test_home_sends_anonymous_users_to_login(client):
     [
         ("Manager", "kpis:overview"),
         ("Admin", "kpis:overview"),
-        ("Sales rep", "customers:list"),
-        ("Support agent", "customers:list"),
+        ("Sales rep", "sales:my_day"),
+        ("Support agent", "support:index"),
     ],
 )
 def test_home_sends_each_role_to_its_workspace(client, role, target):
@@ -57,7 +57,7 @@ def test_login_form_carries_a_csrf_token_and_a_post_without_it_is_refused():
     assert refused.status_code == 403
 
 
-def test_logging_in_through_the_form_lands_a_rep_on_the_customer_list():
+def test_logging_in_through_the_form_lands_a_rep_on_my_day():
     csrf_client = Client(enforce_csrf_checks=True)
     UserFactory(username="rita", role="Sales rep")
     page = csrf_client.get(reverse("login"))
@@ -70,7 +70,7 @@ def test_logging_in_through_the_form_lands_a_rep_on_the_customer_list():
         follow=True,
     )
 
-    assert response.redirect_chain[-1][0] == reverse("customers:list")
+    assert response.redirect_chain[-1][0] == reverse("sales:my_day")
     assert response.status_code == 200
 
 
@@ -101,15 +101,16 @@ def test_logout_is_a_post_form_with_csrf_and_get_is_refused(client):
 @pytest.mark.parametrize(
     ("role", "visible", "hidden"),
     [
+        # Every role has KPIs: a rep their own figures, an agent their team's service figures.
         (
             "Sales rep",
-            ["customers:list", "sales:index"],
-            ["kpis:overview", "support:index", "admin:index"],
+            ["customers:list", "sales:index", "kpis:overview"],
+            ["support:index", "admin:index"],
         ),
         (
             "Support agent",
-            ["customers:list", "support:index"],
-            ["kpis:overview", "sales:index", "admin:index"],
+            ["customers:list", "support:index", "kpis:overview"],
+            ["sales:index", "admin:index"],
         ),
         (
             "Manager",

@@ -218,7 +218,7 @@ def test_list_shows_every_kpi_with_unit_and_formula():
     output = run("list")
     for definition in registry.all():
         assert f"{definition.key} [{definition.stage}, {definition.unit}" in output
-        assert definition.formula in output
+        assert str(definition.formula) in output
 
 
 def test_schedule_installs_beat_entries_idempotently():

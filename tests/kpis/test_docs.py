@@ -17,6 +17,6 @@ def test_docs_state_every_formula_and_the_departures():
     text = render_kpi_docs()
     for definition in registry.all():
         assert f"### `{definition.key}`" in text
-        assert definition.formula in text
+        assert str(definition.formula) in text
     assert "`rfm_segment`" in text
     assert "Stated departures from the catalogue" in text

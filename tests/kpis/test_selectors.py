@@ -82,3 +82,79 @@ def test_snapshot_reads(churn_story):
     assert [row.period_start for row in series] == [MARCH, dt.date(2026, 4, 1)]
     assert [(row.kpi, row.period_start) for row in latest] == [("churn_rate", dt.date(2026, 4, 1))]
     assert {row.dimension_label for row in teams} == {"T1", "(none)"}
+
+
+# --- kpi_scope_for: what figures each user may see -------------------------------------------
+
+
+def test_an_admin_and_a_manager_in_no_team_see_the_organisation():
+    from kpis.selectors import kpi_scope_for
+    from tests.customers.factories import UserFactory
+
+    for user in (UserFactory(role="Admin"), UserFactory(role="Manager")):
+        scope = kpi_scope_for(user)
+        assert scope.is_organisation
+        assert scope.allows("segment", "7")
+        assert scope.default_cell == ("all", "")
+
+
+def test_a_manager_sees_the_teams_they_manage_or_belong_to_and_their_people():
+    from kpis.selectors import kpi_scope_for
+    from tests.customers.factories import UserFactory
+
+    manager = UserFactory(role="Manager")
+    rep = UserFactory(role="Sales rep")
+    stranger = UserFactory(role="Sales rep")
+    managed = TeamFactory.create(name="B managed", manager=manager)
+    joined = TeamFactory.create(name="A joined")
+    other = TeamFactory.create(name="C other")
+    managed.members.add(rep)
+    joined.members.add(manager)
+    other.members.add(stranger)
+
+    scope = kpi_scope_for(manager)
+
+    assert scope.values("team") == [str(joined.pk), str(managed.pk)]
+    assert set(scope.values("owner") or []) == {str(manager.pk), str(rep.pk)}
+    assert scope.default_cell == ("team", str(joined.pk))
+    assert not scope.allows("team", str(other.pk))
+    assert not scope.allows("owner", str(stranger.pk))
+    assert not scope.allows("all", "")
+    assert not scope.allows("segment", "1")
+    assert scope.covers("revenue")
+
+
+def test_a_rep_sees_themselves_and_an_agent_their_teams_service_figures():
+    from kpis.selectors import kpi_scope_for
+    from tests.customers.factories import UserFactory
+
+    rep = UserFactory(role="Sales rep")
+    agent = UserFactory(role="Support agent")
+    team = TeamFactory.create(name="Helpdesk")
+    team.members.add(rep, agent)
+
+    rep_scope = kpi_scope_for(rep)
+    agent_scope = kpi_scope_for(agent)
+
+    assert rep_scope.dimensions == ("owner",)
+    assert rep_scope.default_cell == ("owner", str(rep.pk))
+    assert not rep_scope.allows("team", str(team.pk))
+    assert agent_scope.default_cell == ("team", str(team.pk))
+    assert agent_scope.covers("first_response_time")
+    assert agent_scope.covers("csat")
+    assert not agent_scope.covers("revenue")
+
+
+def test_the_scope_is_read_once_per_user_object(django_assert_num_queries):
+    from kpis.selectors import kpi_scope_for
+    from tests.customers.factories import UserFactory
+
+    manager = UserFactory(role="Manager")
+    TeamFactory.create(name="Solo", manager=manager)
+
+    with django_assert_num_queries(3):  # roles, teams, people
+        first = kpi_scope_for(manager)
+    with django_assert_num_queries(0):
+        second = kpi_scope_for(manager)
+
+    assert first is second

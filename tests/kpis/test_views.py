@@ -64,15 +64,25 @@ def test_anonymous_users_are_sent_to_the_login_page(client, url):
 
 @pytest.mark.parametrize(
     ("role", "status"),
-    [("Sales rep", 403), ("Support agent", 403), ("Manager", 200), ("Admin", 200), (None, 403)],
+    [("Sales rep", 200), ("Support agent", 200), ("Manager", 200), ("Admin", 200), (None, 403)],
 )
-@pytest.mark.parametrize("url", [OVERVIEW, chart_url("revenue")])
-def test_only_managers_and_admins_see_kpis(client, role, status, url):
+def test_every_role_reaches_the_overview_and_a_user_without_one_is_refused(client, role, status):
     client.force_login(UserFactory(role=role))
 
-    response = client.get(url)
+    response = client.get(OVERVIEW)
 
     assert response.status_code == status
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    # The organisation's revenue line: a rep or an agent may not see it.
+    [("Sales rep", 404), ("Support agent", 404), ("Manager", 200), ("Admin", 200), (None, 403)],
+)
+def test_only_the_organisation_scope_charts_the_organisation(client, role, status):
+    client.force_login(UserFactory(role=role))
+
+    assert client.get(chart_url("revenue")).status_code == status
 
 
 def test_a_superuser_without_a_role_is_an_admin(client):
@@ -426,29 +436,28 @@ def test_every_workspace_page_renders_with_a_bounded_number_of_queries(
     assert filtered.status_code == 200
 
 
-@pytest.mark.parametrize("role", ["Sales rep", "Support agent"])
-@pytest.mark.parametrize(("name", "kwargs"), WORKSPACE_PAGES)
-def test_reps_and_agents_get_403_on_workspace_pages(client, role, name, kwargs):
-    client.force_login(UserFactory(role=role))
+def test_a_user_without_a_role_gets_403_on_every_workspace_page(client):
+    client.force_login(UserFactory(role=None))
 
-    assert client.get(page_url(name, **kwargs)).status_code == 403
+    for name, kwargs in WORKSPACE_PAGES:
+        assert client.get(page_url(name, **kwargs)).status_code == 403, name
 
 
 @pytest.mark.parametrize(
-    ("name", "kwargs"),
+    ("name", "kwargs", "status"),
     [
-        ("nps_chart", {}),
-        ("support_chart", {}),
-        ("funnel_chart", {}),
-        ("index_chart", {}),
-        ("waterfall_chart", {}),
-        ("kpi_breakdown", {"key": "revenue"}),
+        ("nps_chart", {}, 200),
+        ("support_chart", {}, 200),
+        ("funnel_chart", {}, 200),
+        # The composite index is the organisation's only.
+        ("index_chart", {}, 404),
+        ("waterfall_chart", {}, 404),
     ],
 )
-def test_chart_json_views_are_for_managers_only(client, name, kwargs):
+def test_a_rep_gets_their_own_analytics_charts_and_not_the_index(client, name, kwargs, status):
     client.force_login(UserFactory(role="Sales rep"))
 
-    assert client.get(page_url(name, **kwargs)).status_code == 403
+    assert client.get(page_url(name, **kwargs)).status_code == status
 
 
 def test_overview_groups_cards_by_stage_and_keeps_the_filter_in_every_link(
@@ -692,10 +701,28 @@ def test_a_manager_sees_only_visible_records_and_is_told_so(client, churn_popula
         {"period": MARCH.isoformat(), "part": "denominator"},
     )
 
-    # Of A(s) = {a, b, e, f, g} only a, b, e are in the manager's team → 3 visible of 5 stored.
+    # The manager's scope is team T1: its cell, A(s) = {a, b, e}, all three visible to them.
+    assert response.context["filters"].cell == ("team", str(team.pk))
     assert response.context["total"] == 3
-    assert response.context["stored_count"] == 5
+    assert response.context["stored_count"] == 3
     assert "based on 3 records visible to you" in response.content.decode()
+
+
+def test_a_manager_without_a_team_sees_the_organisation_and_only_their_visible_records(
+    client, churn_population
+):
+    client.force_login(UserFactory(role="Manager"))
+
+    response = client.get(
+        page_url("kpi_drilldown", key="churn_rate"),
+        {"period": MARCH.isoformat(), "part": "denominator"},
+    )
+
+    # Organisation cell: 5 stored; none of the five customers is the manager's own → 0 listed.
+    assert response.context["filters"].cell == ("all", "")
+    assert response.context["stored_count"] == 5
+    assert response.context["total"] == 0
+    assert "based on 0 records visible to you" in response.content.decode()
 
 
 def test_drilldown_is_paginated_with_bounded_queries(client, admin, django_assert_max_num_queries):
@@ -1093,3 +1120,242 @@ def test_every_kpi_drilldown_renders(client, admin, kpi, part):
     )
 
     assert response.status_code == 200
+
+
+# --- what each user may see: the KPI scope ----------------------------------------------------
+
+
+def cell_snapshot(key: str, start: dt.date, value: str, dimension: str, member, **fields):
+    """A snapshot of one cell; `member` is "" (all), a team or a user."""
+    return snapshot(
+        key,
+        start,
+        value,
+        dimension=dimension,
+        dimension_value=str(getattr(member, "pk", member)),
+        dimension_label=str(member),
+        sample_size=fields.pop("sample_size", 3),
+        **fields,
+    )
+
+
+@pytest.fixture
+def two_teams():
+    """Team North (manager Nora, rep Rita) and team South (rep Sam), with revenue and cac stored
+    for the organisation, each team and each rep this month."""
+    nora = UserFactory(username="nora", role="Manager")
+    rita = UserFactory(username="rita", first_name="Rita", role="Sales rep")
+    sam = UserFactory(username="sam", role="Sales rep")
+    north = TeamFactory(name="North", manager=nora)
+    south = TeamFactory(name="South")
+    north.members.add(rita)
+    south.members.add(sam)
+    (month,) = month_starts(1)
+    cell_snapshot("revenue", month, "9000.00", "all", "", sample_size=40)
+    cell_snapshot("revenue", month, "2500.00", "team", north, sample_size=12)
+    cell_snapshot("revenue", month, "6500.00", "team", south, sample_size=28)
+    cell_snapshot("revenue", month, "1234.00", "owner", rita, sample_size=7)
+    cell_snapshot("revenue", month, "4321.00", "owner", sam, sample_size=20)
+    # cac is stored for all, channel and team only: not for a rep.
+    cell_snapshot("cac", month, "80.00", "all", "")
+    cell_snapshot("cac", month, "70.00", "team", north)
+    cell_snapshot("first_response_time", month, "30", "team", north)
+    return {"nora": nora, "rita": rita, "sam": sam, "north": north, "south": south}
+
+
+def revenue_card(response):
+    return next(card for card in response.context["cards"] if card["series"].key == "revenue")
+
+
+def test_a_rep_sees_their_own_revenue_and_not_the_organisations(client, two_teams):
+    rita, sam, south = two_teams["rita"], two_teams["sam"], two_teams["south"]
+    client.force_login(rita)
+
+    own = client.get(OVERVIEW)
+    asked_for_a_team = client.get(OVERVIEW, {"team": str(south.pk)})
+    asked_for_another_rep = client.get(OVERVIEW, {"owner": str(sam.pk)})
+
+    for response in (own, asked_for_a_team, asked_for_another_rep):
+        assert response.status_code == 200
+        assert response.context["filters"].cell == ("owner", str(rita.pk))
+        assert revenue_card(response)["series"].latest.value == Decimal("1234.00")
+    html = own.content.decode()
+    card = html.split('id="kpi-revenue"')[1].split("</section>")[0]
+    assert "1,234" in card
+    assert "9,000" not in html
+    assert "4,321" not in html
+    assert "6,500" not in html
+    assert "based on 7 records visible to you" in card
+    # The filter bar offers the rep themselves only: no segment, team or other rep.
+    assert set(own.context["form"].fields) == {"granularity", "period", "periods", "owner"}
+    assert own.context["form"].fields["owner"].choices[1:] == [(str(rita.pk), "Rita")]
+
+
+def test_a_rep_charts_their_own_cell_and_gets_404_for_anyone_elses(client, two_teams):
+    rita, sam, north = two_teams["rita"], two_teams["sam"], two_teams["north"]
+    client.force_login(rita)
+
+    own = client.get(chart_url("revenue", dimension="owner", value=str(rita.pk)))
+    other = client.get(chart_url("revenue", dimension="owner", value=str(sam.pk)))
+    team = client.get(chart_url("revenue", dimension="team", value=str(north.pk)))
+    every_rep = client.get(chart_url("revenue", dimension="owner"))
+
+    assert own.status_code == 200
+    assert json.loads(own.content)["datasets"][0]["data"] == [1234.0]
+    assert (other.status_code, team.status_code, every_rep.status_code) == (404, 404, 404)
+
+
+def test_a_kpi_not_stored_for_the_reps_cell_is_not_available_rather_than_the_organisations(
+    client, two_teams
+):
+    client.force_login(two_teams["rita"])
+
+    overview = client.get(OVERVIEW)
+    page = client.get(page_url("kpi_detail", key="cac"))
+    drilldown = client.get(page_url("kpi_drilldown", key="cac"))
+
+    cac = next(card for card in overview.context["cards"] if card["series"].key == "cac")
+    assert cac["unavailable"]
+    assert cac["chart_url"] is None
+    card = overview.content.decode().split('id="kpi-cac"')[1].split("</section>")[0]
+    assert "Not available at your scope." in card
+    assert "80" not in card
+    assert page.status_code == 200
+    assert page.context["scope_unavailable"] is True
+    assert page.context["latest"] is None
+    assert page.context["tables"][0].rows == []
+    assert 'data-testid="scope-unavailable"' in page.content.decode()
+    assert drilldown.context["period"] is None
+    assert drilldown.context["stored"] is None
+
+
+def test_a_team_manager_sees_their_teams_figure_and_not_another_teams(client, two_teams):
+    nora, north, south = two_teams["nora"], two_teams["north"], two_teams["south"]
+    client.force_login(nora)
+
+    overview = client.get(OVERVIEW)
+    asked_for_south = client.get(OVERVIEW, {"team": str(south.pk)})
+    own_rep = client.get(OVERVIEW, {"owner": str(two_teams["rita"].pk)})
+    south_chart = client.get(chart_url("revenue", dimension="team", value=str(south.pk)))
+    north_chart = client.get(chart_url("revenue", dimension="team", value=str(north.pk)))
+
+    assert revenue_card(overview)["series"].latest.value == Decimal("2500.00")
+    assert revenue_card(asked_for_south)["series"].latest.value == Decimal("2500.00")
+    # A rep of the manager's team is within the scope.
+    assert revenue_card(own_rep)["series"].latest.value == Decimal("1234.00")
+    assert south_chart.status_code == 404
+    assert client.get(page_url("nps_chart"), {"team": str(south.pk)}).status_code == 404
+    assert client.get(page_url("support_chart"), {"segment": "1"}).status_code == 404
+    assert json.loads(north_chart.content)["datasets"][0]["data"] == [2500.0]
+    assert "6,500" not in overview.content.decode()
+    # The composite index is the organisation's: not shown on a team's overview.
+    assert 'data-testid="index-unavailable"' in overview.content.decode()
+
+
+def test_a_team_managers_breakdown_and_leaderboard_hold_their_team_only(client, two_teams):
+    nora, north = two_teams["nora"], two_teams["north"]
+    client.force_login(nora)
+    (month,) = month_starts(1)
+
+    by_team = client.get(
+        page_url("kpi_breakdown", key="revenue"), {"period": month.isoformat(), "by": "team"}
+    )
+    by_segment = client.get(
+        page_url("kpi_breakdown", key="revenue"), {"period": month.isoformat(), "by": "segment"}
+    )
+    board = client.get(page_url("leaderboard")).context["tables"][0]
+
+    assert json.loads(by_team.content)["labels"] == ["North"]
+    assert by_segment.status_code == 404
+    assert [row[0].csv for row in board.rows] == [str(north.pk)]
+
+
+def test_a_support_agent_sees_their_teams_service_figures_only(client, two_teams):
+    agent = UserFactory(role="Support agent")
+    two_teams["north"].members.add(agent)
+    client.force_login(agent)
+
+    overview = client.get(OVERVIEW)
+
+    keys = {card["series"].key for card in overview.context["cards"]}
+    assert "first_response_time" in keys
+    assert "revenue" not in keys
+    frt = next(c for c in overview.context["cards"] if c["series"].key == "first_response_time")
+    assert frt["series"].latest.value == Decimal("30")
+    assert client.get(page_url("kpi_detail", key="revenue")).status_code == 404
+    assert client.get(page_url("kpi_drilldown", key="revenue")).status_code == 404
+    assert 'data-testid="scope-unavailable"' in client.get(page_url("nps")).content.decode()
+
+
+def test_organisation_only_pages_say_not_available_to_a_scoped_user(client, two_teams):
+    client.force_login(two_teams["rita"])
+
+    for name in ("cohorts", "index"):
+        response = client.get(page_url(name))
+        assert response.status_code == 200
+        assert response.context["scope_unavailable"] is True
+        assert response.context["tables"] == ()
+
+
+def test_alerts_and_targets_of_other_cells_are_not_shown_or_actionable(client, two_teams):
+    nora, north, south = two_teams["nora"], two_teams["north"], two_teams["south"]
+    (month,) = month_starts(1)
+    alerts = {}
+    for team in (north, south):
+        rule = AlertRule.objects.create(
+            name=f"Revenue low {team.name}",
+            kpi="revenue",
+            granularity=Granularity.MONTH,
+            dimension="team",
+            dimension_value=str(team.pk),
+            lower_threshold=Decimal("10000"),
+        )
+        alerts[team.name] = Alert.objects.create(
+            rule=rule,
+            granularity=Granularity.MONTH,
+            period_start=month,
+            period_end=charts.shift_period(Granularity.MONTH, month, 1),
+            value=Decimal("1"),
+        )
+        Target.objects.create(
+            kpi="revenue",
+            granularity=Granularity.MONTH,
+            period_start=month,
+            dimension="team",
+            dimension_value=str(team.pk),
+            kind=Target.Kind.ABSOLUTE,
+            amount=Decimal("3000"),
+        )
+    client.force_login(nora)
+
+    inbox = client.get(page_url("alerts"))
+    targets = client.get(page_url("targets")).context["tables"][0]
+    refused = client.post(
+        page_url("alert_action", pk=str(alerts["South"].pk), action="acknowledge")
+    )
+
+    assert [item["alert"].pk for item in inbox.context["alerts"]] == [alerts["North"].pk]
+    assert [row[1].text for row in targets.rows] == ["team: North"]
+    assert refused.status_code == 404
+
+
+@pytest.mark.parametrize("who", ["rep", "agent", "team manager"])
+@pytest.mark.parametrize(("name", "kwargs"), WORKSPACE_PAGES)
+def test_scoped_users_get_every_workspace_page_with_a_bounded_number_of_queries(
+    client, history, who, name, kwargs, django_assert_max_num_queries
+):
+    role = {"rep": "Sales rep", "agent": "Support agent", "team manager": "Manager"}[who]
+    user = UserFactory(role=role)
+    history[0].members.add(user)
+    client.force_login(user)
+    if who == "agent" and kwargs:
+        kwargs = {"key": "first_response_time"}
+
+    with django_assert_max_num_queries(20):
+        response = client.get(page_url(name, **kwargs))
+    with django_assert_max_num_queries(20):
+        widened = client.get(page_url(name, **kwargs), {"team": str(history[1].pk)})
+
+    assert response.status_code == 200
+    assert widened.status_code == 200
+    assert widened.context["filters"].cell == response.context["filters"].cell

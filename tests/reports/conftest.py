@@ -47,8 +47,8 @@ def people(db):
     ann = UserFactory(username="ann", role="Sales rep", first_name="Ann")
     bob = UserFactory(username="bob", role="Sales rep", first_name="Bob")
     agent = UserFactory(username="sam", role="Support agent")
-    north.manager = manager
-    north.save()
+    # Maria manages no team, so her KPI scope is the organisation (kpi_scope_for): company
+    # figures and any team's.
     north.members.add(ann, agent)
     return {"north": north, "manager": manager, "ann": ann, "bob": bob, "agent": agent}
 

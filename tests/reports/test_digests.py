@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.test import Client
 
 from crm.templatetags.pulse import kpi_value
 from kpis.annotations import annotation_create
@@ -130,14 +131,38 @@ def test_links_open_the_kpi_page_at_the_period_and_scope(subscribed):
 
     own = next(message for message in mail.outbox if message.to == [ann.email])
     company = next(message for message in mail.outbox if message.to == [manager.email])
+    # The parameters the KPI page reads (kpis.forms.parse_filters): the scope's dimension is its
+    # own parameter, and the company scope has none.
     assert (
-        f"{SITE}/kpis/kpi/revenue/?granularity=month&amp;period=2026-03-01"
-        f"&amp;dimension=owner&amp;value={ann.pk}" in html_of(own)
+        f"{SITE}/kpis/kpi/revenue/?granularity=month&amp;period=2026-03-01&amp;owner={ann.pk}"
+        in html_of(own)
     )
-    assert (
-        f"{SITE}/kpis/kpi/revenue/?granularity=month&period=2026-03-01&dimension=all&value="
-        in company.body
+    assert f"{SITE}/kpis/kpi/revenue/?granularity=month&period=2026-03-01\n" in company.body + "\n"
+
+
+@time_machine.travel(SEND_TIME, tick=False)
+def test_following_a_digest_link_shows_that_period_and_scope_selected(snapshots):
+    """The link is built by the KPI page's own filters; the page reads it back as sent."""
+    north, reader = snapshots["north"], snapshots["manager"]
+    subscription = digest_subscription_create(
+        user=reader, frequency="monthly", scope="team", team=north, kpi_keys=["revenue"]
     )
+    (figure,) = digest_build(subscription=subscription, period_start=MARCH).figures
+    assert figure.link.startswith(SITE)
+    browser = Client()
+    browser.force_login(reader)
+
+    response = browser.get(figure.link.removeprefix(SITE))
+
+    assert response.status_code == 200
+    filters = response.context["filters"]
+    assert (filters.granularity, filters.period) == ("month", MARCH)
+    assert (filters.dimension, filters.value) == ("team", str(north.pk))
+    html = response.content.decode()
+    assert 'name="period" id="id_period" value="2026-03-01"' in html
+    assert f'<option value="{north.pk}" selected>' in html
+    # The period table ends at the linked period, newest first.
+    assert response.context["tables"][0].rows[0][0].text == "2026-03-01"
 
 
 @time_machine.travel(SEND_TIME, tick=False)
@@ -234,8 +259,9 @@ def test_team_scope_needs_a_team_of_the_user(people):
     other = type(people["north"]).objects.create(name="South")
 
     with pytest.raises(ValidationError) as error:
+        # Sam, a support agent of North, reads North's service figures and no other team's.
         digest_subscription_create(
-            user=people["ann"], frequency="weekly", scope="team", team=other, stages=["pipeline"]
+            user=people["agent"], frequency="weekly", scope="team", team=other, stages=["service"]
         )
 
     assert "not a member or manager of the team South" in error.value.message_dict["team"][0]
