@@ -738,6 +738,9 @@ def kpi_drilldown(request: HttpRequest, key: str) -> HttpResponse:
         },
         page_query=_url("kpis:kpi_drilldown", {**base_params, "part": part}, key=key),
         csv_url=_url("kpis:kpi_drilldown", {**base_params, "part": part, "format": "csv"}, key=key),
+        xlsx_url=_url(
+            "kpis:kpi_drilldown", {**base_params, "part": part, "format": "xlsx"}, key=key
+        ),
         kpi_url=_url("kpis:kpi_detail", filters.params(), key=key),
     )
 

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from crm.importing.export import CONTENT_TYPES
+
 ERROR_SCHEMA = {
     "type": "object",
     "description": "Field-level messages ({field: [message]}) or {detail: message}.",
@@ -50,7 +52,11 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
             ):
                 content = responses.get("200", {}).get("content")
                 if content is not None:
-                    content.setdefault("text/csv", {"schema": {"type": "string"}})
+                    # Exports are files, not the JSON page: a CSV text and an XLSX workbook.
+                    content["text/csv"] = {"schema": {"type": "string"}}
+                    content[CONTENT_TYPES["xlsx"]] = {
+                        "schema": {"type": "string", "format": "binary"}
+                    }
             if method == "put" and "by-external-id" in path and "200" in responses:
                 responses.setdefault("201", {**responses["200"], "description": "Created."})
     return result

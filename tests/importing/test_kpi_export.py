@@ -85,3 +85,15 @@ def test_kpi_tables_offer_both_formats(client, admin, month):
 
     assert 'data-testid="csv-periods"' in page
     assert 'data-testid="xlsx-periods"' in page
+
+
+def test_the_drilldown_page_links_its_xlsx_export(client, admin, month):
+    url = reverse("kpis:kpi_drilldown", kwargs={"key": "revenue"})
+    page = client.get(url, {"period": month.isoformat()})
+
+    link = page.context["xlsx_url"]
+    header, *rows = sheet(client.get(link))
+
+    assert 'data-testid="xlsx-records"' in page.content.decode()
+    # The same 2 orders as the page lists.
+    assert (header[0], len(rows)) == ("Record", 2)
