@@ -165,8 +165,8 @@ class KpiScope:
     cells: admins read every cell; a manager the `team` cells of the teams they manage or belong
     to and the `owner` cells of those teams' people; a support agent their teams' cells (or, with
     no team, their own) of the service KPIs; a sales rep the `owner` cell of themselves. A
-    manager in no team reads the organisation: the role is granted to people who run the whole
-    business, and a manager with a team is scoped by it.
+    manager in no team, or in every team, reads the organisation: the role is granted to people
+    who run the whole business, and a manager of some teams is scoped by them.
     """
 
     kind: str
@@ -224,7 +224,7 @@ def _user_label(user: Any) -> str:
 
 
 def kpi_scope_for(user: Any) -> KpiScope:
-    """The KPI scope of `user` (2 queries at most, cached on the user object for the request).
+    """The KPI scope of `user` (3 queries at most, cached on the user object for the request).
 
     A user in several roles gets the widest: admin, then manager, then sales rep, then agent.
     """
@@ -247,7 +247,8 @@ def kpi_scope_for(user: Any) -> KpiScope:
             .order_by("name", "pk")
             .values_list("pk", "name")
         )
-        if not teams:
+        # A manager in no team, or in charge of every team, runs the whole business.
+        if not teams or len(teams) == Team.objects.count():
             scope = KpiScope(SCOPE_ORGANISATION)
         else:
             team_ids = [pk for pk, _name in teams]

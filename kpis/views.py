@@ -2,7 +2,8 @@
 index, alerts and targets, with Chart.js JSON from django-chartjs views and CSV of every table.
 
 Access: every role, each within its KPI scope (`kpis.selectors.kpi_scope_for`): admins and managers
-in no team see the organisation; a manager their teams and their people; a support agent their
+in no team or in every team see the organisation; a manager of some teams those teams and their
+people; a support agent their
 team's service figures; a sales rep their own. `_filters` narrows every page, chart and drill-down
 to that scope (a filter that would show more is replaced by the scope's own cell; a chart asked
 for another cell is 404), and a KPI not stored for the scope's dimension says so instead of

@@ -121,9 +121,9 @@ def test_a_rep_subscribes_to_a_weekly_digest_of_their_own_figures(page, screensh
     rep = UserFactory(username="ann", first_name="Ann", role="Sales rep")
     log_in(page, "ann")
     page.goto(reverse("reports:digests"))
-    # The role's scopes only: no company figures on offer.
+    # A rep's KPI scope is their own figures: no team or company figures on offer.
     scopes = page.eval_on_selector_all("select[name=scope] option", "(os) => os.map(o => o.value)")
-    assert scopes == ["own", "team"]
+    assert scopes == ["own"]
 
     page.select_option("select[name=frequency]", "weekly")
     page.select_option("select[name=scope]", "own")

@@ -158,3 +158,21 @@ def test_the_scope_is_read_once_per_user_object(django_assert_num_queries):
         second = kpi_scope_for(manager)
 
     assert first is second
+
+
+def test_a_manager_of_every_team_reads_the_organisation():
+    from kpis.selectors import kpi_scope_for
+    from tests.customers.factories import TeamFactory, UserFactory
+
+    boss = UserFactory(role="Manager")
+    north, south = TeamFactory(name="North"), TeamFactory(name="South")
+    north.manager = boss
+    north.save()
+
+    # 1 of 2 teams: scoped to North's cell.
+    assert kpi_scope_for(boss).values("team") == [str(north.pk)]
+    south.manager = boss
+    south.save()
+    del boss._pulse_kpi_scope  # the scope is cached per request on the user object
+    # 2 of 2 teams: the whole business.
+    assert kpi_scope_for(boss).is_organisation

@@ -692,6 +692,7 @@ def test_drilldown_of_a_team_matches_that_teams_snapshot(client, admin, churn_po
 
 def test_a_manager_sees_only_visible_records_and_is_told_so(client, churn_population):
     team = churn_population["team"]
+    TeamFactory(name="Elsewhere")  # the manager is in 1 of 2 teams, so scoped to it
     user = UserFactory(role="Manager")
     team.members.add(user)
     client.force_login(user)
