@@ -19,6 +19,12 @@ The rule, as implemented:
 
 Per-segment `d` is handled by splitting customers into the few groups sharing one `d` value, so the
 SQL stays a fixed number of EXISTS clauses whatever the number of customers.
+
+These Q objects serve drill-downs, lifecycle and cohorts. A KPI run does not evaluate them per KPI
+and dimension: `kpis.definitions.frame.CustomerFrame` evaluates the same rule once per run for
+every customer and instant (one grouped pass over orders; "an order in [t − d, t) after the
+churn" is "the last such order before t is on or after t − d"), and the tests and the benchmark
+cross-check hold both to the same figures.
 """
 
 from __future__ import annotations

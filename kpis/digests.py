@@ -27,7 +27,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from crm.roles import SALES_REP, SUPPORT_AGENT, is_admin, is_manager, user_roles
+from crm.roles import SALES_REP, SUPPORT_AGENT, is_manager, user_roles
 from kpis.annotations import annotations_for
 from kpis.definitions import registry
 from kpis.definitions.base import STAGES, KpiDefinition
@@ -197,7 +197,7 @@ def digest_subscriptions_default(user: Any) -> list[DigestSubscription]:
         if "company" not in scopes_allowed(user):
             from customers.models import Team
 
-            team_id = kpi_scope_for(user).values("team")[0]
+            team_id = (kpi_scope_for(user).values("team") or [""])[0]
             where = {"scope": "team", "team": Team.objects.get(pk=team_id)}
         wanted.append({"frequency": "monthly", "stages": list(STAGES), **where})
         wanted.append({"frequency": "daily", "include_alerts": True, **where})

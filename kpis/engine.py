@@ -88,8 +88,12 @@ def compute_period(
     period_start: dt.date,
     kpi_keys: Iterable[str] | None = None,
     now: dt.datetime | None = None,
+    refresh_scores: bool | None = None,
 ) -> KpiRun:
     """Compute the KPIs of the period of `granularity` starting at `period_start`.
+
+    `refresh_scores=False` skips the customer RFM/health refresh of the post-compute hook (a
+    backfill refreshes them once, for its last period); None leaves the hook's own rule.
 
     Raises UnknownKpiError / PeriodError before writing anything on bad input. On a failure the
     snapshots are rolled back, the KpiRun row records the error and the exception propagates.
@@ -125,13 +129,16 @@ def compute_period(
                 period_end=end,
                 now=now,
                 rules=ActivityRules.load(),
+                # One customer frame (kpis.definitions.frame) shared by the run's KPIs.
+                shared={},
             )
             snapshots: list[KpiSnapshot] = []
             for definition in definitions:
                 snapshots.extend(build_snapshots(definition, ctx, definition.compute(ctx)))
             KpiSnapshot.objects.bulk_create(snapshots, batch_size=500)
+            hook_options = {} if refresh_scores is None else {"refresh_scores": refresh_scores}
             post_compute.after_period_computed(
-                granularity=granularity, period_start=start, period_end=end
+                granularity=granularity, period_start=start, period_end=end, **hook_options
             )
             run.status = KpiRun.Status.SUCCEEDED
             run.rows_written = len(snapshots)
@@ -157,13 +164,24 @@ def compute_range(
     kpi_keys: Iterable[str] | None = None,
     now: dt.datetime | None = None,
 ) -> list[KpiRun]:
-    """Backfill every period of `granularity` overlapping [start, end), one run each."""
+    """Backfill every period of `granularity` overlapping [start, end), one run each.
+
+    Customer RFM/health scores describe "now": each period would overwrite the previous one's,
+    so only the last period of the range may refresh them (by the hook's own rule).
+    """
     from kpis.periods import iter_periods
 
     keys = (
         None if kpi_keys is None else [definition.key for definition in registry.resolve(kpi_keys)]
     )
+    periods = [period_start for period_start, _period_end in iter_periods(granularity, start, end)]
     return [
-        compute_period(granularity=granularity, period_start=period_start, kpi_keys=keys, now=now)
-        for period_start, _period_end in iter_periods(granularity, start, end)
+        compute_period(
+            granularity=granularity,
+            period_start=period_start,
+            kpi_keys=keys,
+            now=now,
+            refresh_scores=None if index == len(periods) - 1 else False,
+        )
+        for index, period_start in enumerate(periods)
     ]

@@ -37,12 +37,27 @@ def period_is_latest(*, granularity: str, period_start: dt.date, period_end: dt.
     ).exists()
 
 
-def after_period_computed(*, granularity: str, period_start: dt.date, period_end: dt.date) -> None:
-    if period_is_latest(granularity=granularity, period_start=period_start, period_end=period_end):
+def after_period_computed(
+    *,
+    granularity: str,
+    period_start: dt.date,
+    period_end: dt.date,
+    refresh_scores: bool | None = None,
+) -> None:
+    """`refresh_scores=False`: leave customer scores alone (a backfill refreshes them once, for
+    its last period); None: refresh them when the period is the latest (period_is_latest)."""
+    if refresh_scores is not False and period_is_latest(
+        granularity=granularity, period_start=period_start, period_end=period_end
+    ):
         # Scores as of the period end, or now while the period is still open.
         as_of = min(timezone.now(), _local_midnight(period_end))
-        rfm_recompute(as_of=as_of, granularity=granularity, period_start=period_start)
-        health_recompute(as_of=as_of, granularity=granularity, period_start=period_start)
+        rfm = rfm_recompute(as_of=as_of, granularity=granularity, period_start=period_start)
+        health_recompute(
+            as_of=as_of,
+            granularity=granularity,
+            period_start=period_start,
+            order_measures=rfm.order_measures,
+        )
     version = active_weight_version()
     if version is not None:
         compute_index(

@@ -28,8 +28,8 @@ import datetime as dt
 import math
 import sqlite3
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -56,7 +56,31 @@ from kpis.models import CustomerSegmentSnapshot
 from sales.models import Order
 
 BATCH_SIZE = 1000
+# Rows per UPDATE … FROM (VALUES …) / INSERT on PostgreSQL. Each UPDATE batch is joined to the
+# customers table by a scan of it, so 1,000-row batches re-scanned 100k customers ~100 times;
+# psycopg allows 65,535 parameters per statement.
+MAX_PARAMS = 60000
 TRAILING_DAYS = 365
+SEGMENT_SNAPSHOT_FIELDS = (
+    "customer_id",
+    "granularity",
+    "period_start",
+    "as_of",
+    "rfm_segment",
+    "r",
+    "f",
+    "m",
+    "recency_days",
+    "frequency",
+    "monetary",
+)
+
+
+def write_batch_size(columns: int) -> int:
+    """Rows per batched write statement of `columns` parameters each."""
+    if connection.vendor != "postgresql":
+        return BATCH_SIZE
+    return max(BATCH_SIZE, MAX_PARAMS // max(columns, 1))
 
 
 def org_tz() -> ZoneInfo:
@@ -91,6 +115,9 @@ def bulk_set(model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[
         return
     quote = connection.ops.quote_name
     table, pk = quote(opts.db_table), quote(str(opts.pk.column))
+    if connection.vendor == "postgresql":
+        _copy_and_update(model, columns, rows)
+        return
     aliases = ["v_pk", *(f"v_{column.column}" for column in columns)]
     assignments = ", ".join(
         f"{quote(column.column)} = CAST(v.{quote(alias)} AS {db_type})"
@@ -98,15 +125,95 @@ def bulk_set(model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[
         for db_type in [column.cast_db_type(connection)]  # type: ignore[attr-defined]
     )
     row_sql = "(" + ", ".join(["%s"] * len(aliases)) + ")"
+    batch_size = write_batch_size(len(aliases))
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), BATCH_SIZE):
-            batch = rows[start : start + BATCH_SIZE]
+        for start in range(0, len(rows), batch_size):
+            batch = rows[start : start + batch_size]
             cursor.execute(
                 f"WITH v({', '.join(quote(a) for a in aliases)}) AS "
                 f"(VALUES {', '.join([row_sql] * len(batch))}) "
                 f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{pk} = v.{quote('v_pk')}",
                 [value for row in batch for value in row],
             )
+
+
+def _copy_and_update(
+    model: type[Model], columns: Sequence[Field], rows: Sequence[Sequence[Any]]
+) -> None:
+    """PostgreSQL: COPY the rows into a temporary table, then one UPDATE … FROM it.
+
+    One join instead of a scan of the table per VALUES batch, and rows whose values are already
+    stored are not rewritten (IS DISTINCT FROM), so a re-run for the same moment writes little.
+    """
+    opts = model._meta
+    quote = connection.ops.quote_name
+    table, pk = quote(opts.db_table), quote(str(opts.pk.column))
+    staging = quote(f"bulk_set_{opts.db_table}")
+    definitions = ", ".join(
+        [
+            f"v_pk {cast(Any, opts.pk).rel_db_type(connection)}",
+            *(f"{quote('v_' + column.column)} {column.db_type(connection)}" for column in columns),
+        ]
+    )
+    assignments = ", ".join(
+        f"{quote(column.column)} = v.{quote('v_' + column.column)}" for column in columns
+    )
+    changed = " OR ".join(
+        f"{table}.{quote(column.column)} IS DISTINCT FROM v.{quote('v_' + column.column)}"
+        for column in columns
+    )
+    with connection.cursor() as cursor:
+        # Statements without parameters share a round trip (psycopg runs them as one query).
+        cursor.execute(
+            f"DROP TABLE IF EXISTS {staging}; CREATE TEMPORARY TABLE {staging} ({definitions})"
+        )
+        with cursor.cursor.copy(f"COPY {staging} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(
+                    [
+                        row[0],
+                        *(
+                            column.get_db_prep_save(value, connection)
+                            for column, value in zip(columns, row[1:], strict=True)
+                        ),
+                    ]
+                )
+        cursor.execute(
+            f"UPDATE {table} SET {assignments} FROM {staging} v "
+            f"WHERE {table}.{pk} = v.v_pk AND ({changed}); DROP TABLE {staging}"
+        )
+
+
+def bulk_insert(model: type[Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Insert rows of `fields` (attribute names, e.g. "customer_id"): COPY on PostgreSQL,
+    bulk_create elsewhere.
+
+    Django's bulk_create sends each column as an array parameter that psycopg escapes element
+    by element in Python (≈70 s for 70k health snapshots with their JSON components), after
+    building a model instance per row; COPY streams plain values as they are made. Only JSON
+    values need the field's own preparation (plain ints, strings, decimals, dates pass as is).
+    """
+    opts = model._meta
+    columns = [
+        cast(Field, next(f for f in opts.concrete_fields if f.attname == name)) for name in fields
+    ]
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_create(
+            (model(**dict(zip(fields, row, strict=True))) for row in rows),
+            batch_size=BATCH_SIZE,
+        )
+        return
+    prepared = [i for i, column in enumerate(columns) if column.get_internal_type() == "JSONField"]
+    quote = connection.ops.quote_name
+    sql = f"COPY {quote(opts.db_table)} ({', '.join(quote(c.column) for c in columns)}) FROM STDIN"
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(sql) as copy:
+            for row in rows:
+                if prepared:
+                    row = list(row)
+                    for i in prepared:
+                        row[i] = columns[i].get_db_prep_save(row[i], connection)
+                copy.write_row(row)
 
 
 def quintile(percent_rank: float) -> int:
@@ -125,6 +232,11 @@ class CustomerRfm:
     f: int
     m: int
     segment: str
+    last_order_at: dt.datetime | None = None
+
+
+# customer id → (last counted order, order days and net revenue in the trailing 365 days)
+OrderMeasures = dict[int, tuple[dt.datetime, int, Decimal]]
 
 
 def _counted_orders(as_of: dt.datetime, prefix: str = "") -> Q:
@@ -241,6 +353,7 @@ def rfm_rows(*, as_of: dt.datetime) -> Iterator[CustomerRfm]:
                 days_since_last_order=since_last,
                 inactivity_days=inactivity_days,
             ),
+            last_order_at=last_order_at,
         )
 
 
@@ -249,6 +362,9 @@ class RfmSummary:
     as_of: dt.datetime
     customers: int
     segments: dict[str, int]
+    # The order measures behind the scores, for the health score of the same moment (the same
+    # three measures: kpis.health reuses them instead of a second pass over the orders).
+    order_measures: OrderMeasures = field(default_factory=dict, repr=False, compare=False)
 
 
 @transaction.atomic
@@ -275,27 +391,33 @@ def rfm_recompute(
         CustomerSegmentSnapshot.objects.filter(
             granularity=granularity, period_start=period_start
         ).delete()
-        CustomerSegmentSnapshot.objects.bulk_create(
-            [
-                CustomerSegmentSnapshot(
-                    customer_id=row.customer_id,
-                    granularity=granularity,
-                    period_start=period_start,
-                    as_of=as_of,
-                    rfm_segment=row.segment,
-                    r=row.r,
-                    f=row.f,
-                    m=row.m,
-                    recency_days=row.recency_days,
-                    frequency=row.frequency,
-                    monetary=row.monetary,
+        bulk_insert(
+            CustomerSegmentSnapshot,
+            SEGMENT_SNAPSHOT_FIELDS,
+            (
+                (
+                    row.customer_id,
+                    granularity,
+                    period_start,
+                    as_of,
+                    row.segment,
+                    row.r,
+                    row.f,
+                    row.m,
+                    row.recency_days,
+                    row.frequency,
+                    row.monetary,
                 )
                 for row in results
-            ],
-            batch_size=BATCH_SIZE,
+            ),
         )
     return RfmSummary(
         as_of=as_of,
         customers=len(results),
         segments=dict(Counter(row.segment for row in results)),
+        order_measures={
+            row.customer_id: (row.last_order_at, row.frequency, row.monetary)
+            for row in results
+            if row.last_order_at is not None
+        },
     )

@@ -97,9 +97,9 @@ class LeadsNew(RatioKpi):
     dimensions = ("all", "team", "owner", "channel")
     dimension_paths = LEAD_PATHS
     min_sample = 0
-    formula = "count(leads created in P, status ≠ merged and not merged into another lead)"
-    period_rule = "Lead.created_at in [P.start, P.end)."
-    edge_cases = "A period without leads stores 0 (an absolute count, not a ratio)."
+    formula = _("count(leads created in P, status ≠ merged and not merged into another lead)")
+    period_rule = _("Lead.created_at in [P.start, P.end).")
+    edge_cases = _("A period without leads stores 0 (an absolute count, not a ratio).")
 
     def numerator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
         return countable_leads().filter(in_period("created_at", ctx))
@@ -116,12 +116,12 @@ class LeadConversionRate(RatioKpi):
     dimensions = ("all", "team", "owner", "channel")
     dimension_paths = LEAD_PATHS
     maturity_days = LEAD_CONVERSION_WINDOW_DAYS
-    formula = (
+    formula = _(
         "leads created in P with converted_at < created_at + 90 days ÷ leads created in P "
         "(merged duplicates excluded from both)"
     )
-    period_rule = "Cohort of leads created in P; provisional until P.end + 90 days."
-    edge_cases = "No leads → n/a. A conversion after 90 days does not count."
+    period_rule = _("Cohort of leads created in P; provisional until P.end + 90 days.")
+    edge_cases = _("No leads → n/a. A conversion after 90 days does not count.")
 
     def denominator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
         return countable_leads().filter(in_period("created_at", ctx))
@@ -146,10 +146,10 @@ class CustomersNew(RatioKpi):
     dimensions = ("all", "segment", "team", "owner", "channel")
     dimension_paths = customer_paths()
     min_sample = 0
-    formula = "count(customers with acquired_at in P)"
-    period_rule = "Customer.acquired_at in [P.start, P.end)."
-    edge_cases = "A reactivated customer keeps their first acquired_at, so is never new again."
-    departures = (
+    formula = _("count(customers with acquired_at in P)")
+    period_rule = _("Customer.acquired_at in [P.start, P.end).")
+    edge_cases = _("A reactivated customer keeps their first acquired_at, so is never new again.")
+    departures = _(
         "The segment is the customer's segment at snapshot time, not at acquisition "
         "(no segment history is stored)."
     )
@@ -173,13 +173,13 @@ class Cac(KpiDefinition):
     direction = "lower"
     dimensions = ("all", "channel", "team")
     dimension_paths = {"all": None, "channel": "channel", "team": "team"}
-    formula = "(marketing spend in P + sales cost in P) ÷ customers_new in P"
-    period_rule = (
+    formula = _("(marketing spend in P + sales cost in P) ÷ customers_new in P")
+    period_rule = _(
         "Spend and cost records overlapping P are prorated by days of overlap; "
         "customers by acquired_at in P."
     )
-    edge_cases = "No new customers → n/a. Spend without a channel only counts in `all`."
-    departures = (
+    edge_cases = _("No new customers → n/a. Spend without a channel only counts in `all`.")
+    departures = _(
         "Cost records spanning several periods are prorated by days (the catalogue does not "
         "say how a monthly spend row maps to a day or week)."
     )
@@ -246,12 +246,12 @@ class MarketingRoi(KpiDefinition):
     dimensions = ("all", "channel")
     dimension_paths = {"all": None, "channel": "customer__channel"}
     maturity_days = MARKETING_ROI_WINDOW_DAYS
-    formula = (
+    formula = _(
         "(Σ net_amount of non-cancelled orders of customers acquired in P, ordered in "
         "[acquired_at, acquired_at + 90 days) − marketing spend in P) ÷ marketing spend in P"
     )
-    period_rule = "Cohort of customers acquired in P; provisional until P.end + 90 days."
-    edge_cases = "Spend 0 → n/a. Can be negative (spend not yet earned back)."
+    period_rule = _("Cohort of customers acquired in P; provisional until P.end + 90 days.")
+    edge_cases = _("Spend 0 → n/a. Can be negative (spend not yet earned back).")
 
     def cohort_orders(self, ctx: KpiContext) -> QuerySet[Any]:
         window = dt.timedelta(days=MARKETING_ROI_WINDOW_DAYS)

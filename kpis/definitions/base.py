@@ -60,6 +60,9 @@ class KpiContext:
     end: dt.datetime
     now: dt.datetime
     rules: ActivityRules
+    # Per-run cache shared by the definitions of one engine run (the customer frame); None
+    # outside a run, so a definition computed on its own never reads stale figures.
+    shared: dict[str, Any] | None = field(default=None, compare=False, hash=False, repr=False)
 
     @classmethod
     def build(
@@ -70,6 +73,7 @@ class KpiContext:
         period_end: dt.date,
         now: dt.datetime,
         rules: ActivityRules | None = None,
+        shared: dict[str, Any] | None = None,
     ) -> KpiContext:
         start, end = to_datetime_range(period_start, period_end)
         return cls(
@@ -80,6 +84,7 @@ class KpiContext:
             end=end,
             now=now,
             rules=rules or ActivityRules.load(),
+            shared=shared,
         )
 
 
@@ -241,10 +246,11 @@ class KpiDefinition:
     min_sample: ClassVar[int] = 1
     maturity_days: ClassVar[int] = 0
     version: ClassVar[int] = 1
-    formula: ClassVar[str]
-    period_rule: ClassVar[str] = ""
-    edge_cases: ClassVar[str] = ""
-    departures: ClassVar[str] = ""
+    # Translatable (gettext_lazy) in the definitions; docs/kpis.md renders them in English.
+    formula: ClassVar[str | Promise]
+    period_rule: ClassVar[str | Promise] = ""
+    edge_cases: ClassVar[str | Promise] = ""
+    departures: ClassVar[str | Promise] = ""
     dimension_paths: ClassVar[dict[str, str | None]] = {"all": None}
 
     def __repr__(self) -> str:

@@ -4,23 +4,22 @@ cross-sell and up-sell."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any
 
-from django.db import connection
 from django.db.models import (
-    Count,
     DecimalField,
     Exists,
     ExpressionWrapper,
     F,
+    Max,
+    Min,
     OuterRef,
+    Q,
     QuerySet,
     Sum,
-    Value,
-    Window,
 )
-from django.db.models.functions import RowNumber
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
@@ -29,14 +28,19 @@ from kpis.definitions.base import (
     KpiContext,
     KpiDefinition,
     KpiResult,
-    RatioKpi,
     customer_paths,
     filter_dimension,
-    group_key,
     grouped,
     in_period,
     ratio,
     to_decimal,
+)
+from kpis.definitions.frame import (
+    FrameRatioKpi,
+    customer_frame,
+    money,
+    register_customer_set,
+    shift_months,
 )
 from kpis.definitions.maintenance import customers_ordering_in
 from kpis.periods import to_datetime_range
@@ -51,20 +55,11 @@ def orders_in(ctx: KpiContext) -> QuerySet[Any]:
     return countable_orders().filter(in_period("ordered_at", ctx))
 
 
-def shift_months(day: dt.date, months: int) -> dt.date:
-    """`day` moved by whole months, clipped to the target month's last day."""
-    index = day.year * 12 + (day.month - 1) + months
-    year, month = index // 12, index % 12 + 1
-    first_next = dt.date(year + (month == 12), month % 12 + 1, 1)
-    last_day = (first_next - dt.timedelta(days=1)).day
-    return dt.date(year, month, min(day.day, last_day))
-
-
 def _money(number: Any) -> Decimal:
     return Decimal(str(number or 0)).quantize(CENT)
 
 
-class Revenue(RatioKpi):
+class Revenue(FrameRatioKpi):
     """revenue = Σ net_amount of non-cancelled orders dated in P (converted, refunds deducted).
 
     By product line: each order line's share of its order's net amount
@@ -79,12 +74,15 @@ class Revenue(RatioKpi):
     dimensions = ("all", "segment", "team", "owner", "channel", "product_line", "rfm_segment")
     dimension_paths = ORDER_PATHS | {"product_line": "product__product_line"}
     min_sample = 0
-    formula = (
+    formula = _(
         "Σ Order.net_amount (= (total − refunded) × exchange rate) of non-cancelled orders with "
         "ordered_at in P; product_line: Σ line_total ÷ order total × order net_amount"
     )
-    period_rule = "Order.ordered_at in P; a refund reduces the revenue of the order's period."
-    edge_cases = "No orders → 0. Orders with a zero total have no product-line share."
+    period_rule = _("Order.ordered_at in P; a refund reduces the revenue of the order's period.")
+    edge_cases = _("No orders → 0. Orders with a zero total have no product-line share.")
+
+    # Σ over customers of their revenue in P (customer frame); product lines by order lines.
+    frame_numerator, frame_rows, frame_money_numerator = "revenue_p", "orders_p", True
 
     def numerator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
         return orders_in(ctx)
@@ -128,7 +126,7 @@ class Revenue(RatioKpi):
         return results
 
 
-class Orders(RatioKpi):
+class Orders(FrameRatioKpi):
     """orders = count of non-cancelled orders dated in P."""
 
     key = "orders"
@@ -139,15 +137,17 @@ class Orders(RatioKpi):
     dimensions = ("all", "segment", "team", "owner", "channel", "rfm_segment")
     dimension_paths = ORDER_PATHS
     min_sample = 0
-    formula = "count(non-cancelled orders with ordered_at in P)"
-    period_rule = "Order.ordered_at in P."
-    edge_cases = "No orders → 0."
+    formula = _("count(non-cancelled orders with ordered_at in P)")
+    period_rule = _("Order.ordered_at in P.")
+    edge_cases = _("No orders → 0.")
+
+    frame_numerator = "orders_p"  # Σ over customers of their orders in P (customer frame)
 
     def numerator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
         return orders_in(ctx)
 
 
-class Aov(RatioKpi):
+class Aov(FrameRatioKpi):
     """aov = revenue ÷ orders in P."""
 
     key = "aov"
@@ -157,9 +157,12 @@ class Aov(RatioKpi):
     unit = "money"
     dimensions = ("all", "segment", "team", "owner", "channel")
     dimension_paths = ORDER_PATHS
-    formula = "Σ net_amount ÷ count of non-cancelled orders with ordered_at in P"
-    period_rule = "Order.ordered_at in P."
-    edge_cases = "No orders → n/a."
+    formula = _("Σ net_amount ÷ count of non-cancelled orders with ordered_at in P")
+    period_rule = _("Order.ordered_at in P.")
+    edge_cases = _("No orders → n/a.")
+
+    # Σ revenue and Σ orders in P over the customers (customer frame).
+    frame_numerator, frame_denominator, frame_money_numerator = "revenue_p", "orders_p", True
 
     def numerator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
         return orders_in(ctx)
@@ -179,6 +182,7 @@ class Top20RevenueShare(KpiDefinition):
     """
 
     key = "top20_revenue_share"
+    # xgettext:no-python-format
     name = _("Top-20% revenue share")
     description = _("Share of revenue coming from the best fifth of ordering customers.")
     stage = "enhancement"
@@ -186,54 +190,38 @@ class Top20RevenueShare(KpiDefinition):
     direction = "lower"
     dimensions = ("all", "segment", "team", "channel")
     dimension_paths = ORDER_PATHS
-    formula = (
+    formula = _(
         "Σ revenue in P of the ceil(0.2 × n) customers with the highest revenue in P ÷ revenue "
         "in P, n = customers with a non-cancelled order in P"
     )
-    period_rule = "Order.ordered_at in P."
-    edge_cases = "No revenue → n/a. With 1–5 customers the top 20% is one customer."
+    period_rule = _("Order.ordered_at in P.")
+    # xgettext:no-python-format
+    edge_cases = _("No revenue → n/a. With 1–5 customers the top 20% is one customer.")
 
     def records(
         self, ctx: KpiContext, dimension: str = "all", value: str = "", part: str = "numerator"
     ) -> QuerySet[Any] | None:
         return filter_dimension(orders_in(ctx), self.path(dimension), value)
 
+    def compute(self, ctx: KpiContext) -> list[KpiResult]:
+        if ctx.shared is None:  # computed on its own: one customer frame for all dimensions
+            ctx = replace(ctx, shared={})
+        return super().compute(ctx)
+
     def compute_dimension(self, ctx: KpiContext, dimension: str) -> list[KpiResult]:
-        path = self.path(dimension)
-        per_customer = (
-            orders_in(ctx)
-            .order_by()
-            .annotate(dim=F(path) if path else Value(""))
-            .values("customer", "dim")
-            .annotate(rev=Sum("net_amount"))
-            .annotate(
-                rn=Window(
-                    RowNumber(),
-                    partition_by=[F("dim")],
-                    order_by=[F("rev").desc(), F("customer").asc()],
-                ),
-                cnt=Window(Count("customer"), partition_by=[F("dim")]),
-            )
-        )
-        inner_sql, params = per_customer.query.sql_with_params()
-        # ceil(cnt / 5) customers: rn <= ceil(cnt/5)  ⇔  5·rn <= cnt + 4 (integers).
-        sql = (
-            "SELECT ranked.dim, "
-            "SUM(CASE WHEN 5 * ranked.rn <= ranked.cnt + 4 THEN ranked.rev ELSE 0 END), "
-            "SUM(ranked.rev), COUNT(*) "
-            f"FROM ({inner_sql}) ranked GROUP BY ranked.dim"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
+        """Customers ranked by revenue in P (ties by id) per dimension value, with window
+        functions over the customer frame (`CustomerFrame.top_share`)."""
+        self.path(dimension)  # refuses a dimension the KPI does not have
         results = []
-        for dim, top, total, customers in rows:
+        for key, (top, total, customers) in sorted(
+            customer_frame(ctx).top_share[dimension].items()
+        ):
             numerator = to_decimal(_money(top))
             denominator = to_decimal(_money(total))
             results.append(
                 KpiResult(
                     dimension,
-                    group_key(dim) if path else "",
+                    key,
                     numerator=numerator,
                     denominator=denominator,
                     value=ratio(numerator, denominator),
@@ -258,34 +246,28 @@ class Clv(KpiDefinition):
     unit = "money"
     dimensions = ("all", "segment", "team", "channel")
     dimension_paths = ORDER_PATHS
-    formula = (
+    formula = _(
         "AOV × frequency × lifespan over [P.end − 12 months, P.end): AOV = revenue ÷ orders; "
         "frequency = orders ÷ ordering customers ÷ 12; lifespan = min(1 ÷ (Σ churned in month ÷ "
         "Σ active at month start), 60) months; stored numerator = 12-month revenue, denominator "
         "= 12-month ordering customers"
     )
-    period_rule = (
+    period_rule = _(
         "Trailing 12 calendar months ending at P.end (month boundaries at local midnight)."
     )
-    edge_cases = (
+    edge_cases = _(
         "No orders → n/a. No churn (or no active customers at month starts) → lifespan capped at "
         "60 months and details.lifespan_capped = true."
     )
-    departures = (
+    departures = _(
         "The stored numerator/denominator (12-month revenue and customers) do not roll up to the "
         "value; re-aggregate from details instead."
     )
 
-    def __init__(self) -> None:
-        # Shared by the dimensions of one compute() call only (cleared before and after it).
-        self._churn_cache: dict[KpiContext, list[tuple[dict[str, Any], int, int]]] = {}
-
     def compute(self, ctx: KpiContext) -> list[KpiResult]:
-        self._churn_cache.clear()
-        try:
-            return super().compute(ctx)
-        finally:
-            self._churn_cache.clear()
+        if ctx.shared is None:  # computed on its own: one customer frame for all dimensions
+            ctx = replace(ctx, shared={})
+        return super().compute(ctx)
 
     def trailing_range(self, ctx: KpiContext) -> tuple[dt.datetime, dt.datetime]:
         return to_datetime_range(shift_months(ctx.period_end, -12), ctx.period_end)
@@ -297,75 +279,19 @@ class Clv(KpiDefinition):
         orders = countable_orders().filter(ordered_at__gte=start, ordered_at__lt=end)
         return filter_dimension(orders, self.path(dimension), value)
 
-    CHURN_COLUMNS: ClassVar[tuple[str, ...]] = ("segment", "team", "channel")
-
-    def churn_table(self, ctx: KpiContext) -> list[tuple[dict[str, Any], int, int]]:
-        """(dimension values, Σ active at month start, Σ churned in month) per combination of
-        segment, team and channel over the 12 trailing months: one grouped query per month
-        serves every dimension (the Python sums run over these few groups, not customers)."""
-        cached = self._churn_cache.get(ctx)
-        if cached is not None:
-            return cached
-        totals: dict[tuple[Any, ...], list[int]] = {}
-        for months_back in range(12, 0, -1):
-            month_start, month_end = to_datetime_range(
-                shift_months(ctx.period_end, -months_back),
-                shift_months(ctx.period_end, -months_back + 1),
-            )
-            gone_at_month_end = ~active_at_q(month_end, ctx.rules)
-            rows = (
-                Customer.objects.filter(active_at_q(month_start, ctx.rules))
-                .order_by()
-                .values(*self.CHURN_COLUMNS)
-                .annotate(active=Count("pk"), churned=Count("pk", filter=gone_at_month_end))
-            )
-            for row in rows:
-                key = tuple(row[column] for column in self.CHURN_COLUMNS)
-                sums = totals.setdefault(key, [0, 0])
-                sums[0] += row["active"]
-                sums[1] += row["churned"]
-        table = [
-            (dict(zip(self.CHURN_COLUMNS, key, strict=True)), active, churned)
-            for key, (active, churned) in totals.items()
-        ]
-        self._churn_cache[ctx] = table
-        return table
-
-    def churn_counts(self, ctx: KpiContext, dimension: str) -> dict[str, tuple[int, int]]:
-        """{value: (Σ active at month start, Σ churned in month)} over the 12 trailing months."""
-        counts: dict[str, tuple[int, int]] = {}
-        for values, active, churned in self.churn_table(ctx):
-            key = "" if dimension == "all" else group_key(values[dimension])
-            active_sum, churned_sum = counts.get(key, (0, 0))
-            counts[key] = (active_sum + active, churned_sum + churned)
-        return counts
-
     def compute_dimension(self, ctx: KpiContext, dimension: str) -> list[KpiResult]:
-        path = self.path(dimension)
-        # `records` returns a lazy queryset; test for None only — `qs or …` would evaluate it
-        # and load every order of the trailing 12 months into memory.
-        queryset = self.records(ctx, "all")
-        if queryset is None:
-            queryset = countable_orders().none()
-        aggregates = {
-            "revenue": Sum("net_amount"),
-            "orders": Count("pk"),
-            "customers": Count("customer", distinct=True),
-        }
-        if path is None:
-            rows = [queryset.aggregate(**aggregates) | {"key": None}]
-        else:
-            rows = [
-                row | {"key": row[path]}
-                for row in queryset.order_by().values(path).annotate(**aggregates)
-            ]
-        churn = self.churn_counts(ctx, dimension)
+        """From the customer frame: the trailing 12 months' revenue, orders and ordering
+        customers, and Σ active at month start / Σ churned in month over the 12 months (the
+        activity rule at the 13 month boundaries, evaluated once per run for every customer)."""
+        self.path(dimension)  # refuses a dimension the KPI does not have
+        stats = customer_frame(ctx).dimension(dimension)
         results = []
-        for row in rows:
-            key = group_key(row["key"])
-            orders, customers = row["orders"] or 0, row["customers"] or 0
-            revenue = _money(row["revenue"])
-            active_sum, churned_sum = churn.get(key, (0, 0))
+        for key, row in sorted(stats.items()):
+            orders, customers = int(row["orders_12"] or 0), int(row["customers_12"] or 0)
+            if not orders and dimension != "all":
+                continue  # a value without orders in the 12 months has no row
+            revenue = money(row["revenue_12"])
+            active_sum, churned_sum = int(row["clv_active"] or 0), int(row["clv_churned"] or 0)
             value = None
             details: dict[str, Any] = {"active_month_starts": active_sum, "churned": churned_sum}
             if orders:
@@ -403,7 +329,7 @@ class Clv(KpiDefinition):
         return results
 
 
-class ClvHistoric(RatioKpi):
+class ClvHistoric(FrameRatioKpi):
     """clv_historic = mean, over customers active at P.end, of their net revenue to date."""
 
     key = "clv_historic"
@@ -414,12 +340,15 @@ class ClvHistoric(RatioKpi):
     dimensions = ("all", "segment", "team", "channel")
     dimension_paths = ORDER_PATHS
     denominator_paths = customer_paths()
-    formula = (
+    formula = _(
         "Σ net_amount of non-cancelled orders before P.end of customers active at P.end ÷ "
         "customers active at P.end"
     )
-    period_rule = "Activity at P.end; orders up to P.end."
-    edge_cases = "No active customers → n/a."
+    period_rule = _("Activity at P.end; orders up to P.end.")
+    edge_cases = _("No active customers → n/a.")
+
+    frame_numerator, frame_denominator = "revenue_active_end", "active_end"
+    frame_money_numerator = True
 
     def active_at_end(self, ctx: KpiContext) -> QuerySet[Customer]:
         return Customer.objects.filter(active_at_q(ctx.end, ctx.rules))
@@ -436,7 +365,29 @@ class ClvHistoric(RatioKpi):
         return self.active_at_end(ctx)
 
 
-class CrossSellRate(RatioKpi):
+@register_customer_set("cross_sold")
+def new_product_line_buyers(ctx: KpiContext) -> list[QuerySet[Any]]:
+    """Customer ids with a non-cancelled order line in P from a product line they had not
+    bought before P.start: per (customer, product line) over the lines before P.end of the
+    customers ordering in P, the first purchase is in P (a line without a product line never
+    matches an earlier one, so any such line in P counts)."""
+    lines = OrderLine.objects.exclude(order__status="cancelled").filter(
+        order__ordered_at__lt=ctx.end, order__customer__in=customers_ordering_in(ctx)
+    )
+    firsts = (
+        lines.order_by()
+        .values("order__customer_id", "product__product_line")
+        .annotate(
+            first_at=Min("order__ordered_at"),
+            last_unlined_at=Max("order__ordered_at", filter=Q(product__product_line__isnull=True)),
+        )
+        .filter(Q(first_at__gte=ctx.start) | Q(last_unlined_at__gte=ctx.start))
+        .values("order__customer_id")
+    )
+    return [firsts]
+
+
+class CrossSellRate(FrameRatioKpi):
     """cross_sell_rate = existing customers who bought in P from a product line new to them ÷
     existing customers who ordered in P (existing = ordered before P)."""
 
@@ -447,36 +398,37 @@ class CrossSellRate(RatioKpi):
     unit = "percent"
     dimensions = ("all", "segment", "team", "owner", "channel")
     dimension_paths = customer_paths()
-    formula = (
+    formula = _(
         "customers with orders before P and in P, with an order line in P whose product line "
         "they never bought before P ÷ customers with orders before P and in P"
     )
-    period_rule = "Order.ordered_at in P; history before P.start."
-    edge_cases = "First-time buyers (no order before P) are in neither part."
+    period_rule = _("Order.ordered_at in P; history before P.start.")
+    edge_cases = _("First-time buyers (no order before P) are in neither part.")
 
     def denominator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
         before = countable_orders().filter(customer=OuterRef("pk"), ordered_at__lt=ctx.start)
         return customers_ordering_in(ctx).filter(Exists(before))
 
+    frame_numerator, frame_denominator = "cross_sold", "returning"
+
     def numerator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
-        bought_before = OrderLine.objects.filter(
-            order__customer=OuterRef(OuterRef("pk")),
-            order__ordered_at__lt=ctx.start,
-            product__product_line=OuterRef("product__product_line"),
-        ).exclude(order__status="cancelled")
-        new_line_in_p = (
-            OrderLine.objects.filter(
-                order__customer=OuterRef("pk"),
-                order__ordered_at__gte=ctx.start,
-                order__ordered_at__lt=ctx.end,
-            )
-            .exclude(order__status="cancelled")
-            .filter(~Exists(bought_before))
-        )
-        return self.denominator_queryset(ctx).filter(Exists(new_line_in_p))
+        (buyers,) = new_product_line_buyers(ctx)
+        return self.denominator_queryset(ctx).filter(pk__in=buyers)
 
 
-class UpsellRate(RatioKpi):
+@register_customer_set("upsold")
+def upsold_customers(ctx: KpiContext) -> list[QuerySet[Any]]:
+    """Customer ids with a won up-sell or cross-sell opportunity closed in P."""
+    won = Opportunity.objects.filter(
+        outcome=Opportunity.Outcome.WON,
+        kind__in=[Opportunity.Kind.UPSELL, Opportunity.Kind.CROSS_SELL],
+        closed_at__gte=ctx.start,
+        closed_at__lt=ctx.end,
+    )
+    return [won.values("customer_id")]
+
+
+class UpsellRate(FrameRatioKpi):
     """upsell_rate = customers active at P.start with a won up-sell/cross-sell opportunity closed
     in P ÷ customers active at P.start."""
 
@@ -487,25 +439,21 @@ class UpsellRate(RatioKpi):
     unit = "percent"
     dimensions = ("all", "segment", "team", "owner", "channel")
     dimension_paths = customer_paths()
-    formula = (
+    formula = _(
         "customers active at P.start with an opportunity of kind upsell or cross_sell, outcome "
         "won, closed_at in P ÷ customers active at P.start"
     )
-    period_rule = "Opportunity.closed_at in P; activity at P.start."
-    edge_cases = "No active customers at P.start → n/a."
+    period_rule = _("Opportunity.closed_at in P; activity at P.start.")
+    edge_cases = _("No active customers at P.start → n/a.")
 
     def denominator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
         return Customer.objects.filter(active_at_q(ctx.start, ctx.rules))
 
+    frame_numerator, frame_denominator = "upsold", "active_start"
+
     def numerator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
-        won = Opportunity.objects.filter(
-            customer=OuterRef("pk"),
-            outcome=Opportunity.Outcome.WON,
-            kind__in=[Opportunity.Kind.UPSELL, Opportunity.Kind.CROSS_SELL],
-            closed_at__gte=ctx.start,
-            closed_at__lt=ctx.end,
-        )
-        return self.denominator_queryset(ctx).filter(Exists(won))
+        (customer_ids,) = upsold_customers(ctx)
+        return self.denominator_queryset(ctx).filter(pk__in=customer_ids)
 
 
 DEFINITIONS: tuple[KpiDefinition, ...] = (

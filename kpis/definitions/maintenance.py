@@ -21,10 +21,12 @@ from kpis.definitions.base import (
     customer_paths,
     filter_dimension,
     group_key,
+    grouped,
     in_period,
     ratio,
     to_decimal,
 )
+from kpis.definitions.frame import FrameRatioKpi
 from kpis.periods import organisation_tz
 from support.models import Ticket
 from surveys.models import SurveyInvitation, SurveyKind, SurveyResponse
@@ -65,9 +67,11 @@ class Csat(RatioKpi):
     # By owner, an answer counts for the agent its ticket is assigned to: CSAT rates the service.
     dimension_paths = {**SURVEY_PATHS, "owner": "ticket__assignee"}
     min_sample = SURVEY_MIN_SAMPLE
-    formula = "CSAT responses in P with score ≥ 4 ÷ CSAT responses in P; details.mean = mean score"
-    period_rule = "SurveyResponse.responded_at in P."
-    edge_cases = (
+    formula = _(
+        "CSAT responses in P with score ≥ 4 ÷ CSAT responses in P; details.mean = mean score"
+    )
+    period_rule = _("SurveyResponse.responded_at in P.")
+    edge_cases = _(
         "One response per invitation (the database enforces it); answers to undeliverable "
         "invitations excluded; fewer than 30 responses → low_sample. By owner, an answer counts "
         "for its ticket's assignee (no ticket → the empty value)."
@@ -93,6 +97,41 @@ class Csat(RatioKpi):
             if row["mean"] is not None
         }
 
+    def compute_dimension(self, ctx: KpiContext, dimension: str) -> list[KpiResult]:
+        """RatioKpi's rows from one grouped query per dimension (the numerator, denominator and
+        mean of the same responses) instead of three."""
+        path = self.path(dimension)
+        aggregates = {
+            "good": Count("pk", distinct=True, filter=Q(score__gte=4)),
+            "n": Count("pk", distinct=True),
+            "mean": Avg("score"),
+        }
+        queryset = self.denominator_queryset(ctx)
+        if path is None:
+            rows = [queryset.aggregate(**aggregates) | {"key": None}]
+        else:
+            rows = [
+                row | {"key": row[path]}
+                for row in queryset.order_by().values(path).annotate(**aggregates)
+            ]
+        results = []
+        for row in sorted(rows, key=lambda row: group_key(row["key"])):
+            numerator, denominator = to_decimal(row["good"] or 0), to_decimal(row["n"] or 0)
+            mean = row["mean"]
+            details = {"mean": None if mean is None else round(float(mean), 4)}
+            results.append(
+                KpiResult(
+                    dimension,
+                    group_key(row["key"]),
+                    numerator=numerator,
+                    denominator=denominator,
+                    value=ratio(numerator, denominator, self.scale),
+                    sample_size=row["n"] or 0,
+                    details=details if path is None or mean is not None else {},
+                )
+            )
+        return results
+
 
 class Nps(KpiDefinition):
     """nps = 100 × (promoters − detractors) ÷ responses, latest answer per customer per survey in P.
@@ -110,12 +149,12 @@ class Nps(KpiDefinition):
     dimensions = ("all", "segment", "team", "owner", "channel")
     dimension_paths = SURVEY_PATHS
     min_sample = SURVEY_MIN_SAMPLE
-    formula = (
+    formula = _(
         "100 × (responses scoring 9–10 − responses scoring 0–6) ÷ NPS responses in P, "
         "counting each customer's latest response per survey within P"
     )
-    period_rule = "SurveyResponse.responded_at in P."
-    edge_cases = (
+    period_rule = _("SurveyResponse.responded_at in P.")
+    edge_cases = _(
         "A customer answering the same survey twice in P counts once (the later answer). "
         "No responses → n/a; fewer than 30 → low_sample."
     )
@@ -188,12 +227,12 @@ class SurveyResponseRate(RatioKpi):
     dimensions = ("all", "survey_kind", "team")
     dimension_paths = {"all": None, "survey_kind": "survey__kind", "team": "customer__team"}
     maturity_days = RESPONSE_WINDOW_DAYS
-    formula = (
+    formula = _(
         "invitations sent in P (status ≠ undeliverable) with a response before sent_at + 14 days "
         "÷ invitations sent in P (status ≠ undeliverable)"
     )
-    period_rule = "Cohort of invitations by sent_at in P; provisional until P.end + 14 days."
-    edge_cases = "Undeliverable and never-sent invitations excluded from both parts."
+    period_rule = _("Cohort of invitations by sent_at in P; provisional until P.end + 14 days.")
+    edge_cases = _("Undeliverable and never-sent invitations excluded from both parts.")
 
     def denominator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
         return SurveyInvitation.objects.exclude(
@@ -207,7 +246,7 @@ class SurveyResponseRate(RatioKpi):
         )
 
 
-class RepeatPurchaseRate(RatioKpi):
+class RepeatPurchaseRate(FrameRatioKpi):
     """repeat_purchase_rate = customers with ≥ 2 distinct order days in P ÷ customers with ≥ 1
     order in P (same-day orders count once)."""
 
@@ -218,12 +257,14 @@ class RepeatPurchaseRate(RatioKpi):
     unit = "percent"
     dimensions = ("all", "segment", "team", "owner", "channel", "rfm_segment")
     dimension_paths = customer_paths()
-    formula = (
+    formula = _(
         "customers with ≥ 2 distinct local order dates in P ÷ customers with ≥ 1 non-cancelled "
         "order in P"
     )
-    period_rule = "Order.ordered_at in P; order days are local dates in CRM_TIME_ZONE."
-    edge_cases = "Two orders on the same local day are one order day; cancelled orders excluded."
+    period_rule = _("Order.ordered_at in P; order days are local dates in CRM_TIME_ZONE.")
+    edge_cases = _("Two orders on the same local day are one order day; cancelled orders excluded.")
+
+    frame_numerator, frame_denominator = "repeat", "ordering"
 
     def denominator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
         return customers_ordering_in(ctx)
@@ -241,7 +282,7 @@ class RepeatPurchaseRate(RatioKpi):
         return Customer.objects.annotate(order_days=Subquery(order_days)).filter(order_days__gte=2)
 
 
-class ReturningCustomerRate(RatioKpi):
+class ReturningCustomerRate(FrameRatioKpi):
     """returning_customer_rate = customers ordering in P who had ordered before P ÷ customers
     ordering in P."""
 
@@ -252,12 +293,14 @@ class ReturningCustomerRate(RatioKpi):
     unit = "percent"
     dimensions = ("all", "segment", "team", "owner", "channel")
     dimension_paths = customer_paths()
-    formula = (
+    formula = _(
         "customers with a non-cancelled order in P and one before P.start ÷ customers with a "
         "non-cancelled order in P"
     )
-    period_rule = "Order.ordered_at in P."
-    edge_cases = "No orders → n/a."
+    period_rule = _("Order.ordered_at in P.")
+    edge_cases = _("No orders → n/a.")
+
+    frame_numerator, frame_denominator = "returning", "ordering"
 
     def denominator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
         return customers_ordering_in(ctx)
@@ -277,11 +320,11 @@ class ReferralRate(RatioKpi):
     unit = "percent"
     dimensions = ("all", "segment", "team", "owner", "channel")
     dimension_paths = customer_paths()
-    formula = (
+    formula = _(
         "customers with acquired_at in P and referred_by set ÷ customers with acquired_at in P"
     )
-    period_rule = "Customer.acquired_at in P."
-    edge_cases = "No new customers → n/a."
+    period_rule = _("Customer.acquired_at in P.")
+    edge_cases = _("No new customers → n/a.")
 
     def denominator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
         return new_customers(ctx)
@@ -290,7 +333,7 @@ class ReferralRate(RatioKpi):
         return new_customers(ctx).filter(referred_by__isnull=False)
 
 
-class ComplaintRate(RatioKpi):
+class ComplaintRate(FrameRatioKpi):
     """complaint_rate = complaint tickets created in P ÷ customers active at any time in P."""
 
     key = "complaint_rate"
@@ -302,20 +345,30 @@ class ComplaintRate(RatioKpi):
     dimensions = ("all", "segment", "team", "channel")
     dimension_paths = customer_paths("customer__")
     denominator_paths = customer_paths()
-    formula = (
+    formula = _(
         "tickets with category complaint created in P (not spam, not merged) ÷ customers "
         "active at any time in P (active at P.start, acquired in P or ordering in P)"
     )
-    period_rule = "Ticket.created_at in P."
-    edge_cases = "No active customers → n/a. Can exceed 1 (several complaints per customer)."
-    departures = (
+    period_rule = _("Ticket.created_at in P.")
+    edge_cases = _("No active customers → n/a. Can exceed 1 (several complaints per customer).")
+    departures = _(
         "Dimensions use the ticket's customer's segment/team/channel (not the ticket's support "
         "team), so numerator and denominator group on the same attribute."
     )
 
+    frame_numerator, frame_denominator = "complaints", "active_during"
+
     def numerator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
         return countable_tickets().filter(
             in_period("created_at", ctx), category=Ticket.Category.COMPLAINT
+        )
+
+    def frame_numerators(
+        self, ctx: KpiContext, dimension: str
+    ) -> dict[str, tuple[Any, int]] | None:
+        # Tickets, not customers: one grouped query on the tickets of P.
+        return grouped(
+            self.numerator_queryset(ctx), self.path(dimension), Count("pk", distinct=True)
         )
 
     def denominator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:

@@ -42,9 +42,11 @@ class WinRate(RatioKpi):
     unit = "percent"
     dimensions = ("all", "team", "owner")
     dimension_paths = SALES_PATHS
-    formula = "opportunities with outcome won and closed_at in P ÷ opportunities won or lost in P"
-    period_rule = "Opportunity.closed_at in P."
-    edge_cases = "No closed deals → n/a."
+    formula = _(
+        "opportunities with outcome won and closed_at in P ÷ opportunities won or lost in P"
+    )
+    period_rule = _("Opportunity.closed_at in P.")
+    edge_cases = _("No closed deals → n/a.")
 
     def denominator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
         return Opportunity.objects.filter(in_period("closed_at", ctx), outcome__in=CLOSED)
@@ -65,13 +67,13 @@ class PipelineValue(RatioKpi):
     dimensions = ("all", "team", "owner")
     dimension_paths = SALES_PATHS
     min_sample = 0
-    formula = (
+    formula = _(
         "Σ Opportunity.amount of opportunities created before P.end and not closed before P.end; "
         "details.weighted = Σ amount × probability"
     )
-    period_rule = "A point-in-time figure at P.end."
-    edge_cases = "No open deals → 0."
-    departures = (
+    period_rule = _("A point-in-time figure at P.end.")
+    edge_cases = _("No open deals → 0.")
+    departures = _(
         "The weighted variant uses each deal's current probability (stage history is not "
         "replayed); amounts are summed as entered (opportunities carry no exchange rate)."
     )
@@ -115,9 +117,9 @@ class SalesCycleDays(DurationKpi):
     seconds_per_unit = 86400
     dimensions = ("all", "team", "owner")
     dimension_paths = SALES_PATHS
-    formula = "median of (closed_at − created_at) in days over opportunities won in P"
-    period_rule = "Opportunity.closed_at in P, outcome won."
-    edge_cases = "No deals won → n/a. Details hold count, mean, median and p90 in days."
+    formula = _("median of (closed_at − created_at) in days over opportunities won in P")
+    period_rule = _("Opportunity.closed_at in P, outcome won.")
+    edge_cases = _("No deals won → n/a. Details hold count, mean, median and p90 in days.")
 
     def events_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
         return Opportunity.objects.filter(
@@ -146,9 +148,9 @@ class ActivitiesLogged(RatioKpi):
     dimensions = ("all", "team", "owner")
     dimension_paths = SALES_PATHS
     min_sample = 0
-    formula = "count(activities with done_at in P)"
-    period_rule = "Activity.done_at in P."
-    edge_cases = "Open (not done) activities are not counted."
+    formula = _("count(activities with done_at in P)")
+    period_rule = _("Activity.done_at in P.")
+    edge_cases = _("Open (not done) activities are not counted.")
 
     def numerator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
         return Activity.objects.filter(in_period("done_at", ctx))

@@ -44,12 +44,12 @@ class DataCompleteness(RatioKpi):
     unit = "percent"
     dimensions = ("all", "team", "owner")
     dimension_paths = {"all": None, "team": "team", "owner": "owner"}
-    formula = (
+    formula = _(
         "customers created before P.end with (email or phone), owner and segment set ÷ customers "
         "created before P.end; details (all): customers sharing a normalised e-mail / phone"
     )
-    period_rule = "A point-in-time figure over customers created before P.end (current values)."
-    edge_cases = (
+    period_rule = _("A point-in-time figure over customers created before P.end (current values).")
+    edge_cases = _(
         "E-mail normalised as lower(trim()); phone with spaces, dashes, dots, slashes and "
         "parentheses removed."
     )

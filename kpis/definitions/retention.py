@@ -16,17 +16,18 @@ from kpis.activity import (
     retained_q,
 )
 from kpis.definitions.base import KpiContext, KpiDefinition, RatioKpi, customer_paths, in_period
+from kpis.definitions.frame import FrameRatioKpi
 from sales.models import RetentionCase
 
 CUSTOMER_DIMENSIONS = ("all", "segment", "team", "owner", "channel", "rfm_segment")
-ACTIVITY_RULE = (
+ACTIVITY_RULE = _(
     "Active at t: acquired before t and either (contract customers) not past churned_at / "
     "contract_end_date, or a non-cancelled order (or the acquisition) in [t − d, t), "
     "d = segment inactivity days or CRM_INACTIVITY_DAYS."
 )
 
 
-class ActiveCustomers(RatioKpi):
+class ActiveCustomers(FrameRatioKpi):
     """active_customers = customers active at P.end."""
 
     key = "active_customers"
@@ -38,15 +39,17 @@ class ActiveCustomers(RatioKpi):
     dimension_paths = customer_paths()
     unique_rows = True  # customers grouped by their own forward foreign keys
     min_sample = 0
-    formula = "count(customers active at P.end)"
+    formula = _("count(customers active at P.end)")
     period_rule = ACTIVITY_RULE
-    edge_cases = "For an open period P.end is in the future; the value is provisional."
+    edge_cases = _("For an open period P.end is in the future; the value is provisional.")
+
+    frame_numerator = "active_end"
 
     def numerator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
         return Customer.objects.filter(active_at_q(ctx.end, ctx.rules))
 
 
-class ChurnRate(RatioKpi):
+class ChurnRate(FrameRatioKpi):
     """churn_rate = |A(P.start) \\ A(P.end)| ÷ |A(P.start)|."""
 
     key = "churn_rate"
@@ -58,9 +61,9 @@ class ChurnRate(RatioKpi):
     dimensions = CUSTOMER_DIMENSIONS
     dimension_paths = customer_paths()
     unique_rows = True  # customers grouped by their own forward foreign keys
-    formula = "customers active at P.start and not active at P.end ÷ customers active at P.start"
+    formula = _("customers active at P.start and not active at P.end ÷ customers active at P.start")
     period_rule = ACTIVITY_RULE
-    edge_cases = (
+    edge_cases = _(
         "New customers in P are in neither part; a customer who churned and came back within P "
         "is active at P.end and so not counted. No active customers at P.start → n/a."
     )
@@ -68,11 +71,13 @@ class ChurnRate(RatioKpi):
     def denominator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
         return Customer.objects.filter(active_at_q(ctx.start, ctx.rules))
 
+    frame_numerator, frame_denominator = "churned", "active_start"
+
     def numerator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
         return Customer.objects.filter(churned_in_q(ctx.start, ctx.end, ctx.rules))
 
 
-class RetentionRate(RatioKpi):
+class RetentionRate(FrameRatioKpi):
     """retention_rate = |A(P.start) ∩ A(P.end)| ÷ |A(P.start)|.
 
     Equal to (active at P.end − new in P − reactivated in P) ÷ active at P.start: everyone in
@@ -87,13 +92,13 @@ class RetentionRate(RatioKpi):
     dimensions = CUSTOMER_DIMENSIONS
     dimension_paths = customer_paths()
     unique_rows = True  # customers grouped by their own forward foreign keys
-    formula = (
+    formula = _(
         "customers active at both P.start and P.end ÷ customers active at P.start "
         "(= (active at P.end − new in P − reactivated in P) ÷ active at P.start)"
     )
     period_rule = ACTIVITY_RULE
-    edge_cases = "No active customers at P.start → n/a. Always 1 − churn_rate."
-    departures = (
+    edge_cases = _("No active customers at P.start → n/a. Always 1 − churn_rate.")
+    departures = _(
         "Computed as the intersection A(s) ∩ A(e), which equals the catalogue's subtraction "
         "under our activity rule and cannot go negative."
     )
@@ -101,11 +106,13 @@ class RetentionRate(RatioKpi):
     def denominator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
         return Customer.objects.filter(active_at_q(ctx.start, ctx.rules))
 
+    frame_numerator, frame_denominator = "retained", "active_start"
+
     def numerator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
         return Customer.objects.filter(retained_q(ctx.start, ctx.end, ctx.rules))
 
 
-class ReactivationRate(RatioKpi):
+class ReactivationRate(FrameRatioKpi):
     """reactivation_rate = churned customers at P.start who ordered in P ÷ churned customers at
     P.start."""
 
@@ -117,15 +124,17 @@ class ReactivationRate(RatioKpi):
     dimensions = CUSTOMER_DIMENSIONS
     dimension_paths = customer_paths()
     unique_rows = True  # customers grouped by their own forward foreign keys
-    formula = (
+    formula = _(
         "customers acquired before P.start, not active at P.start, with a non-cancelled order in "
         "P (after any explicit churn) ÷ customers acquired before P.start and not active at P.start"
     )
     period_rule = ACTIVITY_RULE
-    edge_cases = "No churned customers → n/a."
+    edge_cases = _("No churned customers → n/a.")
 
     def denominator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
         return Customer.objects.filter(churned_at_q(ctx.start, ctx.rules))
+
+    frame_numerator, frame_denominator = "reactivated", "lapsed_start"
 
     def numerator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
         return Customer.objects.filter(reactivated_in_q(ctx.start, ctx.end, ctx.rules))
@@ -150,9 +159,9 @@ class WinbackRate(RatioKpi):
     unit = "percent"
     dimensions = ("all", "team", "owner")
     dimension_paths = CASE_PATHS
-    formula = "retention cases closed in P with outcome retained ÷ retention cases closed in P"
-    period_rule = "RetentionCase.closed_at in P."
-    edge_cases = "No closed cases → n/a. Team is the customer's team; owner the case owner."
+    formula = _("retention cases closed in P with outcome retained ÷ retention cases closed in P")
+    period_rule = _("RetentionCase.closed_at in P.")
+    edge_cases = _("No closed cases → n/a. Team is the customer's team; owner the case owner.")
 
     def denominator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
         return cases_closed_in(ctx)
@@ -172,12 +181,12 @@ class RetentionCost(RatioKpi):
     direction = "lower"
     dimensions = ("all", "team", "owner")
     dimension_paths = CASE_PATHS
-    formula = (
+    formula = _(
         "Σ cost of retention cases closed in P ÷ count of retention cases closed in P with "
         "outcome retained"
     )
-    period_rule = "RetentionCase.closed_at in P."
-    edge_cases = "None retained → n/a (cost is still stored as the numerator)."
+    period_rule = _("RetentionCase.closed_at in P.")
+    edge_cases = _("None retained → n/a (cost is still stored as the numerator).")
 
     def numerator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
         return cases_closed_in(ctx)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
@@ -17,6 +17,7 @@ from kpis.definitions.base import (
     customer_paths,
     in_period,
 )
+from kpis.definitions.frame import FrameRatioKpi, register_customer_set
 from kpis.definitions.maintenance import countable_tickets
 from sales.models import Activity
 from support.models import Ticket, TicketMessage
@@ -53,13 +54,13 @@ class FirstResponseTime(DurationKpi):
     stage = "service"
     dimensions = TICKET_DIMENSIONS
     dimension_paths = TICKET_PATHS
-    formula = (
+    formula = _(
         "median of Ticket.first_response_business_minutes over tickets with first_response_at in "
         "P (not spam, not merged); details: count, sum, mean, median, p90, and the same for "
         "calendar minutes"
     )
-    period_rule = "Counted in the period the first reply was sent (first_response_at)."
-    edge_cases = (
+    period_rule = _("Counted in the period the first reply was sent (first_response_at).")
+    edge_cases = _(
         "Internal notes and automated messages are not replies; a ticket opened by an agent "
         "starts its clock at the agent's next public reply (both kept by the ticket services in "
         "first_response_*). No replies → n/a."
@@ -87,12 +88,12 @@ class ResolutionTime(DurationKpi):
     stage = "service"
     dimensions = TICKET_DIMENSIONS
     dimension_paths = TICKET_PATHS
-    formula = (
+    formula = _(
         "median of Ticket.resolution_business_minutes over tickets with last_solved_at in P and "
         "status solved/closed (not spam, not merged); details as first_response_time"
     )
-    period_rule = "Counted in the period of the final solve (last_solved_at)."
-    edge_cases = (
+    period_rule = _("Counted in the period of the final solve (last_solved_at).")
+    edge_cases = _(
         "A reopened ticket counts once, at its final solve; a ticket reopened and still open is "
         "not counted. Pending time is included."
     )
@@ -118,12 +119,12 @@ class SlaFirstResponseAttainment(RatioKpi):
     unit = "percent"
     dimensions = TICKET_DIMENSIONS
     dimension_paths = TICKET_PATHS
-    formula = (
+    formula = _(
         "tickets with first_response_due_at in P and sla_first_response_met = true ÷ tickets "
         "with first_response_due_at in P that are decided (met known, or the due time has passed)"
     )
-    period_rule = "Counted in the period the target fell due."
-    edge_cases = (
+    period_rule = _("Counted in the period the target fell due.")
+    edge_cases = _(
         "A target due in the future and not yet met is undecided and left out; a passed target "
         "without a reply counts as missed."
     )
@@ -147,7 +148,7 @@ class SlaResolutionAttainment(SlaFirstResponseAttainment):
     key = "sla_resolution_attainment"
     name = _("SLA attainment: resolution")
     description = _("Share of resolution SLA targets due in the period that were met.")
-    formula = (
+    formula = _(
         "tickets with resolution_due_at in P and sla_resolution_met = true ÷ tickets with "
         "resolution_due_at in P that are decided (met known, or the due time has passed)"
     )
@@ -167,9 +168,9 @@ class ReopenRate(RatioKpi):
     direction = "lower"
     dimensions = TICKET_DIMENSIONS
     dimension_paths = TICKET_PATHS
-    formula = "tickets solved in P with reopen_count ≥ 1 ÷ tickets solved in P"
-    period_rule = "Final solve (last_solved_at) in P, status solved or closed."
-    edge_cases = "No solved tickets → n/a."
+    formula = _("tickets solved in P with reopen_count ≥ 1 ÷ tickets solved in P")
+    period_rule = _("Final solve (last_solved_at) in P, status solved or closed.")
+    edge_cases = _("No solved tickets → n/a.")
 
     def denominator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
         return tickets_solved_in(ctx)
@@ -189,9 +190,9 @@ class OneTouchRate(RatioKpi):
     unit = "percent"
     dimensions = TICKET_DIMENSIONS
     dimension_paths = TICKET_PATHS
-    formula = "tickets solved in P with public_agent_replies < 2 ÷ tickets solved in P"
-    period_rule = "Final solve (last_solved_at) in P, status solved or closed."
-    edge_cases = "No solved tickets → n/a."
+    formula = _("tickets solved in P with public_agent_replies < 2 ÷ tickets solved in P")
+    period_rule = _("Final solve (last_solved_at) in P, status solved or closed.")
+    edge_cases = _("No solved tickets → n/a.")
 
     def denominator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
         return tickets_solved_in(ctx)
@@ -200,7 +201,27 @@ class OneTouchRate(RatioKpi):
         return tickets_solved_in(ctx).filter(public_agent_replies__lt=2)
 
 
-class EngagementRate(RatioKpi):
+@register_customer_set("engaged")
+def interacting_customers(ctx: KpiContext) -> list[QuerySet[Any]]:
+    """Customer ids with an interaction in P, one queryset per kind of interaction."""
+    logged = Activity.objects.filter(kind__in=INTERACTION_KINDS, is_bulk=False).filter(
+        in_period("done_at", ctx) | (Q(done_at__isnull=True) & in_period("created_at", ctx))
+    )
+    messages = TicketMessage.objects.filter(
+        ticket__is_spam=False,
+        ticket__merged_into__isnull=True,
+        is_public=True,
+        automated=False,
+    ).filter(in_period("created_at", ctx))
+    answers = SurveyResponse.objects.filter(in_period("responded_at", ctx))
+    return [
+        logged.values("customer_id"),
+        messages.values("ticket__customer_id"),
+        answers.values("customer_id"),
+    ]
+
+
+class EngagementRate(FrameRatioKpi):
     """engagement_rate = customers active in P with an interaction in P ÷ customers active in P."""
 
     key = "engagement_rate"
@@ -210,39 +231,27 @@ class EngagementRate(RatioKpi):
     unit = "percent"
     dimensions = ("all", "segment", "team", "owner", "channel")
     dimension_paths = customer_paths()
-    formula = (
+    formula = _(
         "customers active at any time in P with, in P, a completed call/e-mail/meeting/chat "
         "activity (not mass mail), a public non-automated message on a countable ticket, or a "
         "survey response ÷ customers active at any time in P"
     )
-    period_rule = (
+    period_rule = _(
         "Activity.done_at (created_at when not completed) / TicketMessage.created_at / "
         "SurveyResponse.responded_at in P."
     )
-    edge_cases = "Mass mailings, notes, tasks and automated messages do not count."
+    edge_cases = _("Mass mailings, notes, tasks and automated messages do not count.")
 
     def denominator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
         return Customer.objects.filter(active_during_q(ctx.start, ctx.end, ctx.rules))
 
+    frame_numerator, frame_denominator = "engaged", "active_during"
+
     def numerator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
-        logged = Activity.objects.filter(
-            customer=OuterRef("pk"), kind__in=INTERACTION_KINDS, is_bulk=False
-        ).filter(
-            in_period("done_at", ctx) | (Q(done_at__isnull=True) & in_period("created_at", ctx))
-        )
-        messages = TicketMessage.objects.filter(
-            ticket__customer=OuterRef("pk"),
-            ticket__is_spam=False,
-            ticket__merged_into__isnull=True,
-            is_public=True,
-            automated=False,
-        ).filter(in_period("created_at", ctx))
-        answers = SurveyResponse.objects.filter(customer=OuterRef("pk")).filter(
-            in_period("responded_at", ctx)
-        )
-        return self.denominator_queryset(ctx).filter(
-            Exists(logged) | Exists(messages) | Exists(answers)
-        )
+        interacted = Q(pk__in=[])
+        for customer_ids in interacting_customers(ctx):
+            interacted |= Q(pk__in=customer_ids)
+        return self.denominator_queryset(ctx).filter(interacted)
 
 
 DEFINITIONS: tuple[KpiDefinition, ...] = (

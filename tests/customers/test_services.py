@@ -186,4 +186,3 @@ def test_contact_update_refuses_a_move_and_a_blank_name_and_saves_nothing():
     assert "first_name" in blank.value.message_dict
     contact.refresh_from_db()
     assert (contact.first_name, contact.customer_id) == ("Ada", home)
-

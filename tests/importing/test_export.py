@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 import time_machine
+from django.http import StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
 
@@ -76,6 +77,7 @@ def test_xlsx_export_and_formula_guard():
         filename="customers",
         file_format="xlsx",
     )
+    assert isinstance(response, StreamingHttpResponse)
     workbook = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
     rows = list(workbook.active.iter_rows(values_only=True))
 

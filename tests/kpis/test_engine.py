@@ -171,6 +171,20 @@ def test_compute_range_backfills_each_period():
     ) == [1, 1, 1]
 
 
+def test_a_backfill_refreshes_customer_scores_only_for_its_last_period(post_compute_calls):
+    # Scores describe "now": each month of a backfill would overwrite the previous one's, so
+    # only the last month may refresh them (by the hook's own "latest period" rule).
+    compute_range(
+        granularity="month",
+        start=dt.date(2026, 1, 1),
+        end=dt.date(2026, 4, 1),
+        kpi_keys=["orders"],
+        now=NOW,
+    )
+    assert [call.get("refresh_scores") for call in post_compute_calls] == [False, False, None]
+    assert "refresh_scores" not in post_compute_calls[-1]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_runs_of_one_period_do_not_interleave(post_compute_calls):
     if connection.vendor != "postgresql":

@@ -90,6 +90,29 @@ def test_health_score_of_a_customer_with_every_component(hana, django_assert_max
     assert history.components["satisfaction"]["score"] == "80.00"
 
 
+def test_scores_from_the_rfm_order_measures_equal_a_pass_of_their_own(hana):
+    # After a KPI period the hook passes RFM's order measures (last order, order days and
+    # revenue in 365 days) instead of measuring the orders again: the same components result.
+    from kpis.rfm import rfm_recompute
+
+    CustomerFactory(name="Prospect", acquired_at=ACQUIRED)  # scored, without orders
+    health_recompute(as_of=AS_OF, granularity="quarter", period_start=Q2)
+    own = {
+        row.customer_id: (row.score, row.components)
+        for row in CustomerHealthSnapshot.objects.filter(period_start=Q2)
+    }
+    measures = rfm_recompute(as_of=AS_OF).order_measures
+    health_recompute(as_of=AS_OF, granularity="quarter", period_start=Q2, order_measures=measures)
+    shared = {
+        row.customer_id: (row.score, row.components)
+        for row in CustomerHealthSnapshot.objects.filter(period_start=Q2)
+    }
+
+    assert shared == own
+    assert own[hana.pk][0] == Decimal("61.92")
+    assert len(own) == 2
+
+
 def test_missing_components_are_dropped_and_prospects_have_no_score():
     quiet = cast(Customer, CustomerFactory(name="Quiet", acquired_at=ACQUIRED))  # no order
     prospect = cast(

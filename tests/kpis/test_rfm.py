@@ -144,3 +144,26 @@ def test_old_sqlite_without_update_from_gets_the_same_scores(five_buyers, monkey
     cora = Customer.objects.get(pk=five_buyers["cora"].pk)
     assert (cora.rfm_recency, cora.rfm_frequency, cora.rfm_monetary) == (5, 4, 5)
     assert cora.rfm_segment == "champion"
+
+
+def test_a_rerun_for_the_same_moment_rewrites_no_customer(five_buyers):
+    # The second run stores the same scores: the writer skips rows already holding them
+    # (PostgreSQL: IS DISTINCT FROM; elsewhere a plain rewrite), and the result is unchanged.
+    rfm_recompute(as_of=AS_OF, granularity="quarter", period_start=Q2)
+    rfm_recompute(as_of=AS_OF, granularity="quarter", period_start=Q2)
+
+    cora = Customer.objects.get(pk=five_buyers["cora"].pk)
+    assert (cora.rfm_recency, cora.rfm_frequency, cora.rfm_monetary) == (5, 4, 5)
+    assert CustomerSegmentSnapshot.objects.filter(granularity="quarter").count() == 5
+
+
+def test_a_backfilled_period_leaves_customer_scores_alone(five_buyers):
+    # refresh_scores=False (every period of a backfill but its last): no RFM refresh
+    from kpis.post_compute import after_period_computed
+
+    after_period_computed(
+        granularity="quarter", period_start=Q2, period_end=AS_OF.date(), refresh_scores=False
+    )
+
+    assert not CustomerSegmentSnapshot.objects.exists()
+    assert Customer.objects.get(pk=five_buyers["cora"].pk).rfm_segment == ""

@@ -136,10 +136,14 @@ class Command(BaseCommand):
             return
         rows = 0
         progress = tqdm(periods, unit="period", disable=len(periods) < 2, file=self.stderr)
-        for period_start, _period_end in progress:
+        for index, (period_start, _period_end) in enumerate(progress):
             progress.set_description(period_start.isoformat())
+            # Customer scores describe "now": a backfill refreshes them once, for its last period.
             run = compute_period(
-                granularity=granularity, period_start=period_start, kpi_keys=kpi_keys
+                granularity=granularity,
+                period_start=period_start,
+                kpi_keys=kpi_keys,
+                refresh_scores=None if index == len(periods) - 1 else False,
             )
             rows += run.rows_written
         self.stdout.write(
