@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -68,6 +68,9 @@ def _money(value: Any, field: str, *, allow_zero: bool = True) -> Decimal:
     return amount
 
 
+EditedRecord = TypeVar("EditedRecord", bound=models.Model)
+
+
 def _only_fields(fields: Mapping[str, Any], editable: frozenset[str]) -> None:
     """Refuse fields an edit may not touch (they move through their own service)."""
     fixed = sorted(set(fields) - editable)
@@ -81,6 +84,19 @@ def _strip(fields: dict[str, Any], names: Iterable[str]) -> None:
     for name in names:
         if name in fields:
             fields[name] = (fields[name] or "").strip()
+
+
+def _save_edit(locked: EditedRecord, fields: dict[str, Any]) -> EditedRecord:
+    """Write an edit's fields onto the locked record, check the model's rules, save only those
+    columns. An empty external id means none (the column is unique where set)."""
+    if "external_id" in fields:
+        fields["external_id"] = fields["external_id"] or None
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    locked.full_clean()
+    if fields:
+        locked.save(update_fields=list(fields))
+    return locked
 
 
 def order_net_amount(*, total: Decimal, refunded_total: Decimal, exchange_rate: Decimal) -> Decimal:
@@ -329,14 +345,7 @@ def lead_update(*, lead: Lead, actor: User | None = None, **fields: Any) -> Lead
     if "created_at" in fields and created_at is None:
         fields.pop("created_at")
     _strip(fields, ("name", "company", "email", "phone"))
-    if "external_id" in fields:
-        fields["external_id"] = fields["external_id"] or None
-    for name, value in fields.items():
-        setattr(locked, name, value)
-    locked.full_clean()
-    if fields:
-        locked.save(update_fields=list(fields))
-    return locked
+    return _save_edit(locked, fields)
 
 
 @transaction.atomic
@@ -580,14 +589,7 @@ def opportunity_update(
                 }
             )
     _strip(fields, ("name",))
-    if "external_id" in fields:
-        fields["external_id"] = fields["external_id"] or None
-    for name, value in fields.items():
-        setattr(locked, name, value)
-    locked.full_clean()
-    if fields:
-        locked.save(update_fields=list(fields))
-    return locked
+    return _save_edit(locked, fields)
 
 
 # --- orders --------------------------------------------------------------------------------------
@@ -857,14 +859,7 @@ def order_update(*, order: Order, actor: User | None = None, **fields: Any) -> O
     """Edit an order's attribution; amounts, lines, dates and status move by their actions."""
     _only_fields(fields, ORDER_EDITABLE)
     locked = Order.objects.select_for_update().get(pk=order.pk)
-    if "external_id" in fields:
-        fields["external_id"] = fields["external_id"] or None
-    for name, value in fields.items():
-        setattr(locked, name, value)
-    locked.full_clean()
-    if fields:
-        locked.save(update_fields=list(fields))
-    return locked
+    return _save_edit(locked, fields)
 
 
 # --- activities ----------------------------------------------------------------------------------
@@ -948,14 +943,7 @@ def activity_update(*, activity: Activity, actor: User | None = None, **fields: 
     _require_aware(fields.get("due_at"), "due_at")
     locked = Activity.objects.select_for_update().get(pk=activity.pk)
     _strip(fields, ("subject",))
-    if "external_id" in fields:
-        fields["external_id"] = fields["external_id"] or None
-    for name, value in fields.items():
-        setattr(locked, name, value)
-    locked.full_clean()
-    if fields:
-        locked.save(update_fields=list(fields))
-    return locked
+    return _save_edit(locked, fields)
 
 
 # --- retention -----------------------------------------------------------------------------------
@@ -1026,12 +1014,7 @@ def retention_case_update(
     locked = RetentionCase.objects.select_for_update().get(pk=case.pk)
     if locked.status == RetentionCase.Status.CLOSED:
         raise ValidationError({"status": _("This retention case is closed; it cannot change.")})
-    for name, value in fields.items():
-        setattr(locked, name, value)
-    locked.full_clean()
-    if fields:
-        locked.save(update_fields=list(fields))
-    return locked
+    return _save_edit(locked, fields)
 
 
 # --- costs ---------------------------------------------------------------------------------------
@@ -1123,14 +1106,7 @@ def _cost_row_update(
     )
     if "description" in fields:
         fields["description"] = (fields["description"] or "")[:200]
-    if "external_id" in fields:
-        fields["external_id"] = fields["external_id"] or None
-    for name, value in fields.items():
-        setattr(locked, name, value)
-    locked.full_clean()
-    if fields:
-        locked.save(update_fields=list(fields))
-    return locked
+    return _save_edit(locked, fields)
 
 
 @transaction.atomic
