@@ -146,7 +146,7 @@ def worker_month(month: dt.date, now: dt.datetime) -> dict[str, Any]:
 
     timer = KpiTimer()
     timer.install()
-    # Time the post-compute hooks (RFM, health, index, alerts) separately from the definitions.
+    # Time the post-compute hooks (index, alerts) separately from the definitions.
     from kpis import engine
 
     hook = engine.post_compute.after_period_computed
@@ -161,7 +161,10 @@ def worker_month(month: dt.date, now: dt.datetime) -> dict[str, Any]:
     engine.post_compute.after_period_computed = timed_hook  # type: ignore[assignment]
     started = time.perf_counter()
     with connection.execute_wrapper(timer):
-        run = compute_period(granularity="month", period_start=month, now=now)
+        # A closed month as the closed-periods beat computes it: the open period's run (later,
+        # with snapshots) owns the customer scores, so this run does not refresh them
+        # (post_compute.period_is_latest); worker_scores times that refresh on its own.
+        run = compute_period(granularity="month", period_start=month, now=now, refresh_scores=False)
     seconds = time.perf_counter() - started
     engine.post_compute.after_period_computed = hook
     snapshots = KpiSnapshot.objects.filter(
@@ -180,6 +183,34 @@ def worker_month(month: dt.date, now: dt.datetime) -> dict[str, Any]:
         "outside_kpis_seconds": seconds - kpi_seconds,
         "post_compute": hook_figures,
         "queries": timer.queries,
+    }
+
+
+def worker_scores(month: dt.date, now: dt.datetime) -> dict[str, Any]:
+    """The customer score refresh the open period's run adds (post_compute: RFM, then health
+    from RFM's order measures), timed on its own for the same month."""
+    from django.db import transaction
+
+    from kpis.health import health_recompute
+    from kpis.periods import period_bounds
+    from kpis.post_compute import _local_midnight
+    from kpis.rfm import rfm_recompute
+
+    start, end = period_bounds("month", month)
+    as_of = min(now, _local_midnight(end))
+    started = time.perf_counter()
+    with transaction.atomic():
+        rfm = rfm_recompute(as_of=as_of, granularity="month", period_start=start)
+        rfm_seconds = time.perf_counter() - started
+        health_recompute(
+            as_of=as_of, granularity="month", period_start=start, order_measures=rfm.order_measures
+        )
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "rfm_seconds": rfm_seconds,
+        "health_seconds": seconds - rfm_seconds,
+        "peak_mb": self_peak_mb(),
     }
 
 
@@ -276,6 +307,8 @@ def worker_main(args: argparse.Namespace) -> int:
         result = worker_month(month, now)
     elif args.worker == "per-kpi":
         result = worker_per_kpi(month, now)
+    elif args.worker == "scores":
+        result = worker_scores(month, now)
     else:
         result = worker_backfill(
             dt.date.fromisoformat(args.backfill_start), args.months, now, args.backfill_budget
@@ -362,6 +395,13 @@ def parent_main(args: argparse.Namespace) -> int:
         f" child peak RSS {month_result['peak_mb']:.0f} MB"
     )
 
+    print("\n(a2) customer score refresh, same month (the open period's run adds it)…")
+    scores, _ = run_child(args, "scores")
+    print(
+        f"    {scores['seconds']:.2f} s (RFM {scores['rfm_seconds']:.2f} s, health"
+        f" {scores['health_seconds']:.2f} s), child peak RSS {scores['peak_mb']:.0f} MB"
+    )
+
     floor = compute_floor(args.database_url, month, tz_name)
     ratio = month_result["seconds"] / floor.seconds if floor.seconds else None
     print(f"\n(b) SQL floor, same month: {floor.seconds:.2f} s → engine/floor ratio {ratio:.1f}")
@@ -389,7 +429,7 @@ def parent_main(args: argparse.Namespace) -> int:
     hook = month_result.get("post_compute") or {}
     if hook:
         print(
-            f"  of which post_compute.after_period_computed (RFM, health, index, alerts):"
+            f"  of which post_compute.after_period_computed (index, alerts; scores in (a2)):"
             f" {hook['seconds']:.2f} s, peak RSS after it {hook['peak_mb_after']:.0f} MB"
         )
     per_kpi: dict[str, Any] | None = None
@@ -452,6 +492,9 @@ def parent_main(args: argparse.Namespace) -> int:
     print(f"  {'cross-check mismatches':<34} {mismatches:>10} {'0':>10}  ", end="")
     print("PASS" if mismatches == 0 else "MISS")
     print(f"  {'SQL floor (s)':<34} {floor.seconds:>10.2f}")
+    print(f"  {'customer score refresh (s)':<34} {scores['seconds']:>10.2f}")
+    open_run = month_result["seconds"] + scores["seconds"]
+    print(f"  {'open-period run: (a) + (a2) (s)':<34} {open_run:>10.2f}")
     return 0
 
 
@@ -478,7 +521,7 @@ def main(argv: list[str] | None = None) -> int:
         "each KPI inside compute_period)",
     )
     parser.add_argument(
-        "--worker", choices=["month", "per-kpi", "backfill"], help=argparse.SUPPRESS
+        "--worker", choices=["month", "scores", "per-kpi", "backfill"], help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
     if args.worker:
