@@ -62,8 +62,9 @@ class FirstResponseTime(DurationKpi):
     period_rule = _("Counted in the period the first reply was sent (first_response_at).")
     edge_cases = _(
         "Internal notes and automated messages are not replies; a ticket opened by an agent "
-        "starts its clock at the agent's next public reply (both kept by the ticket services in "
-        "first_response_*). No replies → n/a."
+        "starts its clock at the customer's first message, and its first reply is the agent's "
+        "next public reply after it (both kept by the ticket services in first_response_*). "
+        "No replies → n/a."
     )
 
     def events_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
