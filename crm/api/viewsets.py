@@ -6,10 +6,10 @@ Everything else — authentication, role permissions, throttling, paging with a 
 filtering, CSV/XLSX export and turning service refusals into 400s — is shared here.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
-from django.db import models
+from django.db import models, transaction
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -20,7 +20,7 @@ from knox.auth import TokenAuthentication
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -142,6 +142,24 @@ class DomainReadOnlyViewSet(
     def actor(self) -> Any:
         return self.request.user
 
+    def within_visibility(self, save: Callable[[], models.Model]) -> models.Model:
+        """Run a create or an update and refuse — rolled back, 400 — a result the user could not
+        see: a rep may not file a customer under another team, nor move a deal there."""
+        with transaction.atomic():
+            record = save()
+            if not self.visible_queryset().filter(pk=record.pk).exists():
+                raise ValidationError(
+                    {
+                        "non_field_errors": [
+                            _(
+                                "You could not see this record once saved (its team, owner or "
+                                "customer is outside what your role may see); nothing was saved."
+                            )
+                        ]
+                    }
+                )
+        return record
+
 
 class DomainViewSet(
     mixins.CreateModelMixin,
@@ -154,12 +172,12 @@ class DomainViewSet(
     # Defined here, not on the read-only base: the DRF mixins above would otherwise win the MRO
     # and save through the serializer, bypassing the services.
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        serializer.instance = self.create_record(dict(serializer.validated_data))
+        fields = dict(serializer.validated_data)
+        serializer.instance = self.within_visibility(lambda: self.create_record(fields))
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
-        serializer.instance = self.update_record(
-            serializer.instance, dict(serializer.validated_data)
-        )
+        record, fields = serializer.instance, dict(serializer.validated_data)
+        serializer.instance = self.within_visibility(lambda: self.update_record(record, fields))
 
 
 EXTERNAL_ID_PARAMETER = OpenApiParameter(
@@ -203,7 +221,7 @@ class ExternalIdUpsertMixin:
             serializer.is_valid(raise_exception=True)
             fields = dict(serializer.validated_data)
             fields.pop("external_id", None)
-            record = view.update_record(existing, fields)
+            record = view.within_visibility(lambda: view.update_record(existing, fields))
             return Response(view.get_serializer(record).data, status=status.HTTP_200_OK)
         opts = model._meta
         if not request.user.has_perm(f"{opts.app_label}.add_{opts.model_name}"):
@@ -212,5 +230,5 @@ class ExternalIdUpsertMixin:
         serializer.is_valid(raise_exception=True)
         fields = dict(serializer.validated_data)
         fields["external_id"] = external_id
-        record = view.create_record(fields)
+        record = view.within_visibility(lambda: view.create_record(fields))
         return Response(view.get_serializer(record).data, status=status.HTTP_201_CREATED)

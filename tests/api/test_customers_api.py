@@ -311,3 +311,23 @@ def test_dates_before_standard_time_are_written_as_valid_rfc3339(crew, client_as
 
     assert response.status_code == 201
     assert response.json()["created_at"] == "1800-07-07T01:34:13Z"
+
+
+def test_a_rep_cannot_file_or_move_a_customer_outside_what_they_see(crew, client_as):
+    from customers.models import Customer
+
+    client = client_as(crew.rep)  # a member of team A
+    mine = CustomerFactory(team=crew.team_a, name="Mine")
+
+    # Team B's, owned by team B's rep: a record the rep could not see once saved.
+    theirs = {"team": crew.team_b.pk, "owner": crew.rep_b.pk}
+    filed = client.post("/api/v1/customers/", {"name": "Sneaky", **theirs})
+    moved = client.patch(f"/api/v1/customers/{mine.pk}/", theirs)
+    upserted = client.put("/api/v1/customers/by-external-id/X-1/", {"name": "Synced", **theirs})
+
+    assert (filed.status_code, moved.status_code, upserted.status_code) == (400, 400, 400)
+    assert "nothing was saved" in filed.json()["non_field_errors"][0]
+    # Rolled back: no new customer, and Mine stays in team A.
+    assert list(Customer.objects.values_list("name", flat=True)) == ["Mine"]
+    mine.refresh_from_db()
+    assert mine.team_id == crew.team_a.pk
