@@ -72,6 +72,16 @@ def series_rows(
     return grouped
 
 
+def period_cells(
+    grouped: dict[str, list[KpiSnapshot]],
+) -> tuple[list[dt.date], dict[tuple[str, dt.date], KpiSnapshot]]:
+    """The periods of `series_rows`, newest first, and each snapshot by (kpi, period start):
+    what a table with one row per period and one column per KPI reads."""
+    cells = {(row.kpi, row.period_start): row for rows in grouped.values() for row in rows}
+    starts = sorted({start for _kpi, start in cells}, reverse=True)
+    return starts, cells
+
+
 def cell_series(
     *,
     granularity: str,

@@ -1394,8 +1394,7 @@ def support_analytics(request: HttpRequest) -> HttpResponse:
         value=value,
         first=filters.first_period,
     )
-    starts = sorted({row.period_start for rows in grouped.values() for row in rows}, reverse=True)
-    cells = {(row.kpi, row.period_start): row for rows in grouped.values() for row in rows}
+    starts, cells = page_queries.period_cells(grouped)
     periods = Table(
         slug="periods",
         title=_("Response, resolution and SLA by period"),
@@ -1599,8 +1598,7 @@ def pipeline_analytics(request: HttpRequest) -> HttpResponse:
         value=value,
         first=filters.first_period,
     )
-    starts = sorted({row.period_start for rows in grouped.values() for row in rows}, reverse=True)
-    cells = {(row.kpi, row.period_start): row for rows in grouped.values() for row in rows}
+    starts, cells = page_queries.period_cells(grouped)
     periods = Table(
         slug="periods",
         title=_("Win rate and forecast by period"),
