@@ -1,9 +1,9 @@
 """Reads behind the manager KPI pages that the engine's selectors do not offer.
 
-Everything reads `KpiSnapshot` (and C2's index, target and alert tables) with a fixed number of
-queries per page, except the two places the issue allows raw tables: the drill-down list
-(`visible_records`, paginated by the caller) and the pipeline funnel (`pipeline_funnel`, one
-grouped read of the stage history).
+Everything reads `KpiSnapshot` (and the index, target and alert tables) with a fixed number of
+queries per page, except two reads of raw tables: the drill-down list (narrowed by
+`kpis.selectors.drilldown_records_visible_to`, paginated by the caller) and the pipeline funnel
+(`pipeline_funnel`, one grouped read of the stage history).
 """
 
 from __future__ import annotations
@@ -145,42 +145,6 @@ def latest_cells(
 
 
 # --- drill-down ------------------------------------------------------------------------------
-
-
-def visible_records(queryset: QuerySet[Any], user: Any) -> QuerySet[Any]:
-    """`queryset` narrowed to the rows `user` may see, through the apps' visibility selectors."""
-    from customers.models import Customer
-    from customers.selectors import customers_visible_to
-    from sales.models import Activity, Lead, Opportunity, Order
-    from sales.selectors import (
-        activities_visible_to,
-        leads_visible_to,
-        opportunities_visible_to,
-        orders_visible_to,
-    )
-    from support.models import Ticket
-    from support.selectors import tickets_visible_to
-    from surveys.models import SurveyInvitation, SurveyResponse
-    from surveys.selectors import invitations_visible_to, responses_visible_to
-
-    selectors: dict[type[Model], Any] = {
-        Customer: customers_visible_to,
-        Lead: leads_visible_to,
-        Opportunity: opportunities_visible_to,
-        Order: orders_visible_to,
-        Activity: activities_visible_to,
-        Ticket: tickets_visible_to,
-        SurveyResponse: responses_visible_to,
-        SurveyInvitation: invitations_visible_to,
-    }
-    model = queryset.model
-    selector = selectors.get(model)
-    if selector is not None:
-        return queryset.filter(pk__in=selector(user).values("pk"))
-    if _has_field(model, "customer"):
-        return queryset.filter(customer__in=customers_visible_to(user).values("pk"))
-    # A record type we cannot check is shown to admins only (the caller knows the role).
-    return queryset.none()
 
 
 def _has_field(model: type[Model], name: str) -> bool:

@@ -6,13 +6,27 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Max, Model, Q, QuerySet
 from django.utils import timezone
 
+from crm.roles import is_admin
+from customers.models import Customer
+from customers.selectors import customers_visible_to
 from kpis.definitions import registry
 from kpis.definitions.base import KpiContext
 from kpis.models import KpiSnapshot
 from kpis.periods import parse_granularity, period_bounds
+from sales.models import Activity, Lead, Opportunity, Order
+from sales.selectors import (
+    activities_visible_to,
+    leads_visible_to,
+    opportunities_visible_to,
+    orders_visible_to,
+)
+from support.models import Ticket
+from support.selectors import tickets_visible_to
+from surveys.models import SurveyInvitation, SurveyResponse
+from surveys.selectors import invitations_visible_to, responses_visible_to
 
 EXPORT_COLUMNS: tuple[str, ...] = (
     "kpi",
@@ -120,6 +134,37 @@ def snapshot_drilldown(
         now=now or timezone.now(),
     )
     return definition.records(ctx, dimension, dimension_value, part)
+
+
+# The record types behind drill-downs, each narrowed by its own app's visibility selector.
+DRILLDOWN_VISIBILITY: dict[type[Model], Any] = {
+    Customer: customers_visible_to,
+    Lead: leads_visible_to,
+    Opportunity: opportunities_visible_to,
+    Order: orders_visible_to,
+    Activity: activities_visible_to,
+    Ticket: tickets_visible_to,
+    SurveyResponse: responses_visible_to,
+    SurveyInvitation: invitations_visible_to,
+}
+
+
+def drilldown_records_visible_to(records: QuerySet[Any], user: Any) -> QuerySet[Any]:
+    """`records` narrowed to the rows `user` may see; the one rule for the pages and the API.
+
+    A model without its own selector is narrowed through its customer (retention cases, for
+    example); a model with neither is shown to admins only, so a new record type can never
+    leak through a drill-down before someone decides who may see it.
+    """
+    if is_admin(user):
+        return records
+    model = records.model
+    selector = DRILLDOWN_VISIBILITY.get(model)
+    if selector is not None:
+        return records.filter(pk__in=selector(user).values("pk"))
+    if any(field.name == "customer" for field in model._meta.get_fields()):
+        return records.filter(customer__in=customers_visible_to(user).values("pk"))
+    return records.none()
 
 
 def snapshot_export_rows(snapshots: QuerySet[KpiSnapshot]) -> list[dict[str, Any]]:

@@ -40,7 +40,12 @@ from crm.views import RoleRequiredMixin, manager_required, role_required
 from kpis import charts, page_queries
 from kpis.forms import KpiFilters, parse_filters
 from kpis.models import Granularity, KpiSnapshot
-from kpis.selectors import KpiScope, cells_in_scope, kpi_scope_for
+from kpis.selectors import (
+    KpiScope,
+    cells_in_scope,
+    drilldown_records_visible_to,
+    kpi_scope_for,
+)
 
 _KEY_PATTERN = re.compile(r"^[a-z0-9_]{1,50}$")
 _DIMENSION_PATTERN = re.compile(r"^[a-z_]{1,30}$")
@@ -702,8 +707,7 @@ def kpi_drilldown(request: HttpRequest, key: str) -> HttpResponse:
             part=part,
         )
         if records is not None:
-            if not is_admin(request.user):
-                records = page_queries.visible_records(records, request.user)
+            records = drilldown_records_visible_to(records, request.user)
             records = page_queries.with_customer(records).order_by("pk")
             if _wants_csv(request):
                 return _records_csv(key, period, part, records, export_format(request) or "csv")

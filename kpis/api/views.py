@@ -1,8 +1,7 @@
-from collections.abc import Callable
 from typing import Any
 
 import django_filters
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -16,8 +15,6 @@ from rest_framework.response import Response
 
 from crm.api.permissions import IsCrmAdmin
 from crm.api.viewsets import ApiViewMixin, DomainReadOnlyViewSet, DomainViewSet
-from customers.models import Customer
-from customers.selectors import customers_visible_to
 from kpis import alerts, index, targets
 from kpis.api import serializers as api
 from kpis.definitions import UnknownKpiError, registry
@@ -30,29 +27,12 @@ from kpis.models import (
     Target,
     WeightVersion,
 )
-from kpis.selectors import cells_in_scope, kpi_scope_for, snapshot_drilldown
-from sales.models import Activity, Lead, Opportunity, Order
-from sales.selectors import (
-    activities_visible_to,
-    leads_visible_to,
-    opportunities_visible_to,
-    orders_visible_to,
+from kpis.selectors import (
+    cells_in_scope,
+    drilldown_records_visible_to,
+    kpi_scope_for,
+    snapshot_drilldown,
 )
-from support.models import Ticket
-from support.selectors import tickets_visible_to
-from surveys.models import SurveyResponse
-from surveys.selectors import responses_visible_to
-
-# Drill-down rows are narrowed to what the user may see, by the model's own selector.
-DRILLDOWN_VISIBILITY: dict[type[Model], Callable[[Any], QuerySet]] = {
-    Customer: customers_visible_to,
-    Lead: leads_visible_to,
-    Opportunity: opportunities_visible_to,
-    Order: orders_visible_to,
-    Activity: activities_visible_to,
-    Ticket: tickets_visible_to,
-    SurveyResponse: responses_visible_to,
-}
 
 
 class KpiCatalogueViewSet(ApiViewMixin, viewsets.ViewSet):
@@ -135,10 +115,7 @@ class KpiSnapshotViewSet(DomainReadOnlyViewSet):
             raise Http404 from exc
         if records is None:
             raise Http404
-        selector = DRILLDOWN_VISIBILITY.get(records.model)
-        if selector is not None:
-            records = records.filter(pk__in=selector(request.user).values("pk"))
-        records = records.order_by("pk")
+        records = drilldown_records_visible_to(records, request.user).order_by("pk")
         page = self.paginate_queryset(records)
         rows = page if page is not None else list(records)
         data = api.DrilldownRecordSerializer(rows, many=True).data

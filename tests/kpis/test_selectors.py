@@ -4,15 +4,22 @@ import datetime as dt
 
 import pytest
 
+from crm.roles import ADMIN, SALES_REP
+from customers.models import Team
 from kpis.engine import compute_period
 from kpis.selectors import (
+    drilldown_records_visible_to,
     latest_snapshots,
     snapshot_drilldown,
     snapshot_list,
     snapshot_series,
 )
-from tests.customers.factories import TeamFactory
+from sales.models import RetentionCase
+from surveys.models import SurveyInvitation
+from tests.customers.factories import CustomerFactory, TeamFactory, UserFactory
 from tests.kpis.conftest import MARCH, NOW, buyer, customer, local
+from tests.sales.factories import RetentionCaseFactory
+from tests.surveys.factories import SurveyInvitationFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("post_compute_calls")]
 
@@ -176,3 +183,35 @@ def test_a_manager_of_every_team_reads_the_organisation():
     del boss._pulse_kpi_scope  # the scope is cached per request on the user object
     # 2 of 2 teams: the whole business.
     assert kpi_scope_for(boss).is_organisation
+
+
+def test_drilldown_records_are_narrowed_by_the_record_types_own_visibility():
+    """Retention cases and survey invitations (win-back, retention cost, response rate) are
+    filtered like customers and orders, on the pages and in the API alike."""
+    team_a, team_b = TeamFactory.create(name="A"), TeamFactory.create(name="B")
+    rep = UserFactory.create(username="rep_a", role=SALES_REP)
+    admin = UserFactory.create(username="boss", role=ADMIN)
+    team_a.members.add(rep)
+    ours, theirs = CustomerFactory.create(team=team_a), CustomerFactory.create(team=team_b)
+    cases = [RetentionCaseFactory.create(customer=c) for c in (ours, theirs)]
+    invitations = [SurveyInvitationFactory.create(customer=c) for c in (ours, theirs)]
+
+    # 2 records of each type, 1 of them on a team-A customer → the rep sees 1, the admin 2.
+    for records, mine in (
+        (RetentionCase.objects.all(), cases[0]),
+        (
+            SurveyInvitation.objects.all(),
+            invitations[0],
+        ),
+    ):
+        assert list(drilldown_records_visible_to(records, rep)) == [mine]
+        assert drilldown_records_visible_to(records, admin).count() == 2
+
+
+def test_a_record_type_without_a_visibility_rule_is_shown_to_admins_only():
+    rep = UserFactory.create(username="rep_x", role=SALES_REP)
+    admin = UserFactory.create(username="boss_x", role=ADMIN)
+    TeamFactory.create(name="T")
+
+    assert drilldown_records_visible_to(Team.objects.all(), rep).count() == 0
+    assert drilldown_records_visible_to(Team.objects.all(), admin).count() == 1
