@@ -50,6 +50,7 @@ def test_the_window_is_t_minus_d_inclusive_to_t_exclusive():
     records = snapshot_drilldown(
         kpi="active_customers", granularity="month", period_start=APRIL, now=NOW
     )
+    assert records is not None
     assert list(records.values_list("pk", flat=True)) == [kept.pk]
 
 
