@@ -137,7 +137,11 @@ def normalise(indicator: IndicatorConfig, value: Decimal) -> Decimal:
     assert best is not None
     assert worst is not None
     fraction = (value - worst) / (best - worst)
-    return min(max(fraction, ZERO), Decimal(1)) * HUNDRED
+    # Clipped to [0, 1]. At the worst bound of a lower-is-better indicator the quotient is
+    # Decimal("-0"), which max(-0, 0) keeps and the health page showed as "-0.00".
+    if fraction <= 0:
+        return ZERO
+    return min(fraction, Decimal(1)) * HUNDRED
 
 
 def band_for(value: Decimal | None, bands: Sequence[Mapping[str, Any]]) -> str:

@@ -1,0 +1,133 @@
+"""Catalogue §0.1 at its edges: half-open periods, local midnight across DST, ISO weeks,
+quarters and years (issue 19, item 1). Each test fails if a bound moves by one instant or one
+day; the stored count and the drill-down list are both checked."""
+
+import datetime as dt
+
+import pytest
+
+from kpis.periods import period_bounds, to_datetime_range
+from tests.kpis.boundaries import at, figures
+from tests.kpis.conftest import buyer
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("post_compute_calls")]
+
+ONE_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+@pytest.mark.parametrize(
+    ("granularity", "start", "end"),
+    [
+        ("day", dt.date(2026, 3, 31), dt.date(2026, 4, 1)),
+        # Monday 2026-03-02 to Monday 2026-03-09
+        ("week", dt.date(2026, 3, 2), dt.date(2026, 3, 9)),
+        ("month", dt.date(2026, 2, 1), dt.date(2026, 3, 1)),
+        ("quarter", dt.date(2026, 4, 1), dt.date(2026, 7, 1)),
+        ("year", dt.date(2025, 1, 1), dt.date(2026, 1, 1)),
+    ],
+)
+def test_an_order_at_p_start_counts_in_p_and_one_at_p_end_does_not(granularity, start, end):
+    p_start, p_end = to_datetime_range(start, end)
+    # date-only imports: orders at local midnight on both bounds, one an instant before P
+    buyer(p_start - ONE_MICROSECOND, p_start, p_end)
+
+    inside = figures("orders", start, granularity)
+    after = figures("orders", end, granularity)
+
+    # [start, end): the P.start order is P's only one; the P.end order is the next period's
+    assert inside["numerator"] == 1
+    assert inside["rows_numerator"] == 1
+    assert after["numerator"] == 1
+    assert after["rows_numerator"] == 1
+
+
+def test_local_midnight_on_both_sides_of_the_spring_forward_day(settings):
+    settings.CRM_TIME_ZONE = "Europe/Berlin"
+    # 2026-03-29: Berlin goes from UTC+1 to UTC+2, the day has 23 hours.
+    # 00:00 local on the 29th is 23:00 UTC on the 28th: local day 29, not 28.
+    # 00:30 local on the 30th is 22:30 UTC on the 29th: local day 30, not 29.
+    buyer(at(2026, 3, 29), at(2026, 3, 30, 0, 30))
+
+    saturday = figures("orders", dt.date(2026, 3, 28), "day")
+    sunday = figures("orders", dt.date(2026, 3, 29), "day")
+    monday = figures("orders", dt.date(2026, 3, 30), "day")
+
+    assert (saturday["numerator"], saturday["rows_numerator"]) == (0, 0)
+    assert (sunday["numerator"], sunday["rows_numerator"]) == (1, 1)
+    assert (monday["numerator"], monday["rows_numerator"]) == (1, 1)
+
+
+def test_local_midnight_on_both_sides_of_the_fall_back_day(settings):
+    settings.CRM_TIME_ZONE = "Europe/Berlin"
+    # 2026-10-25: Berlin goes from UTC+2 to UTC+1, the day has 25 hours.
+    # 23:30 local on the 25th (UTC+1) is 22:30 UTC: still the 25th locally.
+    # 00:00 local on the 26th is 23:00 UTC on the 25th: the 26th locally.
+    start, end = to_datetime_range(dt.date(2026, 10, 25), dt.date(2026, 10, 26))
+    assert end.astimezone(dt.UTC) - start.astimezone(dt.UTC) == dt.timedelta(hours=25)
+    buyer(at(2026, 10, 25, 23, 30), at(2026, 10, 26))
+
+    sunday = figures("orders", dt.date(2026, 10, 25), "day")
+    monday = figures("orders", dt.date(2026, 10, 26), "day")
+
+    assert (sunday["numerator"], sunday["rows_numerator"]) == (1, 1)
+    assert (monday["numerator"], monday["rows_numerator"]) == (1, 1)
+
+
+def test_iso_weeks_start_on_monday():
+    # Sunday 2026-03-08 23:59 belongs to the week of Monday 03-02; Monday 03-09 00:00 starts
+    # the next one, and Monday itself is the first day of its own week.
+    assert period_bounds("week", dt.date(2026, 3, 8)) == (dt.date(2026, 3, 2), dt.date(2026, 3, 9))
+    assert period_bounds("week", dt.date(2026, 3, 9)) == (dt.date(2026, 3, 9), dt.date(2026, 3, 16))
+    buyer(at(2026, 3, 8, 23, 59), at(2026, 3, 9))
+
+    first = figures("orders", dt.date(2026, 3, 2), "week")
+    second = figures("orders", dt.date(2026, 3, 9), "week")
+
+    assert (first["numerator"], first["rows_numerator"]) == (1, 1)
+    assert (second["numerator"], second["rows_numerator"]) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        # the last day of each quarter and the first day of the next
+        (dt.date(2026, 3, 31), (dt.date(2026, 1, 1), dt.date(2026, 4, 1))),
+        (dt.date(2026, 4, 1), (dt.date(2026, 4, 1), dt.date(2026, 7, 1))),
+        (dt.date(2026, 6, 30), (dt.date(2026, 4, 1), dt.date(2026, 7, 1))),
+        (dt.date(2026, 7, 1), (dt.date(2026, 7, 1), dt.date(2026, 10, 1))),
+        (dt.date(2026, 9, 30), (dt.date(2026, 7, 1), dt.date(2026, 10, 1))),
+        (dt.date(2026, 10, 1), (dt.date(2026, 10, 1), dt.date(2027, 1, 1))),
+        (dt.date(2026, 12, 31), (dt.date(2026, 10, 1), dt.date(2027, 1, 1))),
+    ],
+)
+def test_quarters_change_on_the_first_of_january_april_july_october(day, expected):
+    assert period_bounds("quarter", day) == expected
+
+
+def test_years_and_months_roll_over_on_the_first():
+    # Dec 31 is the year's last day and January 1 the next year's first
+    assert period_bounds("year", dt.date(2025, 12, 31)) == (
+        dt.date(2025, 1, 1),
+        dt.date(2026, 1, 1),
+    )
+    assert period_bounds("year", dt.date(2026, 1, 1)) == (dt.date(2026, 1, 1), dt.date(2027, 1, 1))
+    # February 2028 (a leap year) has 29 days; month end is March 1
+    assert period_bounds("month", dt.date(2028, 2, 29)) == (
+        dt.date(2028, 2, 1),
+        dt.date(2028, 3, 1),
+    )
+    assert period_bounds("month", dt.date(2026, 12, 31)) == (
+        dt.date(2026, 12, 1),
+        dt.date(2027, 1, 1),
+    )
+
+
+def test_an_order_in_the_last_instant_of_a_quarter_belongs_to_it():
+    # 2026-06-30 23:59:59.999999 local is Q2's last instant; 2026-07-01 00:00 starts Q3
+    buyer(at(2026, 7, 1) - ONE_MICROSECOND, at(2026, 7, 1))
+
+    q2 = figures("orders", dt.date(2026, 4, 1), "quarter")
+    q3 = figures("orders", dt.date(2026, 7, 1), "quarter")
+
+    assert (q2["numerator"], q2["rows_numerator"]) == (1, 1)
+    assert (q3["numerator"], q3["rows_numerator"]) == (1, 1)
