@@ -43,8 +43,9 @@ from tests.customers.factories import CustomerFactory, TeamFactory, UserFactory
 from tests.sales.factories import PipelineStageFactory
 
 
-def local(year: int, month: int, day: int, hour: int = 9) -> dt.datetime:
-    return dt.datetime(year, month, day, hour, tzinfo=ZoneInfo(settings.CRM_TIME_ZONE))
+def local(year: int, month: int, day: int, hour: int = 9, minute: int = 0) -> dt.datetime:
+    """An aware datetime in the organisation's time zone."""
+    return dt.datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(settings.CRM_TIME_ZONE))
 
 
 @dataclass
