@@ -240,15 +240,19 @@ def forecast_by_category(
         )
         .order_by()
         .values("forecast_category")
-        .annotate(deal_count=Count("pk"), amount=Sum("amount"), weighted=Sum(weighted_amount()))
+        .annotate(
+            deal_count=Count("pk"),
+            amount_total=Sum("amount"),
+            weighted_total=Sum(weighted_amount()),
+        )
     }
     return [
         {
             "category": category,
             "label": label,
             "deal_count": rows.get(category, {}).get("deal_count", 0),
-            "amount": cents(rows.get(category, {}).get("amount")),
-            "weighted": cents(rows.get(category, {}).get("weighted")),
+            "amount": cents(rows.get(category, {}).get("amount_total")),
+            "weighted": cents(rows.get(category, {}).get("weighted_total")),
         }
         for category, label in Opportunity.ForecastCategory.choices
     ]
