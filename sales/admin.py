@@ -19,6 +19,7 @@ from customers.admin import admin_actor, copy_saved_row
 from sales.models import (
     Activity,
     Campaign,
+    ForecastSnapshot,
     Lead,
     MarketingSpend,
     Opportunity,
@@ -177,13 +178,14 @@ class OpportunityAdmin(admin.ModelAdmin):
         "amount",
         "currency",
         "probability",
+        "forecast_category",
         "outcome",
         "owner",
         "team",
         "expected_close_date",
         "closed_at",
     )
-    list_filter = ("outcome", "stage", "kind", "team")
+    list_filter = ("outcome", "stage", "kind", "forecast_category", "team")
     search_fields = ("name", "customer__name", "external_id")
     list_select_related = ("customer", "stage", "owner", "team")
     autocomplete_fields = ("customer", "lead", "owner")
@@ -204,6 +206,7 @@ class OpportunityAdmin(admin.ModelAdmin):
                 owner=obj.owner,
                 team=obj.team,
                 expected_close_date=obj.expected_close_date,
+                forecast_category=obj.forecast_category,
                 currency=obj.currency,
                 lead=obj.lead,
                 external_id=obj.external_id,
@@ -538,3 +541,29 @@ class SalesCostAdmin(admin.ModelAdmin):
     search_fields = ("external_id", "description")
     list_select_related = ("team",)
     date_hierarchy = "period_start"
+
+
+@admin.register(ForecastSnapshot)
+class ForecastSnapshotAdmin(admin.ModelAdmin):
+    """Read-only: snapshots are taken by forecast_snapshot_take (beat or the forecast page)."""
+
+    list_display = (
+        "period_start",
+        "granularity",
+        "dimension",
+        "dimension_label",
+        "deal_count",
+        "weighted_pipeline",
+        "best_case",
+        "commit",
+        "excluded_undated",
+        "taken_at",
+    )
+    list_filter = ("granularity", "dimension")
+    date_hierarchy = "period_start"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

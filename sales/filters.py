@@ -50,6 +50,7 @@ class OpportunityFilter(django_filters.FilterSet):
     stage_code = django_filters.CharFilter(field_name="stage__code")
     kind = django_filters.ChoiceFilter(choices=Opportunity.Kind.choices)
     outcome = django_filters.ChoiceFilter(choices=Opportunity.Outcome.choices)
+    forecast_category = django_filters.ChoiceFilter(choices=Opportunity.ForecastCategory.choices)
     owner = django_filters.ModelChoiceFilter(queryset=get_user_model().objects.all())
     team = django_filters.ModelChoiceFilter(queryset=Team.objects.all())
     amount = django_filters.RangeFilter()
@@ -59,7 +60,7 @@ class OpportunityFilter(django_filters.FilterSet):
 
     class Meta:
         model = Opportunity
-        fields = ["q", "customer", "stage", "kind", "outcome", "owner", "team"]
+        fields = ["q", "customer", "stage", "kind", "outcome", "forecast_category", "owner", "team"]
 
     def filter_search(
         self, queryset: QuerySet[Opportunity], name: str, value: str

@@ -212,6 +212,13 @@ class Opportunity(models.Model):
         WON = "won", _("Won")
         LOST = "lost", _("Lost")
 
+    class ForecastCategory(models.TextChoices):
+        """The rep's call on an open deal, next to the stage probability (sales forecast)."""
+
+        PIPELINE = "pipeline", _("Pipeline")
+        BEST_CASE = "best_case", _("Best case")
+        COMMIT = "commit", _("Commit")
+
     external_id = models.CharField(
         _("external id"), max_length=100, unique=True, null=True, blank=True
     )
@@ -243,6 +250,16 @@ class Opportunity(models.Model):
         _("probability"), max_digits=4, decimal_places=3, default=Decimal("0")
     )
     expected_close_date = models.DateField(_("expected close"), null=True, blank=True)
+    forecast_category = models.CharField(
+        _("forecast category"),
+        max_length=10,
+        choices=ForecastCategory.choices,
+        default=ForecastCategory.PIPELINE,
+        help_text=_(
+            "The rep's call: commit (will close this period), best case (may close) or "
+            "pipeline (unlikely yet)."
+        ),
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("owner"),
@@ -284,6 +301,10 @@ class Opportunity(models.Model):
                 condition=(Q(outcome="open") & Q(closed_at__isnull=True))
                 | (~Q(outcome="open") & Q(closed_at__isnull=False)),
                 name="opportunity_closed_at_matches_outcome",
+            ),
+            models.CheckConstraint(
+                condition=Q(forecast_category__in=["pipeline", "best_case", "commit"]),
+                name="opportunity_forecast_category_known",
             ),
         ]
 
@@ -705,3 +726,99 @@ class RetentionCase(models.Model):
 
     def __str__(self) -> str:
         return f"Retention case #{self.pk} ({self.get_outcome_display()})"
+
+
+class ForecastSnapshot(models.Model):
+    """The sales forecast of one period as it stood when the period started, for one scope.
+
+    Taken once per (granularity, period, scope) by `sales.services.forecast_snapshot_take`
+    (beat, or on demand); the `forecast_accuracy` and `forecast_bias` KPIs compare it with the
+    amount won once the period has closed. Deals counted: open when taken, with an expected
+    close date inside the period; open deals without an expected close date, or whose date is
+    already past, are counted apart (`excluded_undated`, `excluded_overdue`) and not forecast.
+    """
+
+    class Granularity(models.TextChoices):
+        MONTH = "month", _("Month")
+        QUARTER = "quarter", _("Quarter")
+        YEAR = "year", _("Year")
+
+    class Dimension(models.TextChoices):
+        ALL = "all", _("Organisation")
+        TEAM = "team", _("Team")
+        OWNER = "owner", _("Sales rep")
+
+    granularity = models.CharField(_("granularity"), max_length=10, choices=Granularity.choices)
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"), help_text=_("Exclusive."))
+    dimension = models.CharField(_("scope"), max_length=10, choices=Dimension.choices)
+    # The team's or rep's id as text, "" for the organisation and for deals without one
+    # (the same keys as the KPI snapshots' dimension_value).
+    dimension_value = models.CharField(_("scope id"), max_length=50, blank=True)
+    dimension_label = models.CharField(_("scope name"), max_length=200, blank=True)
+    deal_count = models.PositiveIntegerField(_("deals"), default=0)
+    pipeline_amount = models.DecimalField(
+        _("pipeline amount"), max_digits=16, decimal_places=2, default=Decimal("0")
+    )
+    weighted_pipeline = models.DecimalField(
+        _("weighted pipeline"),
+        max_digits=16,
+        decimal_places=2,
+        default=Decimal("0"),
+        help_text=_("Σ amount × stage probability of the period's deals."),
+    )
+    best_case = models.DecimalField(
+        _("best case"),
+        max_digits=16,
+        decimal_places=2,
+        default=Decimal("0"),
+        help_text=_("Σ amount of the deals in best case or commit."),
+    )
+    commit = models.DecimalField(
+        _("commit"),
+        max_digits=16,
+        decimal_places=2,
+        default=Decimal("0"),
+        help_text=_("Σ amount of the deals in commit."),
+    )
+    excluded_undated = models.PositiveIntegerField(
+        _("deals without expected close date"), default=0
+    )
+    excluded_overdue = models.PositiveIntegerField(
+        _("deals with an expected close date already past"), default=0
+    )
+    taken_at = models.DateTimeField(_("taken at"), default=timezone.now)
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("taken by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Empty when the scheduled task took it."),
+    )
+
+    class Meta:
+        ordering = ["-period_start", "granularity", "dimension", "dimension_label", "id"]
+        verbose_name = _("forecast snapshot")
+        verbose_name_plural = _("forecast snapshots")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["granularity", "period_start", "dimension", "dimension_value"],
+                name="forecast_snapshot_unique_scope",
+            ),
+            models.CheckConstraint(
+                condition=Q(period_end__gt=F("period_start")), name="forecast_snapshot_period"
+            ),
+            models.CheckConstraint(
+                condition=Q(commit__lte=F("best_case"))
+                & Q(best_case__lte=F("pipeline_amount"))
+                & Q(weighted_pipeline__lte=F("pipeline_amount"))
+                & Q(commit__gte=0)
+                & Q(weighted_pipeline__gte=0),
+                name="forecast_snapshot_categories_nested",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.granularity} {self.period_start} {self.dimension}:{self.dimension_value}"

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Context, Decimal
+from typing import Any
+
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Q, QuerySet
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.utils.translation import gettext as _
 
 from crm.roles import MANAGER, SALES_REP, is_admin, user_roles
+from customers.models import Team
 from customers.selectors import customers_visible_to, teams_of
+from kpis.periods import to_datetime_range
 from sales.models import Activity, Lead, Opportunity, Order
 
 
@@ -63,3 +72,187 @@ def activities_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Ac
             opportunity__in=opportunities_visible_to(user).values("pk")
         )
     return Activity.objects.filter(rule)
+
+
+# --- sales forecast ------------------------------------------------------------------------------
+
+# Scope of a forecast figure → the Opportunity column grouped on ("all" is the organisation).
+FORECAST_DIMENSIONS: dict[str, str | None] = {"all": None, "team": "team_id", "owner": "owner_id"}
+CENT = Decimal("0.01")
+FORECAST_IN_CATEGORY = {
+    # best case counts the deals the rep called best case or commit (the commit is inside it).
+    "best_case": (Opportunity.ForecastCategory.BEST_CASE, Opportunity.ForecastCategory.COMMIT),
+    "commit": (Opportunity.ForecastCategory.COMMIT,),
+}
+
+
+def cents(number: Any) -> Decimal:
+    """A money sum to the cent. SQLite sums decimals in floating point: read with 15
+    significant digits, as Django's own DecimalField converter does."""
+    if number is None:
+        return Decimal("0.00")
+    if isinstance(number, float):
+        number = Context(prec=15).create_decimal_from_float(number)
+    return Decimal(number).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def weighted_amount() -> ExpressionWrapper:
+    """amount × stage probability of one deal."""
+    return ExpressionWrapper(
+        F("amount") * F("probability"), output_field=DecimalField(max_digits=24, decimal_places=6)
+    )
+
+
+def forecast_deals_q(period_start: dt.date, period_end: dt.date) -> Q:
+    """Open deals expected to close in [period_start, period_end): the deals a forecast counts."""
+    return Q(
+        outcome=Opportunity.Outcome.OPEN,
+        expected_close_date__gte=period_start,
+        expected_close_date__lt=period_end,
+    )
+
+
+def forecast_figures(
+    *, period_start: dt.date, period_end: dt.date, dimension: str
+) -> dict[str, dict[str, Any]]:
+    """The forecast of a period from the open deals as they are now, per value of `dimension`
+    (one grouped query): deal_count, pipeline_amount, weighted_pipeline (Σ amount ×
+    probability), best_case, commit, and the open deals left out with their reason —
+    excluded_undated (no expected close date) and excluded_overdue (date before the period).
+    """
+    path = FORECAST_DIMENSIONS[dimension]
+    in_period = Q(expected_close_date__gte=period_start, expected_close_date__lt=period_end)
+    aggregates: dict[str, Any] = {
+        "deal_count": Count("pk", filter=in_period),
+        "pipeline_amount": Sum("amount", filter=in_period),
+        "weighted_pipeline": Sum(weighted_amount(), filter=in_period),
+        "excluded_undated": Count("pk", filter=Q(expected_close_date__isnull=True)),
+        "excluded_overdue": Count("pk", filter=Q(expected_close_date__lt=period_start)),
+    }
+    for name, categories in FORECAST_IN_CATEGORY.items():
+        aggregates[name] = Sum("amount", filter=in_period & Q(forecast_category__in=categories))
+    deals = Opportunity.objects.filter(outcome=Opportunity.Outcome.OPEN).filter(
+        Q(expected_close_date__isnull=True) | Q(expected_close_date__lt=period_end)
+    )
+    if path is None:
+        rows = [deals.aggregate(**aggregates) | {"key": None}]
+    else:
+        rows = [
+            row | {"key": row[path]} for row in deals.order_by().values(path).annotate(**aggregates)
+        ]
+    figures: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        figures["" if row["key"] is None else str(row["key"])] = {
+            "deal_count": row["deal_count"] or 0,
+            "excluded_undated": row["excluded_undated"] or 0,
+            "excluded_overdue": row["excluded_overdue"] or 0,
+            **{
+                name: cents(row[name])
+                for name in ("pipeline_amount", "weighted_pipeline", "best_case", "commit")
+            },
+        }
+    return figures
+
+
+def forecast_accuracy_parts(forecast: Decimal, won: Decimal) -> tuple[Decimal, Decimal]:
+    """(won − |forecast − won|, won): their ratio is the accuracy 1 − |forecast − won| ÷ won,
+    and Σ numerators ÷ Σ denominators over scopes or periods is 1 − WAPE."""
+    return won - abs(forecast - won), won
+
+
+def forecast_bias_parts(forecast: Decimal, won: Decimal) -> tuple[Decimal, Decimal]:
+    """(forecast − won, won): their ratio is the bias, > 0 over-forecast, < 0 under-forecast."""
+    return forecast - won, won
+
+
+def part_ratio(parts: tuple[Decimal, Decimal]) -> Decimal | None:
+    """numerator ÷ denominator, None (n/a) when nothing was won."""
+    numerator, denominator = parts
+    if not denominator:
+        return None
+    return numerator / denominator
+
+
+@dataclass(frozen=True)
+class ForecastScope:
+    """Whose forecast a page shows: the organisation, a team or a sales rep."""
+
+    dimension: str
+    value: str
+    label: str
+
+    @property
+    def key(self) -> str:
+        return "all" if self.dimension == "all" else f"{self.dimension}:{self.value}"
+
+    def deals_q(self) -> Q:
+        path = FORECAST_DIMENSIONS[self.dimension]
+        return Q() if path is None else Q(**{path: int(self.value)})
+
+
+def forecast_scopes_of_organisation() -> list[ForecastScope]:
+    """Every forecast scope an organisation-wide reader may pick: the organisation, each team,
+    each sales rep and manager (two queries)."""
+    people = (
+        get_user_model()
+        ._default_manager.filter(groups__name__in=[SALES_REP, MANAGER])
+        .distinct()
+        .order_by("first_name", "last_name", "username", "id")
+    )
+    return [
+        ForecastScope("all", "", str(_("Organisation"))),
+        *(
+            ForecastScope("team", str(pk), name)
+            for pk, name in Team.objects.order_by("name", "id").values_list("pk", "name")
+        ),
+        *(
+            ForecastScope("owner", str(person.pk), person.get_full_name() or person.get_username())
+            for person in people
+        ),
+    ]
+
+
+def won_amounts_by_period(
+    *, scope: ForecastScope, periods: list[tuple[dt.date, dt.date]]
+) -> dict[dt.date, Decimal]:
+    """Σ amount of the deals won (closed_at) in each period, for one scope, in one query."""
+    if not periods:
+        return {}
+    sums = {}
+    for index, (start, end) in enumerate(periods):
+        since, until = to_datetime_range(start, end)
+        sums[f"p{index}"] = Sum("amount", filter=Q(closed_at__gte=since, closed_at__lt=until))
+    row = Opportunity.objects.filter(scope.deals_q(), outcome=Opportunity.Outcome.WON).aggregate(
+        **sums
+    )
+    return {start: cents(row[f"p{index}"]) for index, (start, _end) in enumerate(periods)}
+
+
+def forecast_by_category(
+    *, scope: ForecastScope, period_start: dt.date, period_end: dt.date
+) -> list[dict[str, Any]]:
+    """The period's forecast as it stands now, one row per category (count, amount, weighted),
+    every category listed even when empty."""
+    rows = {
+        row["forecast_category"]: row
+        for row in Opportunity.objects.filter(
+            scope.deals_q(), forecast_deals_q(period_start, period_end)
+        )
+        .order_by()
+        .values("forecast_category")
+        .annotate(
+            deal_count=Count("pk"),
+            amount_total=Sum("amount"),
+            weighted_total=Sum(weighted_amount()),
+        )
+    }
+    return [
+        {
+            "category": category,
+            "label": label,
+            "deal_count": rows.get(category, {}).get("deal_count", 0),
+            "amount": cents(rows.get(category, {}).get("amount_total")),
+            "weighted": cents(rows.get(category, {}).get("weighted_total")),
+        }
+        for category, label in Opportunity.ForecastCategory.choices
+    ]

@@ -8,21 +8,25 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Channel, Customer, Team
 from customers.services import customer_create
+from kpis.periods import current_period
 from sales.models import (
     Activity,
     Campaign,
+    ForecastSnapshot,
     Lead,
     MarketingSpend,
     Opportunity,
@@ -35,6 +39,7 @@ from sales.models import (
     RetentionCase,
     SalesCost,
 )
+from sales.selectors import FORECAST_DIMENSIONS, forecast_figures
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -461,6 +466,7 @@ def opportunity_create(
     owner: User | None = None,
     team: Team | None = None,
     expected_close_date: dt.date | None = None,
+    forecast_category: str = Opportunity.ForecastCategory.PIPELINE,
     currency: str | None = None,
     lead: Lead | None = None,
     external_id: str | None = None,
@@ -469,6 +475,7 @@ def opportunity_create(
 ) -> Opportunity:
     _require_aware(created_at, "created_at")
     amount = _money(amount, "amount")
+    _forecast_category_check(forecast_category)
     resolved = _stage_resolve(stage, "stage")
     if not resolved.is_active:
         raise ValidationError({"stage": _("This pipeline stage is no longer in use.")})
@@ -483,6 +490,7 @@ def opportunity_create(
         owner=owner,
         team=team if team is not None else customer.team,
         expected_close_date=expected_close_date,
+        forecast_category=forecast_category,
         currency=(currency or settings.CRM_CURRENCY).upper(),
         lead=lead,
         external_id=external_id or None,
@@ -501,6 +509,13 @@ def opportunity_create(
         changed_by=actor,
     )
     return opportunity
+
+
+def _forecast_category_check(category: Any) -> None:
+    if category not in Opportunity.ForecastCategory.values:
+        raise ValidationError(
+            {"forecast_category": _("Choose a forecast category: pipeline, best case or commit.")}
+        )
 
 
 def opportunity_validate_move(
@@ -557,10 +572,20 @@ def opportunity_move_stage(
 
 
 OPPORTUNITY_EDITABLE = frozenset(
-    {"name", "kind", "amount", "currency", "expected_close_date", "owner", "team", "external_id"}
+    {
+        "name",
+        "kind",
+        "amount",
+        "currency",
+        "expected_close_date",
+        "forecast_category",
+        "owner",
+        "team",
+        "external_id",
+    }
 )
 # What a closed deal won or lost is history the pipeline KPIs count; it no longer changes.
-OPPORTUNITY_FIXED_WHEN_CLOSED = frozenset({"kind", "amount", "currency"})
+OPPORTUNITY_FIXED_WHEN_CLOSED = frozenset({"kind", "amount", "currency", "forecast_category"})
 
 
 @transaction.atomic
@@ -569,6 +594,8 @@ def opportunity_update(
 ) -> Opportunity:
     """Edit a deal's details; its stage and outcome move only by opportunity_move_stage."""
     _only_fields(fields, OPPORTUNITY_EDITABLE)
+    if "forecast_category" in fields:
+        _forecast_category_check(fields["forecast_category"])
     locked = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
     if "amount" in fields:
         fields["amount"] = _money(fields["amount"], "amount")
@@ -1158,3 +1185,87 @@ def campaign_update(*, campaign: Campaign, actor: User | None = None, **fields: 
     if fields:
         locked.save(update_fields=list(fields))
     return locked
+
+
+# --- sales forecast ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ForecastTaking:
+    """What forecast_snapshot_take did: `taken` False when the period already had its snapshot."""
+
+    granularity: str
+    period_start: dt.date
+    period_end: dt.date
+    taken: bool
+    rows: int
+
+
+def _scope_labels(dimension: str, keys: Iterable[str]) -> dict[str, str]:
+    ids = [int(key) for key in keys if key]
+    if dimension == "team":
+        return {
+            str(pk): name for pk, name in Team.objects.filter(pk__in=ids).values_list("pk", "name")
+        }
+    if dimension == "owner":
+        people = get_user_model()._default_manager.filter(pk__in=ids)
+        return {
+            str(person.pk): person.get_full_name() or person.get_username() for person in people
+        }
+    return {}
+
+
+def forecast_snapshot_take(
+    *,
+    granularity: str,
+    now: dt.datetime | None = None,
+    retake: bool = False,
+    actor: User | None = None,
+) -> ForecastTaking:
+    """Store the forecast of the current period of `granularity` per organisation, team and rep.
+
+    Meant for the start of the period (the beat runs it daily, so a missed day is caught up the
+    next; `taken_at` says when). Idempotent: once the period has its snapshot a re-run changes
+    nothing and returns taken=False; `retake=True` replaces the period's rows on purpose (an
+    admin correcting a snapshot taken from wrong data). Only the current period can be taken:
+    the figures come from the deals open now.
+    """
+    if granularity not in ForecastSnapshot.Granularity.values:
+        raise ValidationError({"granularity": _("A forecast is taken per month, quarter or year.")})
+    _require_aware(now, "now")
+    now = now or timezone.now()
+    period_start, period_end = current_period(granularity, now)
+    existing = ForecastSnapshot.objects.filter(granularity=granularity, period_start=period_start)
+    try:
+        with transaction.atomic():
+            if existing.exists():
+                if not retake:
+                    return ForecastTaking(
+                        granularity, period_start, period_end, False, existing.count()
+                    )
+                existing.delete()
+            rows = []
+            for dimension in FORECAST_DIMENSIONS:
+                figures = forecast_figures(
+                    period_start=period_start, period_end=period_end, dimension=dimension
+                )
+                labels = _scope_labels(dimension, figures)
+                rows += [
+                    ForecastSnapshot(
+                        granularity=granularity,
+                        period_start=period_start,
+                        period_end=period_end,
+                        dimension=dimension,
+                        dimension_value=key,
+                        dimension_label=labels.get(key, "")[:200],
+                        taken_at=now,
+                        taken_by=actor,
+                        **values,
+                    )
+                    for key, values in sorted(figures.items())
+                ]
+            ForecastSnapshot.objects.bulk_create(rows)
+    except IntegrityError:
+        # A concurrent take of the same period stored it first (unique per period and scope).
+        return ForecastTaking(granularity, period_start, period_end, False, existing.count())
+    return ForecastTaking(granularity, period_start, period_end, True, len(rows))

@@ -60,7 +60,13 @@ from sales.selectors import (
     leads_visible_to,
     opportunities_visible_to,
 )
-from sales.services import activity_complete, activity_log, lead_convert, opportunity_move_stage
+from sales.services import (
+    activity_complete,
+    activity_log,
+    lead_convert,
+    opportunity_move_stage,
+    opportunity_update,
+)
 from sales.services import order_create as order_create_service
 
 PAGE_SIZE = 25
@@ -109,6 +115,11 @@ OPPORTUNITY_EXPORT_COLUMNS = (
     ExportColumn(gettext_lazy("Amount"), "amount", number_format=MONEY_FORMAT),
     ExportColumn(gettext_lazy("Currency"), "currency"),
     ExportColumn(gettext_lazy("Probability"), "probability"),
+    ExportColumn(
+        gettext_lazy("Forecast category"),
+        "forecast_category",
+        choice_labels(Opportunity.ForecastCategory.choices),
+    ),
     ExportColumn(gettext_lazy("Expected close"), "expected_close_date"),
     ExportColumn(gettext_lazy("Owner"), "owner__username"),
     ExportColumn(gettext_lazy("Team"), "team__name"),
@@ -563,6 +574,29 @@ def opportunity_move(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(_safe_next(request, reverse("sales:opportunity_detail", args=[deal.pk])))
 
 
+@require_POST
+@sales_roles
+def opportunity_forecast_category(request: HttpRequest, pk: int) -> HttpResponse:
+    """Set the rep's forecast call on a deal through opportunity_update."""
+    deal = get_object_or_404(opportunities_visible_to(request.user), pk=pk)
+    try:
+        updated = opportunity_update(
+            opportunity=deal,
+            actor=request.user,  # type: ignore[arg-type]
+            forecast_category=request.POST.get("forecast_category", ""),
+        )
+    except ValidationError as error:
+        for message in _error_messages(error):
+            messages.error(request, message)
+    else:
+        messages.success(
+            request,
+            _("“%(deal)s” is now forecast as %(category)s.")
+            % {"deal": updated.name, "category": updated.get_forecast_category_display()},
+        )
+    return redirect(_safe_next(request, reverse("sales:opportunity_detail", args=[deal.pk])))
+
+
 def _int_or_none(value: str | None) -> int | None:
     try:
         return int(value or "")
@@ -599,6 +633,7 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "activities": activities,
             "stages": stages,
             "activity_form": ActivityForm(),
+            "forecast_categories": Opportunity.ForecastCategory.choices,
         },
     )
 

@@ -233,14 +233,24 @@ class OpportunityKind(ImportKind):
         Column("owner"),
         Column("team"),
         Column("expected_close_date"),
+        Column("forecast_category", help="pipeline, best_case or commit (default: pipeline)"),
         Column("currency"),
         Column("lead", help="lead external id"),
         Column("created_at"),
         Column("closed_at", help="when a won/lost stage was reached (default: created_at)"),
         Column("lost_reason"),
     )
-    existing_fields = ("pk", "stage_id", "outcome", "created_at", "closed_at", "probability")
+    existing_fields = (
+        "pk",
+        "stage_id",
+        "outcome",
+        "created_at",
+        "closed_at",
+        "probability",
+        "forecast_category",
+    )
     KINDS = parse.choice_map(Opportunity.Kind.choices)
+    FORECAST_CATEGORIES = parse.choice_map(Opportunity.ForecastCategory.choices)
 
     def prepare(self, ctx: ImportContext) -> None:
         ctx.cache["teams"] = reference_table(Team, "name")
@@ -273,6 +283,11 @@ class OpportunityKind(ImportKind):
             amount = row.parse("amount", parse.decimal) if row.require("amount") else None
             row.parse("kind", lambda raw: parse.choice(raw, choices=self.KINDS), "new")
             row.parse("expected_close_date", parse.date)
+            category = row.parse(
+                "forecast_category",
+                lambda raw: parse.choice(raw, choices=self.FORECAST_CATEGORIES),
+                Opportunity.ForecastCategory.PIPELINE,
+            )
             currency = row.parse("currency", lambda raw: parse.text(raw, max_length=3).upper(), "")
             if currency and not (len(currency) == 3 and currency.isalpha()):
                 row.error("currency", _("Enter a three-letter ISO 4217 currency code."))
@@ -285,6 +300,18 @@ class OpportunityKind(ImportKind):
                 if lead is None:
                     row.error("lead", _("unknown lead “%(id)s”") % {"id": row.raw("lead")})
             existing = row.existing
+            if (
+                existing is not None
+                and row.has("forecast_category")
+                and existing["outcome"] != Opportunity.Outcome.OPEN
+                and category != existing["forecast_category"]
+            ):
+                # opportunity_update: the call made on a closed deal is history.
+                row.error(
+                    "forecast_category",
+                    _("This deal is closed (%(outcome)s); it can no longer change.")
+                    % {"outcome": existing["outcome"]},
+                )
             stage = (
                 resolve_reference(row, "stage", ctx.cache["stages"], _("pipeline stage"))
                 if row.has("stage")
@@ -350,6 +377,7 @@ class OpportunityKind(ImportKind):
             "kind": "kind",
             "owner": "owner_id",
             "expected_close_date": "expected_close_date",
+            "forecast_category": "forecast_category",
             "lead": "lead_id",
             "lost_reason": "lost_reason",
         }

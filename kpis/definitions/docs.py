@@ -78,6 +78,13 @@ is the KPI catalogue (the "catalogue"); departures are listed per KPI and below.
   states for cohorts.
 - **Cost proration**: marketing spend and sales cost rows are prorated by days of overlap with
   P (they are summed in Python: a handful of bookkeeping rows, not customers or orders).
+- **Sales forecast KPIs** (`forecast_accuracy`, `forecast_bias`) are not in the catalogue. The
+  forecast is the weighted pipeline (Σ amount × stage probability of the open deals expected to
+  close in P) stored by the forecast snapshot taken at P.start (`sales.ForecastSnapshot`, beat
+  `sales_schedule`); W is the amount won in P. Accuracy = 1 − |F − W| ÷ W (one minus the
+  absolute percentage error), bias = (F − W) ÷ W (> 0 over-forecast). Rolled up, accuracy is
+  1 − WAPE. Open deals without an expected close date are left out of the forecast and counted
+  apart (`excluded_undated`); open periods and periods without a snapshot are n/a.
 - The lifecycle states and the cohort retention matrix (catalogue §1, §2 Retention) are not
   scalar KPIs and are not stored as snapshots: `kpis.activity.lifecycle_counts()` and
   `kpis.activity.cohort_retention_matrix()` compute them at read time with one grouped query per

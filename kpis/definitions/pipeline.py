@@ -1,7 +1,9 @@
-"""Sales pipeline KPIs: win rate, pipeline value, sales cycle and logged activities."""
+"""Sales pipeline KPIs: win rate, pipeline value, sales cycle, logged activities, and the
+sales forecast's accuracy and bias."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import (
@@ -21,12 +23,18 @@ from kpis.definitions.base import (
     DurationKpi,
     KpiContext,
     KpiDefinition,
+    KpiResult,
     RatioKpi,
+    filter_dimension,
     group_key,
+    grouped,
     in_period,
+    ratio,
+    to_decimal,
     uses_postgres,
 )
-from sales.models import Activity, Opportunity
+from sales.models import Activity, ForecastSnapshot, Opportunity
+from sales.selectors import cents, forecast_accuracy_parts, forecast_bias_parts
 
 SALES_PATHS: dict[str, str | None] = {"all": None, "team": "team", "owner": "owner"}
 CLOSED = [Opportunity.Outcome.WON, Opportunity.Outcome.LOST]
@@ -156,9 +164,152 @@ class ActivitiesLogged(RatioKpi):
         return Activity.objects.filter(in_period("done_at", ctx))
 
 
+FORECAST_FIGURES = ("weighted_pipeline", "best_case", "commit")
+
+
+class ForecastKpi(KpiDefinition):
+    """A closed period's forecast snapshot (sales.ForecastSnapshot, taken at the period's
+    start) against the amount won in the period, per organisation, team and rep.
+
+    The forecast compared is the weighted pipeline (Σ amount × stage probability of the deals
+    expected to close in P); best case and commit are kept in details with their own error.
+    """
+
+    stage = "pipeline"
+    unit = "percent"
+    dimensions = ("all", "team", "owner")
+    dimension_paths = SALES_PATHS
+
+    def parts(self, forecast: Decimal, won: Decimal) -> tuple[Decimal, Decimal]:
+        """(numerator, denominator) of one forecast against the won amount."""
+        raise NotImplementedError
+
+    def won_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
+        return Opportunity.objects.filter(
+            in_period("closed_at", ctx), outcome=Opportunity.Outcome.WON
+        )
+
+    def records(
+        self, ctx: KpiContext, dimension: str = "all", value: str = "", part: str = "numerator"
+    ) -> QuerySet[Any] | None:
+        """The deals won in P: the amount both parts are measured against."""
+        return filter_dimension(self.won_queryset(ctx), self.path(dimension), value)
+
+    def compute_dimension(self, ctx: KpiContext, dimension: str) -> list[KpiResult]:
+        if ctx.end > ctx.now:
+            return []  # the won amount of an open period is not final
+        snapshots = list(
+            ForecastSnapshot.objects.filter(
+                granularity=ctx.granularity,
+                period_start=ctx.period_start,
+                dimension__in={dimension, "all"},
+            ).values("dimension", "dimension_value", *FORECAST_FIGURES)
+        )
+        if not any(row["dimension"] == "all" for row in snapshots):
+            return []  # no forecast was taken for this period: nothing to measure
+        forecasts = {
+            row["dimension_value"]: row for row in snapshots if row["dimension"] == dimension
+        }
+        won = grouped(self.won_queryset(ctx), self.path(dimension), Sum("amount"), distinct=False)
+        results: list[KpiResult] = []
+        zero = Decimal("0.00")
+        for value_key in sorted(set(forecasts) | set(won)):
+            snapshot = forecasts.get(value_key, {})
+            won_amount = cents(won.get(value_key, (None, 0))[0])
+            figures = {name: snapshot.get(name, zero) for name in FORECAST_FIGURES}
+            numerator, denominator = self.parts(figures["weighted_pipeline"], won_amount)
+            details: dict[str, Any] = {"won": f"{won_amount:.2f}"}
+            for name, forecast in figures.items():
+                error = ratio(*self.parts(forecast, won_amount))
+                details[name] = f"{forecast:.2f}"
+                details[f"{name}_{self.key.removeprefix('forecast_')}"] = (
+                    None if error is None else f"{error:.6f}"
+                )
+            results.append(
+                KpiResult(
+                    dimension,
+                    value_key,
+                    numerator=to_decimal(numerator),
+                    denominator=to_decimal(denominator),
+                    value=ratio(to_decimal(numerator), to_decimal(denominator)),
+                    sample_size=won.get(value_key, (None, 0))[1],
+                    details=details,
+                )
+            )
+        return results
+
+
+class ForecastAccuracy(ForecastKpi):
+    """forecast_accuracy = 1 − |F − W| ÷ W, with F the weighted pipeline of the forecast
+    snapshot taken at P.start and W the amount won in P; numerator W − |F − W|, denominator W."""
+
+    key = "forecast_accuracy"
+    name = _("Forecast accuracy")
+    description = _(
+        "How close the forecast taken at the start of the period came to the amount won: "
+        "100 % is exact, 0 % is off by the whole won amount."
+    )
+    formula = _(
+        "1 − |F − W| ÷ W, F = weighted pipeline (Σ amount × probability of the open deals "
+        "expected to close in P) of the forecast snapshot taken at P.start, W = Σ amount of "
+        "opportunities won (closed_at) in P; numerator W − |F − W|, denominator W"
+    )
+    period_rule = _(
+        "A closed period with a forecast snapshot (month, quarter, year): the snapshot of P "
+        "against Opportunity.closed_at in P, outcome won."
+    )
+    edge_cases = _(
+        "Open period, or no snapshot taken for P → n/a. Nothing won (W = 0) → n/a. A scope "
+        "with wins but no forecast counts F = 0 (accuracy 0 %); a forecast over 2 × W gives "
+        "a negative accuracy. Details hold F, W and the same figure for best case and commit."
+    )
+    departures = _(
+        "Not in the catalogue. Accuracy is 1 − absolute percentage error (APE = |F − W| ÷ W); "
+        "summed over teams, reps or periods (Σ numerator ÷ Σ denominator) it is 1 − WAPE "
+        "(weighted absolute percentage error), not the mean of the APEs. The organisation "
+        "figure compares the organisation's own forecast and wins, so over- and "
+        "under-forecasts of teams cancel in it."
+    )
+
+    def parts(self, forecast: Decimal, won: Decimal) -> tuple[Decimal, Decimal]:
+        return forecast_accuracy_parts(forecast, won)
+
+
+class ForecastBias(ForecastKpi):
+    """forecast_bias = (F − W) ÷ W, F the weighted pipeline of the snapshot taken at P.start and
+    W the amount won in P: above 0 over-forecast, below 0 under-forecast."""
+
+    key = "forecast_bias"
+    name = _("Forecast bias")
+    description = _(
+        "Whether the forecast taken at the start of the period was over (above 0 %) or "
+        "under (below 0 %) the amount won."
+    )
+    direction = "lower"
+    formula = _(
+        "(F − W) ÷ W, F = weighted pipeline of the forecast snapshot taken at P.start, W = Σ "
+        "amount of opportunities won in P; numerator F − W, denominator W"
+    )
+    period_rule = ForecastAccuracy.period_rule
+    edge_cases = _(
+        "Open period, or no snapshot taken for P → n/a. Nothing won (W = 0) → n/a. Details "
+        "hold F, W and the bias of best case and commit."
+    )
+    departures = _(
+        "Not in the catalogue. 0 is ideal: the registry knows only higher/lower, so the "
+        "direction is declared lower, which holds for over-forecasts only; rank forecasts by "
+        "forecast_accuracy, not by bias."
+    )
+
+    def parts(self, forecast: Decimal, won: Decimal) -> tuple[Decimal, Decimal]:
+        return forecast_bias_parts(forecast, won)
+
+
 DEFINITIONS: tuple[KpiDefinition, ...] = (
     WinRate(),
     PipelineValue(),
     SalesCycleDays(),
     ActivitiesLogged(),
+    ForecastAccuracy(),
+    ForecastBias(),
 )

@@ -171,6 +171,7 @@ class OpportunitySerializer(ApiModelSerializer):
             "currency",
             "stage",
             "probability",
+            "forecast_category",
             "expected_close_date",
             "owner",
             "team",

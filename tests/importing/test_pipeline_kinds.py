@@ -224,3 +224,39 @@ def test_costs_check_their_period(write_csv, import_data):
     cost = SalesCost.objects.get()
     assert cost.team is not None
     assert (cost.team.name, cost.description) == ("North", "Salaries Q1")
+
+
+def test_opportunities_import_the_forecast_category(write_csv, import_data):
+    CustomerFactory(external_id="C-1")
+    PipelineStageFactory(code="qualify", name="Qualify", position=1, probability=Decimal("0.2"))
+    PipelineStageFactory(code="won", name="Won", position=9, is_won=True, probability=Decimal("1"))
+    header = ["external_id", "customer", "name", "amount", "stage", "forecast_category"]
+    first = write_csv(
+        "opps.csv",
+        [
+            header,
+            ["D-1", "C-1", "Committed", "1000", "qualify", "commit"],
+            ["D-2", "C-1", "By label", "1000", "qualify", "Best case"],
+            ["D-3", "C-1", "Default", "1000", "qualify", ""],
+            ["D-4", "C-1", "Won", "1000", "won", "commit"],
+            ["D-5", "C-1", "Bad", "1000", "qualify", "maybe"],
+        ],
+    )
+    result = import_data("opportunities", first, "--skip-invalid")
+
+    assert "line 6, column forecast_category: unknown value “maybe”" in result.err
+    categories = dict(Opportunity.objects.values_list("external_id", "forecast_category"))
+    assert categories == {
+        "D-1": "commit",
+        "D-2": "best_case",
+        "D-3": "pipeline",
+        "D-4": "commit",
+    }
+    # a closed deal's call is history, as in opportunity_update
+    change = write_csv("change.csv", [header, ["D-4", "C-1", "Won", "1000", "", "pipeline"]])
+    refused = import_data("opportunities", change, "--skip-invalid")
+    assert (
+        "line 2, column forecast_category: This deal is closed (won); it can no longer change."
+        in (refused.err)
+    )
+    assert Opportunity.objects.get(external_id="D-4").forecast_category == "commit"

@@ -16,6 +16,7 @@ CATALOGUE_KEYS = {
     "first_response_time", "resolution_time", "sla_first_response_attainment",
     "sla_resolution_attainment", "reopen_rate", "one_touch_rate", "engagement_rate",
     "win_rate", "pipeline_value", "sales_cycle_days", "activities_logged",
+    "forecast_accuracy", "forecast_bias",
     "data_completeness",
 }  # fmt: skip
 
@@ -60,6 +61,7 @@ def test_unknown_key_is_a_clear_key_error():
 def test_by_stage():
     assert [d.key for d in registry.by_stage("pipeline")] == [
         "win_rate", "pipeline_value", "sales_cycle_days", "activities_logged",
+        "forecast_accuracy", "forecast_bias",
     ]  # fmt: skip
     with pytest.raises(ValueError, match="Unknown stage 'sales'"):
         registry.by_stage("sales")

@@ -126,6 +126,7 @@ def _opportunity_form(opportunity, **changes):
         "amount": str(opportunity.amount),
         "currency": opportunity.currency,
         "stage": opportunity.stage_id,
+        "forecast_category": opportunity.forecast_category,
         "lost_reason": "",
         "created_at_0": "2026-01-05",
         "created_at_1": "10:00:00",
