@@ -28,6 +28,7 @@ run: install
 	$(BIN)/python manage.py surveys_schedule
 	$(BIN)/python manage.py support_schedule
 	$(BIN)/python manage.py sales_schedule
+	$(BIN)/python manage.py crm_schedule
 	$(BIN)/python manage.py digests schedule
 	$(BIN)/python manage.py seed_demo --if-empty --scale $(SCALE)
 	$(BIN)/python manage.py kpis compute --granularity month --start $(MONTHS_AGO_24) --quiet-if-fresh

@@ -1,4 +1,4 @@
-"""Cross-app models of the CRM shell: the in-app notification inbox."""
+"""Cross-app models of the CRM shell: the in-app notification inbox and the task outbox."""
 
 from django.conf import settings
 from django.db import models
@@ -49,3 +49,33 @@ class Notification(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+
+class OutboxMessage(models.Model):
+    """A Celery task to send, written in the transaction of the write that needs it (crm.outbox).
+
+    Sent right after commit when the broker is up; with Redis down the row waits and the
+    `crm.tasks.outbox_deliver_pending` beat task sends it once the broker is back. The tasks are
+    idempotent, so a row sent twice (crash between publish and marking it sent) does no harm.
+    """
+
+    task = models.CharField(_("task"), max_length=200)
+    args = models.JSONField(_("arguments"), default=list, blank=True)
+    kwargs = models.JSONField(_("keyword arguments"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox messages")
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=Q(sent_at__isnull=True), name="outbox_pending"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} #{self.pk}"

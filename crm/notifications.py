@@ -1,13 +1,12 @@
 """In-app notifications and their e-mail copy.
 
-A notification is written in the caller's transaction; its e-mail is queued with
-``transaction.on_commit`` so a rolled-back action never mails anyone, and the Celery task
+A notification is written in the caller's transaction; its e-mail task goes through the outbox
+(crm.outbox, sent after commit) so a rolled-back action never mails anyone, and the Celery task
 (crm.tasks.notification_email_send) is idempotent through ``Notification.emailed_at``.
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -18,13 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.models import Notification
-
-
-def _queue_emails(notification_ids: list[int]) -> None:
-    from crm.tasks import notification_email_send
-
-    for notification_id in notification_ids:
-        notification_email_send.delay(notification_id=notification_id)
+from crm.outbox import tasks_send_on_commit
 
 
 @dataclass(frozen=True)
@@ -64,7 +57,11 @@ def notifications_send(
     if send_email:
         ids = [n.pk for n in created if n.pk is not None and n.user.email]
         if ids:
-            transaction.on_commit(partial(_queue_emails, ids))
+            from crm.tasks import notification_email_send
+
+            tasks_send_on_commit(
+                notification_email_send, [((), {"notification_id": pk}) for pk in ids]
+            )
     return created
 
 

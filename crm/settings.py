@@ -152,6 +152,13 @@ DIGEST_FROM_EMAIL = env_str("DIGEST_FROM_EMAIL", DEFAULT_FROM_EMAIL)
 # Imports: the largest accepted file, and the upload folder (shared with Celery workers).
 CRM_IMPORT_MAX_BYTES = env_int("CRM_IMPORT_MAX_BYTES", 200 * 1024 * 1024)
 CRM_IMPORT_DIR = env_str("CRM_IMPORT_DIR", str(BASE_DIR / "uploads"))
+# XLSX safety (issue 14, item 14): checked from the zip directory before any XML is parsed.
+# A 100,000-order workbook unpacks to ~33 MB at a ratio of ~11 (measured); a bomb to GBs at 500+.
+CRM_IMPORT_XLSX_MAX_UNPACKED_BYTES = env_int(
+    "CRM_IMPORT_XLSX_MAX_UNPACKED_BYTES", 500 * 1024 * 1024
+)
+CRM_IMPORT_XLSX_MAX_RATIO = env_int("CRM_IMPORT_XLSX_MAX_RATIO", 100)
+CRM_IMPORT_MAX_COLUMNS = env_int("CRM_IMPORT_MAX_COLUMNS", 200)
 
 # Redis: unset → Celery runs tasks eagerly in-process and the cache is local memory;
 # set → Redis is the Celery broker, the result backend and the Django cache.
@@ -161,7 +168,15 @@ if REDIS_URL:
     CELERY_RESULT_BACKEND = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            # Fails open (crm.cache): with Redis down, pages and throttles go on without a cache.
+            "BACKEND": "crm.cache.FailOpenRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": env_int("CACHE_REDIS_TIMEOUT_SECONDS", 1),
+                "socket_timeout": env_int("CACHE_REDIS_TIMEOUT_SECONDS", 1),
+            },
+        }
     }
 else:
     CELERY_BROKER_URL = "memory://"
@@ -173,6 +188,50 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# Faults (issue 14, items 11–12). A task whose worker child dies is requeued, not acknowledged
+# (acks late + reject on worker lost; every task is idempotent). Each task class has a soft limit
+# (the task can clean up) and a hard one (the child is killed); the broker's visibility timeout
+# is longer than the longest hard limit and the longest retry countdown, so Redis never hands a
+# still-running or still-waiting task to a second worker.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 5 * 60)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 6 * 60)
+KPI_TASK_TIME_LIMIT = env_int("KPI_TASK_TIME_LIMIT", 20 * 60)
+IMPORT_TASK_TIME_LIMIT = env_int("IMPORT_TASK_TIME_LIMIT", 60 * 60)
+CELERY_TASK_ANNOTATIONS = {
+    "kpis.tasks.compute_kpis_for_period": {
+        "soft_time_limit": KPI_TASK_TIME_LIMIT - 60,
+        "time_limit": KPI_TASK_TIME_LIMIT,
+    },
+    "kpis.report_tasks.send_due_digests": {"soft_time_limit": 25 * 60, "time_limit": 30 * 60},
+    "crm.importing.tasks.import_upload_run": {
+        "soft_time_limit": IMPORT_TASK_TIME_LIMIT - 60,
+        "time_limit": IMPORT_TASK_TIME_LIMIT,
+    },
+}
+CELERY_BROKER_VISIBILITY_TIMEOUT = env_int("CELERY_BROKER_VISIBILITY_TIMEOUT", 2 * 60 * 60)
+if CELERY_BROKER_VISIBILITY_TIMEOUT <= max(KPI_TASK_TIME_LIMIT, IMPORT_TASK_TIME_LIMIT, 40 * 60):
+    raise ImproperlyConfigured(
+        "CELERY_BROKER_VISIBILITY_TIMEOUT must exceed the longest task time limit and retry wait"
+    )
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
+    # A web request publishing to a broker that is down fails fast; the outbox retries later.
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# A KpiRun still "running" this long after it started belongs to a dead process (the KPI task's
+# hard limit has long killed it): the sweeper marks it failed and recomputes its period.
+KPI_RUN_STALE_SECONDS = env_int("KPI_RUN_STALE_SECONDS", KPI_TASK_TIME_LIMIT + 10 * 60)
+# Outbox (crm.outbox): a task row still unsent this long after commit is re-sent by beat;
+# sent rows are kept this many days for inspection.
+OUTBOX_RESEND_AFTER_SECONDS = env_int("OUTBOX_RESEND_AFTER_SECONDS", 60)
+OUTBOX_KEEP_DAYS = env_int("OUTBOX_KEEP_DAYS", 7)
+# PostgreSQL restarted (item 13): a persistent connection is checked before reuse, so a
+# request or task after a database restart reconnects instead of failing.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes an anonymous request a 401, not a 403.

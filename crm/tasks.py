@@ -1,8 +1,15 @@
-"""Celery tasks of the CRM shell: thin wrappers that load by id and call a service."""
+"""Celery tasks of the CRM shell: thin wrappers that load by id and call a service.
+
+Beat entries (installed as django_celery_beat rows by `manage.py crm_schedule`) are listed in
+BEAT_ENTRIES at the bottom.
+"""
+
+from typing import Any
 
 from celery import shared_task
 
 from crm.notifications import notification_email_deliver
+from crm.outbox import outbox_deliver_pending
 
 
 @shared_task(
@@ -11,3 +18,29 @@ from crm.notifications import notification_email_deliver
 def notification_email_send(*, notification_id: int) -> bool:
     """E-mail one notification; safe to retry (it never sends the same notification twice)."""
     return notification_email_deliver(notification_id=notification_id)
+
+
+@shared_task(acks_late=True)
+def outbox_deliver_pending_task() -> int:
+    """Beat: send the outbox rows whose after-commit publish found the broker down."""
+    return outbox_deliver_pending()
+
+
+# --- beat schedule -----------------------------------------------------------------------------
+
+BEAT_ENTRIES: tuple[dict[str, Any], ...] = (
+    {
+        "name": "crm: deliver the task outbox",
+        "task": "crm.tasks.outbox_deliver_pending_task",
+        "crontab": {"minute": "*", "hour": "*"},
+        "expire_seconds": 50,
+        "description": "Sends the tasks (e-mails, KPI refreshes) queued while Redis was down.",
+    },
+)
+
+
+def beat_schedule_install() -> list[str]:
+    """Create or update the CRM beat entries (idempotent; admins may edit them)."""
+    from surveys.tasks import beat_schedule_install as install
+
+    return install(BEAT_ENTRIES)

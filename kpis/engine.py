@@ -156,6 +156,40 @@ def compute_period(
     return run
 
 
+def kpi_runs_fail_stale(*, now: dt.datetime | None = None) -> list[KpiRun]:
+    """Mark failed the runs still "running" KPI_RUN_STALE_SECONDS after they started.
+
+    A run's row is written before its transaction, so a worker killed mid-run (OOM, a deploy,
+    the hard time limit) leaves it "running" with nothing of its work committed. The stale age is
+    longer than the KPI task's hard time limit, so a run this old cannot be alive. Returns the
+    runs marked failed (locked rows are skipped: a second sweeper never marks them twice).
+    """
+    from django.conf import settings
+
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(seconds=settings.KPI_RUN_STALE_SECONDS)
+    with transaction.atomic():
+        stale = list(
+            KpiRun.objects.select_for_update(skip_locked=True)
+            .filter(status=KpiRun.Status.RUNNING, started_at__lt=cutoff)
+            .order_by("id")
+        )
+        KpiRun.objects.filter(pk__in=[run.pk for run in stale]).update(
+            status=KpiRun.Status.FAILED,
+            finished_at=now,
+            error=f"Abandoned: still running {settings.KPI_RUN_STALE_SECONDS} s after it started "
+            "(its worker process died); the period was queued again.",
+        )
+    for run in stale:
+        logger.warning(
+            "KPI run %s (%s %s) abandoned by a dead worker",
+            run.pk,
+            run.granularity,
+            run.period_start,
+        )
+    return stale
+
+
 def compute_range(
     *,
     granularity: str,

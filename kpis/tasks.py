@@ -17,7 +17,7 @@ from celery import shared_task
 from django.db.utils import DatabaseError
 
 from kpis.definitions import registry
-from kpis.engine import compute_period
+from kpis.engine import compute_period, kpi_runs_fail_stale
 from kpis.models import KpiRun, KpiSnapshot
 from kpis.periods import (
     GRANULARITIES,
@@ -127,6 +127,32 @@ def compute_closed_periods() -> list[str]:
     return queued
 
 
+@shared_task
+def sweep_stale_runs() -> list[str]:
+    """Beat: fail the KpiRuns a dead worker left "running" and queue their periods again.
+
+    The failure and the new tasks commit together (outbox rows), so a sweep interrupted halfway
+    neither loses a period nor queues it twice.
+    """
+    from django.db import transaction
+
+    from crm.outbox import tasks_send_on_commit
+
+    with transaction.atomic():
+        stale = kpi_runs_fail_stale()
+        periods = {
+            (run.granularity, run.period_start.isoformat(), tuple(run.kpi_keys)) for run in stale
+        }
+        tasks_send_on_commit(
+            compute_kpis_for_period,
+            [
+                ((granularity, start, list(keys) or None), {})
+                for granularity, start, keys in sorted(periods)
+            ],
+        )
+    return [f"{granularity}:{start}" for granularity, start, _keys in sorted(periods)]
+
+
 # --- beat schedule -----------------------------------------------------------------------------
 
 BEAT_ENTRIES: tuple[dict[str, Any], ...] = (
@@ -144,6 +170,13 @@ BEAT_ENTRIES: tuple[dict[str, Any], ...] = (
         "crontab": {"minute": "30", "hour": "0"},
         "expire_seconds": 6 * 60 * 60,
         "description": "Computes each just-closed period once; matures cohort KPIs.",
+    },
+    {
+        "name": "kpis: sweep abandoned runs",
+        "task": "kpis.tasks.sweep_stale_runs",
+        "crontab": {"minute": "*/10", "hour": "*"},
+        "expire_seconds": 9 * 60,
+        "description": "Marks failed the KPI runs a dead worker left running; recomputes them.",
     },
 )
 

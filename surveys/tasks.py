@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import logging
 import smtplib
-from functools import partial
 from typing import Any
 
 from celery import shared_task
 from django.db import transaction
 
+from crm.outbox import tasks_send_on_commit
 from surveys.models import Survey
 from surveys.services import (
     survey_invitation_mark_undeliverable,
@@ -32,11 +32,6 @@ SEND_MAX_RETRIES = 3
 RETRY_BASE_SECONDS = 60
 # Errors worth retrying: the mail server or the network, not a bug in our code.
 SEND_ERRORS = (smtplib.SMTPException, OSError)
-
-
-def _queue(task: Any, invitation_ids: list[int]) -> None:
-    for invitation_id in invitation_ids:
-        task.delay(invitation_id=invitation_id)
 
 
 @shared_task(bind=True, max_retries=SEND_MAX_RETRIES, acks_late=True)
@@ -71,7 +66,9 @@ def survey_invitations_create_all() -> int:
         with transaction.atomic():
             invitations = survey_invitations_create_due(survey=survey)
             ids = [invitation.pk for invitation in invitations]
-            transaction.on_commit(partial(_queue, survey_invitation_email_send, ids))
+            tasks_send_on_commit(
+                survey_invitation_email_send, [((), {"invitation_id": pk}) for pk in ids]
+            )
         created += len(ids)
     return created
 
@@ -80,7 +77,10 @@ def survey_invitations_create_all() -> int:
 def survey_reminders_send_all() -> int:
     """Beat: queue the one reminder for each due, unanswered invitation."""
     ids = list(survey_invitations_due_reminder().values_list("pk", flat=True)[:5000])
-    _queue(survey_invitation_reminder_send, ids)
+    # Sent directly, no outbox: nothing is written here, and an unsent reminder is still due
+    # (reminded_at empty) at the next hourly run.
+    for invitation_id in ids:
+        survey_invitation_reminder_send.delay(invitation_id=invitation_id)
     return len(ids)
 
 

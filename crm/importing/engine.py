@@ -243,7 +243,8 @@ def import_file(
                     raise _Rollback
                 report.periods = _touched_periods(ctx) if refresh_kpis else []
                 if report.periods:
-                    transaction.on_commit(lambda: _enqueue_kpis(report.periods))
+                    # Outbox rows in the import's transaction: sent after commit, or by beat.
+                    _enqueue_kpis(report.periods)
         except _Rollback:
             if dry_run and report.committed:
                 report.periods = _touched_periods(ctx) if refresh_kpis else []
@@ -365,8 +366,9 @@ def _touched_periods(ctx: ImportContext) -> list[str]:
 
 
 def _enqueue_kpis(periods: list[str]) -> None:
+    from crm.outbox import tasks_send_on_commit
     from kpis.tasks import compute_kpis_for_period
 
-    for label in periods:
-        granularity, start = label.split(":", 1)
-        compute_kpis_for_period.delay(granularity, start)
+    tasks_send_on_commit(
+        compute_kpis_for_period, [(tuple(label.split(":", 1)), {}) for label in periods]
+    )

@@ -19,6 +19,8 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+# A wider file is not a CRM export: refused before its rows are read (settings override it).
+DEFAULT_MAX_COLUMNS = 200
 SNIFF_BYTES = 64 * 1024
 
 
@@ -110,6 +112,14 @@ def _open_csv(path: Path, size: int) -> Table:
     except UnicodeDecodeError as exc:
         raw.close()
         raise ImportFileError(_wrong_encoding(head, exc.start)) from exc
+    except csv.Error as exc:
+        raw.close()
+        raise ImportFileError(
+            _("The CSV is malformed near line %(line)s: %(error)s") % {"line": 1, "error": exc}
+        ) from exc
+    if len(header) > max_import_columns():
+        raw.close()
+        raise _too_many_columns(len(header), max_import_columns())
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         try:
@@ -173,32 +183,106 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def _open_xlsx(path: Path, size: int) -> Table:
-    import openpyxl  # imported here: CSV-only installs and commands need not load it
-    from openpyxl.utils.exceptions import InvalidFileException
+def check_xlsx_archive(path: Path) -> None:
+    """Refuse a zip bomb before any XML is parsed: the unpacked total and the compression ratio
+    (unpacked / packed) from the zip's directory are checked against settings.
 
+    The directory's sizes can be trusted: Python's zipfile stops each member at its declared
+    size and fails the CRC check on anything longer.
+    """
+    max_unpacked = int(getattr(settings, "CRM_IMPORT_XLSX_MAX_UNPACKED_BYTES", 0))
+    max_ratio = int(getattr(settings, "CRM_IMPORT_XLSX_MAX_RATIO", 0))
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as exc:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise ImportFileError(
             _("The file is not a valid .xlsx workbook (%(error)s).") % {"error": exc}
         ) from exc
-    sheet = workbook.worksheets[0]
-    iterator = sheet.iter_rows(values_only=True)
+    unpacked = sum(member.file_size for member in members)
+    packed = sum(member.compress_size for member in members)
+    if unpacked > max_unpacked:
+        raise ImportFileError(
+            _(
+                "The workbook unpacks to %(size)s MB; the limit is %(limit)s MB. "
+                "Save it as CSV or split it into smaller files."
+            )
+            % {"size": round(unpacked / 1024 / 1024, 1), "limit": round(max_unpacked / 1024 / 1024)}
+        )
+    if packed and unpacked / packed > max_ratio:
+        raise ImportFileError(
+            _(
+                "The workbook is compressed %(ratio)s times, more than the %(limit)s times a "
+                "real spreadsheet reaches; it was refused as a possible zip bomb."
+            )
+            % {"ratio": round(unpacked / packed), "limit": max_ratio}
+        )
+
+
+def _xlsx_error(exc: Exception) -> ImportFileError:
+    """openpyxl raises whatever its zip and XML layers raise (BadZipFile, ParseError, KeyError,
+    defusedxml's refusals, ValueError …): each becomes one clear message for the import."""
+    return ImportFileError(
+        _("The file is not a valid .xlsx workbook (%(error)s).")
+        % {"error": f"{type(exc).__name__}: {exc}"}
+    )
+
+
+def _too_many_columns(count: int, limit: int) -> ImportFileError:
+    return ImportFileError(
+        _("The file has %(count)s columns; at most %(limit)s are accepted.")
+        % {"count": count, "limit": limit}
+    )
+
+
+def max_import_columns() -> int:
+    return int(getattr(settings, "CRM_IMPORT_MAX_COLUMNS", DEFAULT_MAX_COLUMNS))
+
+
+def _open_xlsx(path: Path, size: int) -> Table:
+    import openpyxl  # imported here: CSV-only installs and commands need not load it
+
+    check_xlsx_archive(path)
+    max_columns = max_import_columns()
     try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - a reader error of any kind is the file's fault
+        raise _xlsx_error(exc) from exc
+    try:
+        sheet = workbook.worksheets[0]
+        # One column more than the cap, so a wider sheet is detected without reading it whole.
+        iterator = sheet.iter_rows(values_only=True, max_col=max_columns + 1)
         header_values = next(iterator)
+        total_rows = sheet.max_row or 0
     except StopIteration:
         workbook.close()
         raise ImportFileError(_("The file is empty.")) from None
+    except Exception as exc:  # noqa: BLE001
+        workbook.close()
+        raise _xlsx_error(exc) from exc
     header = [_cell_text(value) for value in header_values]
-    total_rows = sheet.max_row or 0
+    # iter_rows pads every row to max_col: the table is as wide as its last titled column.
+    while header and not header[-1].strip():
+        header.pop()
+    width = len(header)
+    if len(header) > max_columns:
+        workbook.close()
+        raise _too_many_columns(len(header), max_columns)
     done = {"line": 1}
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         try:
-            for line, values in enumerate(iterator, start=2):
+            line = 1
+            while True:
+                try:
+                    values = next(iterator)
+                except StopIteration:
+                    return
+                except Exception as exc:  # noqa: BLE001 - malformed XML further down the sheet
+                    raise _xlsx_error(exc) from exc
+                line += 1
                 done["line"] = line
-                cells = [_cell_text(value) for value in values]
+                cells = [_cell_text(value) for value in values[:width]]
                 if any(cell.strip() for cell in cells):
                     yield line, cells
         finally:

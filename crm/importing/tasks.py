@@ -1,22 +1,75 @@
-"""The import as a Celery task for the web page: progress and the final report go to the cache,
-which the page polls. Without a broker the task runs in-process (CELERY_TASK_ALWAYS_EAGER).
+"""The import as Celery tasks for the web page: the preview (header and first rows) and the run;
+their progress and results go to the cache, which the page polls. Without a broker the tasks run
+in-process (CELERY_TASK_ALWAYS_EAGER). Reading a file never happens in a web request: a slow or
+hostile workbook costs a worker, never a web process.
 
-The worker needs this module registered: crm/celery.py's autodiscovery only looks at
-`<app>.tasks`, so the lead adds `app.autodiscover_tasks(["crm.importing"])` (see the report).
+Registered with the worker by `app.autodiscover_tasks(["crm.importing"])` in crm/celery.py.
 """
 
 from __future__ import annotations
 
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from celery import shared_task
 from django.core.cache import cache
+from django.db import transaction
+from django.utils.translation import gettext as _
 
 from crm.importing.engine import import_file
+from crm.importing.files import ImportFileError, open_table
 from crm.importing.uploads import progress_key, upload_get
 
 PROGRESS_TIMEOUT = 24 * 60 * 60
+PREVIEW_ROWS = 10
+
+
+def preview_key(token: str) -> str:
+    return f"imports:preview:{token}"
+
+
+def import_preview_queue(token: str) -> bool:
+    """Queue the preview of upload `token` once (True when queued by this call).
+
+    `cache.add` makes it once: a page polled every second does not queue a task per poll, and
+    with the cache down (add fails open to False) nothing is queued that could not report back.
+    """
+    if not cache.add(preview_key(token), {"state": "queued"}, PROGRESS_TIMEOUT):
+        return False
+    from crm.outbox import task_send_on_commit
+
+    with transaction.atomic():
+        task_send_on_commit(import_upload_preview, token)
+    return True
+
+
+@shared_task(acks_late=True)
+def import_upload_preview(token: str) -> dict[str, Any]:
+    """Read the header and the first rows of upload `token` for the mapping page.
+
+    Safe to retry: it only reads the file and overwrites its own cache entry.
+    """
+    upload = upload_get(token)
+    if upload is None:
+        state: dict[str, Any] = {
+            "state": "failed",
+            "error": _("The upload has expired; upload the file again."),
+        }
+        cache.set(preview_key(token), state, PROGRESS_TIMEOUT)
+        return state
+    cache.set(preview_key(token), {"state": "running"}, PROGRESS_TIMEOUT)
+    try:
+        table = open_table(Path(upload["path"]), name=upload["name"])
+        try:
+            rows = [cells for _line, cells in islice(table.rows, PREVIEW_ROWS)]
+        finally:
+            table.rows.close()  # type: ignore[attr-defined]
+        state = {"state": "done", "header": table.header, "rows": rows, "error": ""}
+    except ImportFileError as exc:
+        state = {"state": "done", "header": [], "rows": [], "error": str(exc)}
+    cache.set(preview_key(token), state, PROGRESS_TIMEOUT)
+    return state
 
 
 @shared_task(acks_late=True)

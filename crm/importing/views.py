@@ -6,8 +6,6 @@ Thin views: the engine (crm.importing.engine) does the work inside the Celery ta
 
 from __future__ import annotations
 
-from itertools import islice
-from pathlib import Path
 from typing import Any
 
 from django import forms
@@ -20,13 +18,17 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.importing.engine import apply_overrides, detect_mapping
 from crm.importing.export import export_response, kind_template_columns
-from crm.importing.files import ImportFileError, open_table
+from crm.importing.files import ImportFileError
 from crm.importing.registry import KINDS
-from crm.importing.tasks import import_upload_run
+from crm.importing.tasks import (
+    import_preview_queue,
+    import_upload_run,
+    preview_key,
+)
 from crm.importing.uploads import progress_key, upload_get, upload_store
+from crm.outbox import task_send_on_commit
 from crm.views import manager_required
 
-PREVIEW_ROWS = 10
 IGNORE = ""
 
 
@@ -62,6 +64,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         except ImportFileError as exc:
             form.add_error("file", str(exc))
         else:
+            import_preview_queue(token)
             return redirect("imports:preview", token=token)
     return render(request, "imports/upload.html", {"form": form, "kinds": KINDS})
 
@@ -81,16 +84,23 @@ def _overrides(request: HttpRequest, header: list[str]) -> dict[str, str]:
 def import_preview(request: HttpRequest, token: str) -> HttpResponse:
     upload = _upload_or_404(request, token)
     kind = KINDS[upload["kind"]]
-    error = ""
-    header: list[str] = []
-    rows: list[list[str]] = []
-    try:
-        table = open_table(Path(upload["path"]), name=upload["name"])
-        header = table.header
-        rows = [cells for _line, cells in islice(table.rows, PREVIEW_ROWS)]
-        table.rows.close()  # type: ignore[attr-defined]
-    except ImportFileError as exc:
-        error = str(exc)
+    preview = cache.get(preview_key(token))
+    if preview is None:  # expired from the cache, or the upload predates the preview task
+        import_preview_queue(token)
+        preview = cache.get(preview_key(token)) or {"state": "queued"}
+    if preview["state"] in ("queued", "running"):
+        context = {"token": token, "upload": upload, "kind": kind, "preview": preview}
+        if request.headers.get("HX-Request"):
+            return render(request, "imports/_preview_progress.html", context)
+        return render(request, "imports/preview_waiting.html", context)
+    if request.headers.get("HX-Request"):
+        # The preview is ready: the polling fragment reloads the whole page to show it.
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    error = str(preview.get("error", ""))
+    header: list[str] = list(preview.get("header", []))
+    rows: list[list[str]] = list(preview.get("rows", []))
     mapping = detect_mapping(kind, header)
     overrides = cache.get(f"imports:mapping:{token}") or {}
     if request.method == "POST":
@@ -135,7 +145,8 @@ def import_run(request: HttpRequest, token: str) -> HttpResponse:
     skip_invalid = request.POST.get("skip_invalid") == "on"
     overrides = cache.get(f"imports:mapping:{token}") or {}
     cache.set(progress_key(token), {"state": "queued", "dry_run": dry_run}, 24 * 60 * 60)
-    transaction.on_commit(lambda: import_upload_run.delay(token, dry_run, skip_invalid, overrides))
+    with transaction.atomic():
+        task_send_on_commit(import_upload_run, token, dry_run, skip_invalid, overrides)
     return redirect("imports:status", token=token)
 
 

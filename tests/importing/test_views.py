@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase
 from django.urls import reverse
 
 from customers.models import Customer
@@ -21,10 +22,12 @@ def manager(client):
 
 
 def _upload(client, content: bytes, kind: str = "orders", name: str = "orders.csv"):
-    return client.post(
-        reverse("imports:upload"),
-        {"kind": kind, "file": SimpleUploadedFile(name, content, content_type="text/csv")},
-    )
+    # The preview task is queued on commit (in-process without a broker): run it.
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(
+            reverse("imports:upload"),
+            {"kind": kind, "file": SimpleUploadedFile(name, content, content_type="text/csv")},
+        )
 
 
 def test_manager_uploads_maps_dry_runs_then_commits(
