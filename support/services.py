@@ -52,6 +52,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from audit.context import actor_context
 from customers.models import Contact, Customer, Team
 from support.business_hours import (
     ScheduleWithoutHours,
@@ -561,6 +562,7 @@ def ticket_message_add(
     return message
 
 
+@actor_context
 @transaction.atomic
 def ticket_status_change(
     *,
@@ -579,6 +581,7 @@ def ticket_status_change(
     return ticket
 
 
+@actor_context
 @transaction.atomic
 def ticket_assign(
     *,
@@ -626,6 +629,7 @@ def ticket_assign(
     return ticket
 
 
+@actor_context
 @transaction.atomic
 def ticket_update(*, ticket: Ticket, actor: User | None = None, **fields: Any) -> Ticket:
     """Edit the descriptive fields (subject, category, channel, priority, contact) and re-derive
@@ -659,6 +663,7 @@ def ticket_update(*, ticket: Ticket, actor: User | None = None, **fields: Any) -
     return ticket
 
 
+@actor_context
 @transaction.atomic
 def ticket_mark_spam(
     *, ticket: Ticket, actor: User | None = None, at: dt.datetime | None = None
@@ -683,6 +688,7 @@ def ticket_mark_spam(
     return ticket
 
 
+@actor_context
 @transaction.atomic
 def ticket_merge(
     *,
@@ -1032,6 +1038,7 @@ def team_available_agents(*, team: Team) -> QuerySet[User]:
     )
 
 
+@actor_context
 @transaction.atomic
 def ticket_auto_assign(
     *,
