@@ -53,6 +53,7 @@ def audit_context(**metadata: Any) -> Iterator[None]:
         metadata.setdefault("source", SYSTEM)
         with pghistory.context(**metadata):
             yield
+        _forget_in_transaction()
         return
     saved = dict(current.metadata)
     current.metadata.update(metadata)
@@ -61,6 +62,17 @@ def audit_context(**metadata: Any) -> Iterator[None]:
     finally:
         current.metadata.clear()
         current.metadata.update(saved)
+
+
+def _forget_in_transaction() -> None:
+    """pghistory's settings last until the transaction ends; a transaction that goes on after
+    the context (a management command's atomic block, a test) must not lend it to later writes."""
+    if connection.in_atomic_block and not connection.needs_rollback:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('pghistory.context_id', '', true), "
+                "set_config('pghistory.context_metadata', '', true)"
+            )
 
 
 def audit_context_update(**metadata: Any) -> None:
