@@ -58,3 +58,19 @@ def _day_start(day: dt.date | None) -> dt.datetime | None:
     if day is None:
         return None
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min), organisation_tz())
+
+
+class AnonymiseConfirmForm(forms.Form):
+    """The admin types the customer's id to confirm: anonymising cannot be undone."""
+
+    confirm = forms.CharField(label=_("Type the customer's id to confirm"), max_length=20)
+
+    def __init__(self, *args: Any, customer_id: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.customer_id = customer_id
+
+    def clean_confirm(self) -> str:
+        value = self.cleaned_data["confirm"].strip()
+        if value != str(self.customer_id):
+            raise forms.ValidationError(_("This is not the customer's id."))
+        return value

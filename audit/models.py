@@ -120,3 +120,32 @@ class AuthEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.username} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class DataRightsEvent(models.Model):
+    """An export or an anonymisation of one customer's data: who, when, through which door.
+    Kept on SQLite too, and never pruned with the trail (the proof a request was honoured)."""
+
+    class Kind(models.TextChoices):
+        EXPORT = "export", _("data exported")
+        ANONYMISE = "anonymise", _("anonymised")
+
+    occurred_at = models.DateTimeField(_("time"), default=timezone.now)
+    kind = models.CharField(_("action"), max_length=10, choices=Kind.choices)
+    # The id only: after anonymisation nothing here may name the person.
+    customer_id = models.PositiveBigIntegerField(_("customer id"), db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name = _("data rights event")
+        verbose_name_plural = _("data rights events")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.customer_id}"

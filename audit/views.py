@@ -1,19 +1,27 @@
-"""The audit pages under /administration/: the change trail and the sign-in events (admins)."""
+"""The audit pages under /administration/audit/ (admins): the change trail, the sign-in events,
+and a customer's data rights (export, anonymise)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
+from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponseBase
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 
 from audit.context import trail_supported
-from audit.forms import AuditFilterForm
-from audit.models import AuthEvent
-from audit.selectors import audit_event_list, auth_event_list, event_rows
+from audit.data_rights import customer_anonymise, customer_data_export
+from audit.forms import AnonymiseConfirmForm, AuditFilterForm
+from audit.models import AuthEvent, DataRightsEvent
+from audit.selectors import (
+    audit_event_list,
+    auth_event_list,
+    customer_data_candidates,
+    event_rows,
+)
 from crm.importing.export import (
     ExportColumn,
     choice_labels,
@@ -23,6 +31,7 @@ from crm.importing.export import (
 )
 from crm.roles import ADMIN
 from crm.views import role_required
+from customers.models import Customer
 
 PAGE_SIZE = 50
 EXPORT_CHUNK = 1000
@@ -113,4 +122,41 @@ def sign_in_event_page(request: HttpRequest) -> HttpResponseBase:
         request,
         "audit/sign_in_list.html",
         {"form": form, "sign_in_fields": sign_in_fields, "page_obj": page_obj},
+    )
+
+
+@role_required(ADMIN)
+def customer_data_search(request: HttpRequest) -> HttpResponseBase:
+    """Find the customer whose data is requested, by id, name or e-mail."""
+    query = request.GET.get("q", "").strip()
+    customers = customer_data_candidates(query) if query else []
+    return render(request, "audit/customer_search.html", {"query": query, "customers": customers})
+
+
+@role_required(ADMIN)
+def customer_data_page(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """One customer's data rights: download the data, or anonymise after a confirmation."""
+    customer = get_object_or_404(Customer, pk=pk)
+    form = AnonymiseConfirmForm(customer_id=customer.pk)
+    if request.method == "POST" and request.POST.get("action") == "export":
+        archive = customer_data_export(customer=customer, actor=request.user)
+        response = HttpResponse(archive, content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="customer-{customer.pk}.zip"'
+        return response
+    if request.method == "POST" and request.POST.get("action") == "anonymise":
+        form = AnonymiseConfirmForm(request.POST, customer_id=customer.pk)
+        if form.is_valid():
+            customer_anonymise(customer=customer, actor=request.user)
+            messages.success(request, _("The customer has been anonymised."))
+            return redirect("audit:customer_data", pk=customer.pk)
+    return render(
+        request,
+        "audit/customer_data.html",
+        {
+            "customer": customer,
+            "form": form,
+            "history": DataRightsEvent.objects.filter(customer_id=customer.pk).select_related(
+                "actor"
+            ),
+        },
     )
