@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 import pghistory
+import pgtrigger
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import models
@@ -62,6 +63,10 @@ for tracked_model, event_name, options in TRACKED:
         pghistory.DeleteEvent(),
         # The context is copied into each event row: no shared context row to upsert per write.
         context_field=pghistory.ContextJSONField(),
+        # One trigger call per statement (reading its transition table), not one per row: a
+        # row-level call costs a PL/pgSQL subtransaction each (pgtrigger's ignore check),
+        # which made a 100,000-order import ten times slower.
+        level=pgtrigger.Statement,
         model_name=event_name,
         app_label="audit",
         **options,
