@@ -29,6 +29,7 @@ run: install
 	$(BIN)/python manage.py support_schedule
 	$(BIN)/python manage.py sales_schedule
 	$(BIN)/python manage.py crm_schedule
+	$(BIN)/python manage.py audit_schedule
 	$(BIN)/python manage.py digests schedule
 	$(BIN)/python manage.py seed_demo --if-empty --scale $(SCALE)
 	$(BIN)/python manage.py kpis compute --granularity month --start $(MONTHS_AGO_24) --quiet-if-fresh

@@ -41,6 +41,11 @@ INSTALLED_APPS = [
     "support",
     "surveys",
     "kpis",
+    # The audit trail (issue "Trust in production"): django-pghistory event tables and
+    # sign-in events; pgtrigger installs the triggers (PostgreSQL only).
+    "pgtrigger",
+    "pghistory",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -50,6 +55,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: names the signed-in user and the source on the request's writes.
+    "audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -308,5 +315,20 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # One line per trigger on every migrate is noise.
+        "pgtrigger": {"level": "WARNING"},
+    },
 }
+
+# --- Audit trail (issue "Trust in production") ------------------------------------------------
+# Triggers are installed after every `migrate` rather than through per-app migrations: tracked
+# models include django.contrib.auth's, whose migrations we cannot write to.
+PGTRIGGER_MIGRATIONS = False
+PGTRIGGER_INSTALL_ON_MIGRATE = True
+# How long audit and sign-in events are kept; older ones are pruned nightly by beat.
+CRM_AUDIT_RETENTION_DAYS = env_int("CRM_AUDIT_RETENTION_DAYS", 730)
+# The wall-clock time of each change, not its transaction's start: events of one transaction
+# keep their order.
+PGHISTORY_CREATED_AT_FUNCTION = "CLOCK_TIMESTAMP()"

@@ -40,6 +40,8 @@ urlpatterns = [
     path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
     path("notifications/read-all/", views.notifications_read_all, name="notifications_read_all"),
     path("administration/", views.administration, name="administration"),
+    # The audit trail and customer data rights (admins only).
+    path("administration/audit/", include("audit.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", include("crm.api.urls")),

@@ -453,6 +453,19 @@ ADMIN_SECTIONS: list[tuple[Any, list[tuple[Any, str, Any]]]] = [
         ],
     ),
     (
+        gettext_lazy("Audit and data rights"),
+        [
+            (
+                gettext_lazy("Audit trail"),
+                "audit:events",
+                gettext_lazy(
+                    "Who changed which record, when, through which door, and the values before "
+                    "and after; sign-ins and failed sign-ins."
+                ),
+            ),
+        ],
+    ),
+    (
         gettext_lazy("Schedules"),
         [
             (

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.context import actor_context
 from customers.models import Channel, Contact, Customer, Segment, Team
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ def _require_aware(value: dt.datetime | None, field: str) -> None:
         raise ValidationError({field: _("A timezone-aware date and time is required.")})
 
 
+@actor_context
 @transaction.atomic
 def customer_create(
     *,
@@ -84,6 +86,7 @@ def customer_create(
     return customer
 
 
+@actor_context
 @transaction.atomic
 def customer_update(*, customer: Customer, actor: User | None = None, **fields: Any) -> Customer:
     unknown = sorted(set(fields) - CUSTOMER_EDITABLE_FIELDS)
@@ -113,6 +116,7 @@ def customer_update(*, customer: Customer, actor: User | None = None, **fields: 
     return locked
 
 
+@actor_context
 @transaction.atomic
 def customer_mark_churned(
     *, customer: Customer, churned_at: dt.datetime, actor: User | None = None

@@ -35,6 +35,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.context import actor_context
 from crm.models import Notification
 from crm.notifications import NotificationDraft, notifications_send
 from kpis.models import Alert, AlertEvaluation, AlertRule, Granularity, KpiSnapshot
@@ -238,6 +239,7 @@ def _notify_fired(alerts: Sequence[Alert]) -> None:
 # --- services -------------------------------------------------------------------------------
 
 
+@actor_context
 @transaction.atomic
 def alert_acknowledge(*, alert: Alert, actor: Any) -> Alert:
     alert = Alert.objects.select_for_update().get(pk=alert.pk)
@@ -250,6 +252,7 @@ def alert_acknowledge(*, alert: Alert, actor: Any) -> Alert:
     return alert
 
 
+@actor_context
 @transaction.atomic
 def alert_resolve(*, alert: Alert, actor: Any) -> Alert:
     """Close an episode by hand; the rule fires again only on breaches in later periods."""
@@ -315,6 +318,7 @@ def alert_rule_clean(
     return numbers
 
 
+@actor_context
 @transaction.atomic
 def alert_rule_create(
     *,

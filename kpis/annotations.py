@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
+from audit.context import actor_context
 from crm.roles import is_manager
 from kpis.definitions import registry
 from kpis.models import Annotation
@@ -83,6 +84,7 @@ def annotation_clean(
     return text, kpi, starts_on, ends_on
 
 
+@actor_context
 @transaction.atomic
 def annotation_create(
     *,
@@ -119,6 +121,7 @@ def annotation_create(
     )
 
 
+@actor_context
 @transaction.atomic
 def annotation_delete(*, annotation_id: int, actor: Any) -> None:
     """Delete one annotation; managers and admins only (any manager's note: they share them)."""

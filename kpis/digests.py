@@ -27,6 +27,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from audit.context import actor_context
 from crm.roles import SALES_REP, SUPPORT_AGENT, is_manager, user_roles
 from kpis.annotations import annotations_for
 from kpis.definitions import registry
@@ -141,6 +142,7 @@ def digest_subscription_clean(
         raise ValidationError(errors)
 
 
+@actor_context
 @transaction.atomic
 def digest_subscription_create(
     *,

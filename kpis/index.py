@@ -39,6 +39,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.context import actor_context
 from kpis.models import (
     Direction,
     Granularity,
@@ -598,6 +599,7 @@ def _require_draft(version: WeightVersion) -> None:
         )
 
 
+@actor_context
 @transaction.atomic
 def weight_version_create_draft(
     *, actor: Any = None, source: WeightVersion | None = None, name: str = ""
@@ -638,6 +640,7 @@ def weight_version_create_draft(
     return draft
 
 
+@actor_context
 @transaction.atomic
 def weight_version_update(
     *,
@@ -788,6 +791,7 @@ def weight_version_validate(*, version: WeightVersion) -> None:
         raise ValidationError(errors)
 
 
+@actor_context
 @transaction.atomic
 def weight_version_activate(*, version: WeightVersion, actor: Any = None) -> WeightVersion:
     """Make a draft the active version; the previously active one is retired (who and when)."""

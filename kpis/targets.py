@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
+from audit.context import actor_context
 from kpis.models import Direction, Granularity, IndicatorWeight, KpiSnapshot, Target
 
 # Catalogue §2 keys, so validation works before (or without) the definitions registry.
@@ -156,6 +157,7 @@ def target_clean(
         raise ValidationError(errors)
 
 
+@actor_context
 @transaction.atomic
 def target_create(
     *,

@@ -20,6 +20,7 @@ from django.db.models import Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.context import actor_context
 from customers.models import Channel, Customer, Team
 from customers.services import customer_create
 from kpis.periods import current_period
@@ -112,6 +113,7 @@ def order_net_amount(*, total: Decimal, refunded_total: Decimal, exchange_rate: 
 # --- leads ---------------------------------------------------------------------------------------
 
 
+@actor_context
 @transaction.atomic
 def lead_create(
     *,
@@ -161,6 +163,7 @@ def _customer_recompute_acquired_at(customer_id: int) -> dt.datetime | None:
     return min(candidates) if candidates else None
 
 
+@actor_context
 @transaction.atomic
 def lead_convert(
     *,
@@ -228,6 +231,7 @@ def lead_convert(
     return customer, opportunity
 
 
+@actor_context
 @transaction.atomic
 def lead_merge(*, duplicate: Lead, into: Lead, actor: User | None = None) -> Lead:
     """Fold a duplicate lead into the surviving one; returns the surviving lead."""
@@ -275,6 +279,7 @@ LEAD_STATUS_MOVES: dict[str, frozenset[str]] = {
 LEAD_SETTABLE_STATUSES = (Lead.Status.CONTACTED, Lead.Status.QUALIFIED, Lead.Status.DISQUALIFIED)
 
 
+@actor_context
 @transaction.atomic
 def lead_set_status(*, lead: Lead, status: str, actor: User | None = None) -> Lead:
     """Mark a lead contacted, qualified or disqualified (LEAD_STATUS_MOVES says from where)."""
@@ -334,6 +339,7 @@ LEAD_EDITABLE = frozenset(
 )
 
 
+@actor_context
 @transaction.atomic
 def lead_update(*, lead: Lead, actor: User | None = None, **fields: Any) -> Lead:
     """Edit a lead's details and assignment; its status moves by lead_set_status/convert/merge."""
@@ -353,6 +359,7 @@ def lead_update(*, lead: Lead, actor: User | None = None, **fields: Any) -> Lead
     return _save_edit(locked, fields)
 
 
+@actor_context
 @transaction.atomic
 def lead_delete(*, lead: Lead, actor: User | None = None) -> None:
     """Remove a lead entered in error. A converted lead may have acquired its customer, whose
@@ -455,6 +462,7 @@ def _stage_outcome(stage: PipelineStage) -> tuple[str, Decimal]:
     return Opportunity.Outcome.OPEN, stage.probability
 
 
+@actor_context
 @transaction.atomic
 def opportunity_create(
     *,
@@ -537,6 +545,7 @@ def opportunity_validate_move(
     return target
 
 
+@actor_context
 @transaction.atomic
 def opportunity_move_stage(
     *,
@@ -588,6 +597,7 @@ OPPORTUNITY_EDITABLE = frozenset(
 OPPORTUNITY_FIXED_WHEN_CLOSED = frozenset({"kind", "amount", "currency", "forecast_category"})
 
 
+@actor_context
 @transaction.atomic
 def opportunity_update(
     *, opportunity: Opportunity, actor: User | None = None, **fields: Any
@@ -686,6 +696,7 @@ def _customer_after_order(customer_id: int, ordered_at: dt.datetime) -> None:
     customer.save(update_fields=["acquired_at", "status", "updated_at"])
 
 
+@actor_context
 @transaction.atomic
 def order_create(
     *,
@@ -749,6 +760,7 @@ def order_create(
     return order
 
 
+@actor_context
 @transaction.atomic
 def order_cancel(
     *, order: Order, actor: User | None = None, at: dt.datetime | None = None
@@ -786,6 +798,7 @@ def _customer_after_acquisition_lost(customer: Customer, *, refusal: str) -> Non
     customer.save(update_fields=["acquired_at", "status", "updated_at"])
 
 
+@actor_context
 @transaction.atomic
 def order_delete(*, order: Order, actor: User | None = None) -> None:
     """Remove an order booked in error (lines and refunds go with it); the customer's
@@ -802,6 +815,7 @@ def order_delete(*, order: Order, actor: User | None = None) -> None:
     )
 
 
+@actor_context
 @transaction.atomic
 def order_refund(
     *,
@@ -881,6 +895,7 @@ def order_recompute_totals(*, order: Order) -> Order:
 ORDER_EDITABLE = frozenset({"channel", "owner", "external_id"})
 
 
+@actor_context
 @transaction.atomic
 def order_update(*, order: Order, actor: User | None = None, **fields: Any) -> Order:
     """Edit an order's attribution; amounts, lines, dates and status move by their actions."""
@@ -963,6 +978,7 @@ def activity_complete(*, activity: Activity, at: dt.datetime | None = None) -> A
 ACTIVITY_EDITABLE = frozenset({"kind", "subject", "notes", "is_bulk", "due_at", "external_id"})
 
 
+@actor_context
 @transaction.atomic
 def activity_update(*, activity: Activity, actor: User | None = None, **fields: Any) -> Activity:
     """Edit what an activity says; its record, owner and team stay, done_at is activity_complete."""
@@ -1030,6 +1046,7 @@ def retention_case_close(
 RETENTION_CASE_EDITABLE = frozenset({"owner", "reason", "outreach", "cost"})
 
 
+@actor_context
 @transaction.atomic
 def retention_case_update(
     *, case: RetentionCase, actor: User | None = None, **fields: Any
@@ -1170,6 +1187,7 @@ def _campaign_fill(campaign: Campaign, fields: dict[str, Any]) -> Campaign:
     return campaign
 
 
+@actor_context
 @transaction.atomic
 def campaign_create(*, actor: User | None = None, **fields: Any) -> Campaign:
     campaign = _campaign_fill(Campaign(), dict(fields))
@@ -1177,6 +1195,7 @@ def campaign_create(*, actor: User | None = None, **fields: Any) -> Campaign:
     return campaign
 
 
+@actor_context
 @transaction.atomic
 def campaign_update(*, campaign: Campaign, actor: User | None = None, **fields: Any) -> Campaign:
     locked = Campaign.objects.select_for_update().get(pk=campaign.pk)

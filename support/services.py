@@ -51,6 +51,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from audit.context import actor_context
 from customers.models import Contact, Customer, Team
 from support.business_hours import (
     ScheduleWithoutHours,
@@ -560,6 +561,7 @@ def ticket_message_add(
     return message
 
 
+@actor_context
 @transaction.atomic
 def ticket_status_change(
     *,
@@ -578,6 +580,7 @@ def ticket_status_change(
     return ticket
 
 
+@actor_context
 @transaction.atomic
 def ticket_assign(
     *,
@@ -625,6 +628,7 @@ def ticket_assign(
     return ticket
 
 
+@actor_context
 @transaction.atomic
 def ticket_update(*, ticket: Ticket, actor: User | None = None, **fields: Any) -> Ticket:
     """Edit the descriptive fields (subject, category, channel, priority, contact) and re-derive
@@ -658,6 +662,7 @@ def ticket_update(*, ticket: Ticket, actor: User | None = None, **fields: Any) -
     return ticket
 
 
+@actor_context
 @transaction.atomic
 def ticket_mark_spam(
     *, ticket: Ticket, actor: User | None = None, at: dt.datetime | None = None
@@ -682,6 +687,7 @@ def ticket_mark_spam(
     return ticket
 
 
+@actor_context
 @transaction.atomic
 def ticket_merge(
     *,
@@ -1029,6 +1035,7 @@ def team_available_agents(*, team: Team) -> QuerySet[User]:
     )
 
 
+@actor_context
 @transaction.atomic
 def ticket_auto_assign(
     *,

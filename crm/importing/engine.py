@@ -20,6 +20,7 @@ from typing import Any
 from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
 
+from audit.context import IMPORT, audit_context
 from crm.importing.base import ImportContext, ImportKind, Row
 from crm.importing.files import ImportFileError, Table, open_table
 from crm.importing.registry import KINDS
@@ -211,9 +212,14 @@ def import_file(
     chunk_size: int = CHUNK_SIZE,
     refresh_kpis: bool = True,
     progress: Progress | None = None,
+    user_id: int | None = None,
+    run: str = "",
 ) -> ImportReport:
     """Import `path` as `kind`; see the module docstring for the modes. Never raises on bad input:
     the report carries a file-level error or the row errors.
+
+    The audit trail records the writes as source "import" with `run` (the upload, or the file
+    name) and the importing user.
     """
     importer = KINDS.get(kind)
     report = ImportReport(kind=kind, dry_run=dry_run, skip_invalid=skip_invalid)
@@ -234,8 +240,11 @@ def import_file(
         ]
         check_columns(importer, table.header, mapping)
         ctx = ImportContext(columns=frozenset(mapping.values()), dry_run=dry_run)
+        audit: dict[str, Any] = {"source": IMPORT, "import_run": run or f"{kind}:{path.name}"}
+        if user_id is not None:
+            audit["user"] = user_id
         try:
-            with transaction.atomic():
+            with audit_context(**audit), transaction.atomic():
                 _run(importer, table, mapping, ctx, report, chunk_size, progress)
                 if report.rows_read == 0:
                     raise ImportFileError(_("The file has a header but no data rows."))

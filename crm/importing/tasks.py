@@ -102,6 +102,8 @@ def import_upload_run(
         skip_invalid=skip_invalid,
         overrides=overrides or None,
         progress=progress,
+        user_id=upload["user"],
+        run=f"upload:{token[:12]}:{upload['name']}",
     )
     state = {"state": "done", "dry_run": dry_run, "report": report.as_dict()}
     cache.set(progress_key(token), state, PROGRESS_TIMEOUT)

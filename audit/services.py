@@ -1,0 +1,67 @@
+"""Writes of the audit app: sign-in events and pruning by the retention period."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from audit.context import trail_supported
+from audit.middleware import request_source
+from audit.models import AuthEvent
+from audit.selectors import event_models
+
+
+def client_address(request: HttpRequest | None) -> str | None:
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def audit_event_record(
+    *,
+    kind: str,
+    user: Any = None,
+    username: str = "",
+    request: HttpRequest | None = None,
+) -> AuthEvent:
+    """Record a sign-in event (`AuthEvent.Kind`): signed in, failed, signed out or locked out.
+
+    The one entry point for authentication events, also for the lock-out handler.
+    """
+    if kind not in AuthEvent.Kind.values:
+        raise ValueError(f"Unknown sign-in event kind {kind!r}")
+    if user is not None and not getattr(user, "is_authenticated", False):
+        user = None
+    if not username and user is not None:
+        username = user.get_username()
+    return AuthEvent.objects.create(
+        kind=kind,
+        user=user,
+        username=username[:150],
+        ip_address=client_address(request),
+        source=request_source(request) if request is not None else "system",
+    )
+
+
+def audit_prune(*, now: dt.datetime | None = None, days: int | None = None) -> int:
+    """Delete audit and sign-in events older than the retention period; returns how many."""
+    days = settings.CRM_AUDIT_RETENTION_DAYS if days is None else days
+    cutoff = (now or timezone.now()) - dt.timedelta(days=days)
+    deleted = 0
+    with transaction.atomic():
+        deleted += AuthEvent.objects.filter(occurred_at__lt=cutoff).delete()[0]
+        if trail_supported():
+            with connection.cursor() as cursor:
+                for event_model in event_models():
+                    # Raw delete: the event tables have no dependants and may be large.
+                    cursor.execute(
+                        f'DELETE FROM "{event_model._meta.db_table}" WHERE pgh_created_at < %s',
+                        [cutoff],
+                    )
+                    deleted += cursor.rowcount
+    return deleted
