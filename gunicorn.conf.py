@@ -1,6 +1,6 @@
 """gunicorn settings for Pulse CRM, every value from the environment (docs/deployment.md).
 
-    gunicorn crm.wsgi:application            # reads this file from the working directory
+gunicorn crm.wsgi:application            # reads this file from the working directory
 """
 
 import multiprocessing
