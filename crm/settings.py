@@ -354,6 +354,8 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+# API request bodies nested deeper than this are refused (crm/api/parsers.py).
+API_MAX_JSON_DEPTH = env_int("API_MAX_JSON_DEPTH", 10)
 # /readyz: the oldest acceptable worker heartbeat, beat tick and successful KPI run.
 CRM_READY_WORKER_MAX_AGE_SECONDS = env_int("CRM_READY_WORKER_MAX_AGE_SECONDS", 60)
 CRM_READY_BEAT_MAX_AGE_SECONDS = env_int("CRM_READY_BEAT_MAX_AGE_SECONDS", 300)
