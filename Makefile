@@ -34,7 +34,8 @@ run: install
 	$(BIN)/python manage.py seed_demo --if-empty --scale $(SCALE)
 	$(BIN)/python manage.py kpis compute --granularity month --start $(MONTHS_AGO_24) --quiet-if-fresh
 	$(BIN)/python manage.py demo_logins
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@echo "Demo: two-factor sign-in is OFF (CRM_REQUIRE_2FA_ROLES is empty); production turns it on for Admin and Manager."
+	CRM_REQUIRE_2FA_ROLES= $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## Installs the test dependencies and runs the whole suite (pytest's "no tests" exit 5 fails too)
 test: install-test

@@ -25,7 +25,8 @@ SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
 up=0
 for _ in $(seq 120); do
-  if curl -fsS "http://127.0.0.1:$PORT/api/schema/" -o /dev/null 2>/dev/null; then up=1; break; fi
+  # /api/schema/ needs a token now (issue 14); the liveness probe needs nothing.
+  if curl -fsS "http://127.0.0.1:$PORT/healthz" -o /dev/null 2>/dev/null; then up=1; break; fi
   sleep 0.5
 done
 if [ "$up" -ne 1 ]; then

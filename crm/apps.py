@@ -31,3 +31,9 @@ class CrmConfig(AppConfig):
         post_migrate.connect(
             grant_admin_role_every_permission, dispatch_uid="pulse_admin_role_permissions"
         )
+        # Sign-in (issue 14): a new sign-in restarts the session's lifetime and idle clocks.
+        from django.contrib.auth.signals import user_logged_in
+
+        from crm.signin.middleware import session_clocks_start
+
+        user_logged_in.connect(session_clocks_start, dispatch_uid="pulse_session_clocks")

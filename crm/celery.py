@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.signals import heartbeat_sent
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 
@@ -12,3 +13,11 @@ app.autodiscover_tasks()
 # Task modules outside an app's tasks.py.
 app.autodiscover_tasks(["crm.importing"])
 app.autodiscover_tasks(["kpis"], related_name="report_tasks")
+
+
+@heartbeat_sent.connect
+def _worker_heartbeat(sender: object, **kwargs: object) -> None:
+    """The worker's event heartbeat (every 2 s) also tells /readyz that a worker is alive."""
+    from crm.health import WORKER_HEARTBEAT_KEY, heartbeat_record
+
+    heartbeat_record(WORKER_HEARTBEAT_KEY)

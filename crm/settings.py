@@ -35,6 +35,12 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "knox",
+    # Sign-in protection (issue 14): lock-out, TOTP devices and recovery codes, the CSP header.
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "csp",
     "crm",
     "customers",
     "sales",
@@ -50,6 +56,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Hashed static files straight from the web process, before sessions or the database.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -58,7 +66,15 @@ MIDDLEWARE = [
     # After authentication: names the signed-in user and the source on the request's writes.
     "audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Sign-in (issue 14): session lifetime/idle limits, then the two-factor gate.
+    "django_otp.middleware.OTPMiddleware",
+    "crm.signin.middleware.session_limits",
+    "crm.signin.middleware.two_factor_gate",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "crm.security_headers.permissions_policy",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -194,7 +210,8 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's database scheduler, recording each tick for /readyz.
+CELERY_BEAT_SCHEDULER = "crm.beat:HeartbeatDatabaseScheduler"
 
 # Faults (issue 14, items 11–12). A task whose worker child dies is requeued, not acknowledged
 # (acks late + reject on worker lost; every task is idempotent). Each task class has a soft limit
@@ -309,6 +326,107 @@ SPECTACULAR_SETTINGS = {
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
+
+# --- Sign-in protection, sessions, and running in production (issue 14, items 4-10) ---
+# Lock-out (django-axes): failures within the cool-off window, per account and per client
+# address; either budget spent pauses sign-in for that account or address. Unlock in the admin
+# ("Access attempts": delete the rows) or `manage.py axes_reset_username NAME` / `axes_reset_ip`.
+CRM_SIGNIN_FAILURES_PER_ACCOUNT = env_int("CRM_SIGNIN_FAILURES_PER_ACCOUNT", 5)
+CRM_SIGNIN_FAILURES_PER_ADDRESS = env_int("CRM_SIGNIN_FAILURES_PER_ADDRESS", 20)
+CRM_SIGNIN_LOCKOUT_MINUTES = env_int("CRM_SIGNIN_LOCKOUT_MINUTES", 15)
+if min(CRM_SIGNIN_FAILURES_PER_ACCOUNT, CRM_SIGNIN_FAILURES_PER_ADDRESS) < 1:
+    raise ImproperlyConfigured("CRM_SIGNIN_FAILURES_PER_ACCOUNT/_PER_ADDRESS must be 1 or more")
+if CRM_SIGNIN_LOCKOUT_MINUTES < 1:
+    raise ImproperlyConfigured("CRM_SIGNIN_LOCKOUT_MINUTES must be 1 or more")
+AUTHENTICATION_BACKENDS = [
+    "crm.signin.lockout.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "crm.signin.lockout.PerAccountAndAddressHandler"
+# The order matters: the handler reads the account's count first, then the address's.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = max(CRM_SIGNIN_FAILURES_PER_ACCOUNT, CRM_SIGNIN_FAILURES_PER_ADDRESS)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=CRM_SIGNIN_LOCKOUT_MINUTES)
+AXES_CLIENT_IP_CALLABLE = "crm.client_address.client_address"
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+# A successful sign-in does not wipe the address's count: one known password must not buy
+# unlimited guesses at other accounts from the same address.
+AXES_RESET_ON_SUCCESS = False
+AXES_VERBOSE = False
+
+# Two-factor sign-in (TOTP, django-otp): required for these roles; empty turns it off.
+CRM_REQUIRE_2FA_ROLES = env_list("CRM_REQUIRE_2FA_ROLES", ["Admin", "Manager"])
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Pulse CRM")
+
+# Sessions: an absolute lifetime and an idle timeout (0 = no idle limit), in minutes.
+CRM_SESSION_MAX_AGE_MINUTES = env_int("CRM_SESSION_MAX_AGE_MINUTES", 12 * 60)
+CRM_SESSION_IDLE_MINUTES = env_int("CRM_SESSION_IDLE_MINUTES", 60)
+if CRM_SESSION_MAX_AGE_MINUTES < 1 or CRM_SESSION_IDLE_MINUTES < 0:
+    raise ImproperlyConfigured("CRM_SESSION_MAX_AGE_MINUTES must be >= 1, IDLE_MINUTES >= 0")
+SESSION_COOKIE_AGE = CRM_SESSION_MAX_AGE_MINUTES * 60
+
+# Behind reverse proxies: how many of them append to X-Forwarded-For (0 = clients connect
+# directly). The client address, used by lock-out and rate limits, is counted from the right.
+CRM_TRUSTED_PROXY_COUNT = env_int("CRM_TRUSTED_PROXY_COUNT", 0)
+if CRM_TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("CRM_TRUSTED_PROXY_COUNT must be 0 or more")
+# HTTPS: the proxy terminating TLS says so in this header (e.g. "HTTP_X_FORWARDED_PROTO=https").
+_proxy_ssl_header = env_str("SECURE_PROXY_SSL_HEADER", "")
+if _proxy_ssl_header:
+    _header, _, _value = _proxy_ssl_header.partition("=")
+    if not (_header.startswith("HTTP_") and _value):
+        raise ImproperlyConfigured(
+            f"SECURE_PROXY_SSL_HEADER must look like HTTP_X_FORWARDED_PROTO=https, "
+            f"got {_proxy_ssl_header!r}"
+        )
+    SECURE_PROXY_SSL_HEADER = (_header, _value)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# Probes speak plain HTTP to the process, behind the proxy.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^readyz/?$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Content-Security-Policy (django-csp): scripts only from our own static files.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # Bootstrap and htmx set inline styles; styles cannot run code.
+        "style-src": ["'self'", "'unsafe-inline'"],
+        # The two-factor QR code is an inline SVG image (data: URI).
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Features no page uses are switched off for the page and any frame (see crm/security_headers).
+PERMISSIONS_POLICY = env_str(
+    "PERMISSIONS_POLICY",
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), "
+    "accelerometer=(), gyroscope=(), magnetometer=()",
+)
+# Static files: hashed names with far-future caching in production (run collectstatic);
+# plain finders under DEBUG and in tests, so neither needs collectstatic.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+# API request bodies nested deeper than this are refused (crm/api/parsers.py).
+API_MAX_JSON_DEPTH = env_int("API_MAX_JSON_DEPTH", 10)
+# /readyz: the oldest acceptable worker heartbeat, beat tick and successful KPI run.
+CRM_READY_WORKER_MAX_AGE_SECONDS = env_int("CRM_READY_WORKER_MAX_AGE_SECONDS", 60)
+CRM_READY_BEAT_MAX_AGE_SECONDS = env_int("CRM_READY_BEAT_MAX_AGE_SECONDS", 300)
+# compute_open_periods runs every 15 minutes; four missed runs in a row is a problem.
+CRM_READY_KPI_RUN_MAX_AGE_MINUTES = env_int("CRM_READY_KPI_RUN_MAX_AGE_MINUTES", 60)
 
 LOGGING = {
     "version": 1,

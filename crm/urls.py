@@ -2,10 +2,15 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from crm import views
+from crm import health, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # Probes (issue 14): no login, JSON, 200/503.
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    # Two-factor sign-in steps (issue 14).
+    path("account/two-factor/", include("crm.signin.urls")),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(

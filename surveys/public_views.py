@@ -26,6 +26,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
+from crm.client_address import client_address
 from surveys.emails import invitation_language, invitation_question
 from surveys.models import SCORE_RANGES, SurveyInvitation, SurveyKind, SurveyResponse
 from surveys.services import survey_answer_submit
@@ -60,8 +61,8 @@ class SurveyAnswerForm(forms.Form):
 
 
 def _client_ip(request: HttpRequest) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy rewrites it.
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    # The address after the trusted proxies: X-Forwarded-For hops left of them are client-written.
+    return client_address(request)
 
 
 def _rate_limit() -> int:

@@ -8,6 +8,9 @@ def _isolated_settings(settings):
     """Tests never send real mail, and hash passwords cheaply (factories create many users)."""
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Two-factor sign-in is off by default here, on purpose: most tests sign in a manager or an
+    # admin with force_login and test something else. tests/crm/test_signin.py turns it on.
+    settings.CRM_REQUIRE_2FA_ROLES = []
 
 
 @pytest.fixture(autouse=True)

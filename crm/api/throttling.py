@@ -11,10 +11,18 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from crm.client_address import client_address
+
 DEFAULT_RATES = {"anon": "60/minute", "token": "1200/minute", "user": "1200/minute"}
 
 
 class _ConfiguredRateThrottle(SimpleRateThrottle):
+    def get_ident(self, request: Request) -> str:
+        # The address after our trusted proxies (CRM_TRUSTED_PROXY_COUNT), never a value the
+        # client writes into X-Forwarded-For: DRF's default reads that header when
+        # NUM_PROXIES is unset, so a client could pick a fresh budget with every request.
+        return client_address(request)
+
     def get_rate(self) -> str | None:
         if self.scope is None:
             raise ImproperlyConfigured("A throttle needs a scope.")

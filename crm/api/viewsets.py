@@ -21,9 +21,12 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.filters import OrderingFilter, SearchFilter
+from rest_framework.parsers import BaseParser, FormParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
@@ -31,6 +34,7 @@ from crm.api.exceptions import api_exception_handler
 from crm.api.filtering import SafeSearchFilter, StableOrderingFilter
 from crm.api.metadata import ApiMetadata
 from crm.api.pagination import StablePageNumberPagination
+from crm.api.parsers import DepthLimitedJSONParser
 from crm.api.permissions import RoleModelPermissions
 from crm.api.records import record_create, record_update
 from crm.api.renderers import EXPORT_FORMATS, CSVRenderer, XLSXRenderer
@@ -49,7 +53,46 @@ class ApiViewMixin(APIView):
 
     authentication_classes: Sequence[type[BaseAuthentication]] = API_AUTHENTICATION
     throttle_classes: Sequence[type[BaseThrottle]] = API_THROTTLES
+    parser_classes: Sequence[type[BaseParser]] = [
+        DepthLimitedJSONParser,
+        FormParser,
+        MultiPartParser,
+    ]
     metadata_class: Any = ApiMetadata
+    # Query parameters an action reads itself, beyond paging, filters, ordering, search, format.
+    extra_query_parameters: ClassVar[dict[str, frozenset[str]]] = {}
+
+    def allowed_query_parameters(self) -> set[str]:
+        """Every query parameter this request's action understands: format everywhere; on a list
+        also paging and the parameters of its filter backends (the same ones the schema shows)."""
+        action = getattr(self, "action", None)
+        allowed = {str(api_settings.URL_FORMAT_OVERRIDE)}
+        allowed |= self.extra_query_parameters.get(str(action), frozenset())
+        if action != "list":
+            return allowed
+        paginator = getattr(self, "paginator", None)
+        if paginator is not None:
+            allowed.add(paginator.page_query_param)
+            if getattr(paginator, "page_size_query_param", None):
+                allowed.add(paginator.page_size_query_param)
+        view: Any = self
+        for backend_class in getattr(self, "filter_backends", ()):
+            backend = backend_class()
+            if isinstance(backend, DjangoFilterBackend):
+                filterset_class = backend.get_filterset_class(view, view.get_queryset())
+                if filterset_class is not None:
+                    allowed |= filter_parameter_names(filterset_class)
+            elif isinstance(backend, OrderingFilter):
+                allowed.add(backend.ordering_param)
+            elif isinstance(backend, SearchFilter) and getattr(self, "search_fields", None):
+                allowed.add(backend.search_param)
+        return allowed
+
+    def refuse_unknown_query_parameters(self, request: Request) -> None:
+        """A misspelt filter must not quietly return every row: 400 naming each unknown one."""
+        unknown = sorted(set(request.query_params) - self.allowed_query_parameters())
+        if unknown:
+            raise ValidationError({name: [_("Unknown query parameter.")] for name in unknown})
 
     def get_exception_handler(self) -> Any:
         return api_exception_handler
@@ -79,6 +122,20 @@ class ApiViewMixin(APIView):
         view.perform_authentication(request)
         view.check_throttles(request)
         view.check_permissions(request)
+        view.refuse_unknown_query_parameters(request)
+
+
+def filter_parameter_names(filterset_class: Any) -> set[str]:
+    """Query parameter names of a FilterSet: a range filter reads name_after/name_before etc."""
+    names: set[str] = set()
+    for name, declared in filterset_class.base_filters.items():
+        widget = declared.field.widget
+        suffixes = getattr(widget, "suffixes", None)
+        if suffixes:
+            names.update(widget.suffixed(name, suffix) for suffix in suffixes)
+        else:
+            names.add(name)
+    return names
 
 
 class DomainReadOnlyViewSet(

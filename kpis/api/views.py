@@ -83,6 +83,7 @@ class KpiSnapshotViewSet(DomainReadOnlyViewSet):
     serializer_class = api.KpiSnapshotSerializer
     filterset_class = KpiSnapshotFilter
     ordering_fields = ["id", "kpi", "period_start", "value"]
+    extra_query_parameters = {"drilldown": frozenset({"part", "page", "page_size"})}
 
     def visible_queryset(self) -> QuerySet:
         # The cells of the user's KPI scope, as on the KPI pages (kpi_scope_for).

@@ -2,14 +2,32 @@ import pytest
 from drf_spectacular.validation import validate_schema
 from rest_framework.test import APIClient
 
+from tests.customers.factories import UserFactory
+
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def schema() -> dict:
-    response = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    client = APIClient()
+    client.force_authenticate(user=UserFactory(role="Sales rep"))
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert response.status_code == 200
     return response.json()
+
+
+def test_the_schema_needs_a_signed_in_user_or_a_token():
+    response = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/api/docs/", "/api/redoc/"])
+def test_the_docs_send_an_anonymous_browser_to_the_login_page(client, path):
+    response = client.get(path)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/?next=")
 
 
 def test_schema_is_valid_openapi_3(schema):
@@ -70,9 +88,16 @@ def test_list_endpoints_document_csv_export(schema):
 
 
 def test_docs_render_from_local_static_files(client):
+    client.force_login(UserFactory(role="Sales rep"))
     response = client.get("/api/docs/")
 
     html = response.content.decode()
     assert response.status_code == 200
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
     assert "cdn.jsdelivr.net" not in html
+    # Swagger UI's start-up script is a separate file (script-src 'self'), not inline.
+    assert "<script>" not in html
+    script = client.get("/api/docs/", {"script": ""})
+    assert script.status_code == 200
+    assert script["Content-Type"].startswith("application/javascript")
+    assert "SwaggerUIBundle" in script.content.decode()
