@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "pgtrigger",
     "pghistory",
     "audit",
+    # Customer predictions (BG/NBD + Gamma-Gamma), issue 17.
+    "predictions",
 ]
 
 MIDDLEWARE = [
@@ -182,6 +184,22 @@ CRM_IMPORT_XLSX_MAX_UNPACKED_BYTES = env_int(
 )
 CRM_IMPORT_XLSX_MAX_RATIO = env_int("CRM_IMPORT_XLSX_MAX_RATIO", 100)
 CRM_IMPORT_MAX_COLUMNS = env_int("CRM_IMPORT_MAX_COLUMNS", 200)
+
+# Customer predictions (issue 17): the fit's minimum data, the per-segment fit threshold, the
+# monthly discount rate of the 12-month predictive CLV and the P(alive) below which a customer
+# counts as at risk.
+PREDICTIONS_MIN_CUSTOMERS = env_int("PREDICTIONS_MIN_CUSTOMERS", 100)
+PREDICTIONS_MIN_REPEAT_CUSTOMERS = env_int("PREDICTIONS_MIN_REPEAT_CUSTOMERS", 30)
+PREDICTIONS_SEGMENT_MIN_CUSTOMERS = env_int("PREDICTIONS_SEGMENT_MIN_CUSTOMERS", 1000)
+try:
+    PREDICTIONS_MONTHLY_DISCOUNT_RATE = float(env_str("PREDICTIONS_MONTHLY_DISCOUNT_RATE", "0.01"))
+    PREDICTIONS_AT_RISK_P_ALIVE = float(env_str("PREDICTIONS_AT_RISK_P_ALIVE", "0.5"))
+except ValueError as exc:
+    raise ImproperlyConfigured(f"PREDICTIONS_* rates must be decimal numbers: {exc}") from exc
+if not 0 <= PREDICTIONS_MONTHLY_DISCOUNT_RATE < 1:
+    raise ImproperlyConfigured("PREDICTIONS_MONTHLY_DISCOUNT_RATE must be in [0, 1)")
+if not 0 < PREDICTIONS_AT_RISK_P_ALIVE < 1:
+    raise ImproperlyConfigured("PREDICTIONS_AT_RISK_P_ALIVE must be in (0, 1)")
 
 # Redis: unset → Celery runs tasks eagerly in-process and the cache is local memory;
 # set → Redis is the Celery broker, the result backend and the Django cache.
