@@ -31,6 +31,7 @@ run: install
 	$(BIN)/python manage.py digests schedule
 	$(BIN)/python manage.py seed_demo --if-empty --scale $(SCALE)
 	$(BIN)/python manage.py kpis compute --granularity month --start $(MONTHS_AGO_24) --quiet-if-fresh
+	$(BIN)/python manage.py forecast_snapshot
 	$(BIN)/python manage.py demo_logins
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
