@@ -61,10 +61,15 @@ class ForecastPeriod:
     snapshot: ForecastSnapshot | None
     won: Decimal
     is_closed: bool
+    # The period's forecast was taken (its organisation row exists): a scope without a row of
+    # its own then had nothing to forecast, F = 0, as the KPIs count it.
+    taken: bool
 
     @property
     def weighted(self) -> Decimal | None:
-        return None if self.snapshot is None else self.snapshot.weighted_pipeline
+        if self.snapshot is not None:
+            return self.snapshot.weighted_pipeline
+        return ZERO if self.taken else None
 
     @property
     def accuracy(self) -> Decimal | None:
@@ -124,19 +129,25 @@ def forecast_periods(selection: ForecastSelection) -> list[ForecastPeriod]:
     periods = [current_period(granularity)]
     while len(periods) < HISTORY_PERIODS:
         periods.insert(0, previous_period(granularity, periods[0][0]))
-    snapshots = {
-        snapshot.period_start: snapshot
-        for snapshot in ForecastSnapshot.objects.filter(
-            granularity=granularity,
-            period_start__gte=periods[0][0],
-            dimension=selection.scope.dimension,
-            dimension_value=selection.scope.value,
-        )
-    }
-    won = won_amounts_by_period(scope=selection.scope, periods=periods)
+    scope = selection.scope
+    rows = ForecastSnapshot.objects.filter(
+        Q(dimension=scope.dimension, dimension_value=scope.value) | Q(dimension="all"),
+        granularity=granularity,
+        period_start__gte=periods[0][0],
+    )
+    snapshots: dict[dt.date, ForecastSnapshot] = {}
+    taken: set[dt.date] = set()
+    for row in rows:
+        if row.dimension == "all":
+            taken.add(row.period_start)
+        if (row.dimension, row.dimension_value) == (scope.dimension, scope.value):
+            snapshots[row.period_start] = row
+    won = won_amounts_by_period(scope=scope, periods=periods)
     today = local_today()
     return [
-        ForecastPeriod(start, end, snapshots.get(start), won.get(start, ZERO), end <= today)
+        ForecastPeriod(
+            start, end, snapshots.get(start), won.get(start, ZERO), end <= today, start in taken
+        )
         for start, end in periods
     ]
 
@@ -162,7 +173,7 @@ def _export_row(period: ForecastPeriod) -> list[Any]:
         period.period_start,
         period.period_end,
         snapshot.deal_count if snapshot else None,
-        snapshot.weighted_pipeline if snapshot else None,
+        period.weighted,
         snapshot.best_case if snapshot else None,
         snapshot.commit if snapshot else None,
         period.won,
@@ -275,7 +286,10 @@ class ForecastChartView(BaseLineChartView):
     def get_data(self) -> list[list[Any]]:
         return [
             [period.weighted for period in self.periods],
-            [period.snapshot.commit if period.snapshot else None for period in self.periods],
+            [
+                period.snapshot.commit if period.snapshot else (ZERO if period.taken else None)
+                for period in self.periods
+            ],
             [period.won for period in self.periods],
         ]
 

@@ -166,11 +166,12 @@ def forecast_bias_parts(forecast: Decimal, won: Decimal) -> tuple[Decimal, Decim
 
 
 def part_ratio(parts: tuple[Decimal, Decimal]) -> Decimal | None:
-    """numerator ÷ denominator, None (n/a) when nothing was won."""
+    """numerator ÷ denominator to 6 places (as KPI values are stored), None (n/a) when nothing
+    was won."""
     numerator, denominator = parts
     if not denominator:
         return None
-    return numerator / denominator
+    return (numerator / denominator).quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)

@@ -154,6 +154,8 @@ def test_the_beat_task_takes_each_granularity_once_and_the_command_too(world, ca
     call_command("forecast_snapshot", "--granularity", "month")
     # organisation, South and Bo: the rows of the one open deal (D4, undated)
     assert "month 2026-07-01: already taken, unchanged (3 rows)" in capsys.readouterr().out
+    call_command("forecast_snapshot", "--granularity", "month", "--retake")
+    assert "month 2026-07-01: taken (3 rows)" in capsys.readouterr().out
 
 
 def test_the_beat_entry_is_installed(db):

@@ -80,8 +80,8 @@ def test_a_rep_sees_their_own_forecast_against_what_they_won(world):
     assert (january.accuracy, january.bias) == (Decimal("0.6"), Decimal("-0.4"))
     february = periods[dt.date(2026, 2, 1)]
     # F 4,000, W 3,000 → 1 − 1,000/3,000, bias +1,000/3,000 (over-forecast)
-    assert february.accuracy == Decimal(2) / Decimal(3)
-    assert february.bias == Decimal(1) / Decimal(3)
+    assert february.accuracy == Decimal("0.666667")
+    assert february.bias == Decimal("0.333333")
     march = periods[dt.date(2026, 3, 1)]
     assert (march.weighted, march.won, march.accuracy) == (Decimal("1000.00"), Decimal("0"), None)
     april = periods[dt.date(2026, 4, 1)]
@@ -92,6 +92,34 @@ def test_a_rep_sees_their_own_forecast_against_what_they_won(world):
     assert "-40.0 %" in html
     assert 'data-testid="forecast-no-snapshot"' in html
     assert 'data-testid="forecast-take"' not in html  # a rep does not store snapshots
+
+
+def test_a_win_in_a_forecast_period_without_a_row_of_its_own_counts_a_zero_forecast(world):
+    # Nora (manager) had no January deal when the forecast was taken, then won 500 in January:
+    # F = 0, W = 500 → accuracy 1 − 500/500 = 0, bias −1 (as forecast_accuracy counts it)
+    deal = opportunity_create(
+        customer=CustomerFactory(),
+        name="Walk-in",
+        amount=Decimal("500"),
+        stage="won",
+        owner=world.manager,
+        team=world.north,
+        created_at=local(2026, 1, 12),
+    )
+    assert deal.outcome == "won"
+
+    response = as_user(world.manager).get(PAGE, {"scope": f"owner:{world.manager.pk}"})
+
+    january = by_start(response)[dt.date(2026, 1, 1)]
+    assert (january.snapshot, january.weighted, january.won) == (
+        None,
+        Decimal("0.00"),
+        Decimal("500.00"),
+    )
+    assert (january.accuracy, january.bias) == (Decimal("0"), Decimal("-1"))
+    may = by_start(response)[dt.date(2025, 5, 1)]
+    assert (may.weighted, may.accuracy) == (None, None)  # no forecast taken at all
+    assert "nothing forecast" in response.content.decode()
 
 
 def test_the_current_period_by_category(world):
@@ -159,7 +187,7 @@ def test_an_admin_reads_the_organisation_per_quarter(world):
     # Q1: F 13,000, W 27,000 → 13,000/27,000
     q1 = by_start(quarter)[dt.date(2026, 1, 1)]
     assert (q1.weighted, q1.won) == (Decimal("13000.00"), Decimal("27000.00"))
-    assert q1.accuracy == Decimal(13) / Decimal(27)
+    assert q1.accuracy == Decimal("0.481481")
     assert client.get(PAGE, {"granularity": "week"}).status_code == 404
 
 
@@ -175,7 +203,7 @@ def test_the_export_holds_one_row_per_period(world):
     january = next(line for line in lines if line.startswith("2026-01-01"))
     # Ada: 2 deals, weighted 6,000, best case 14,000, commit 10,000, won 10,000, 0.6, −0.4
     assert january.startswith(
-        "2026-01-01,2026-02-01,2,6000.00,14000.00,10000.00,10000.00,0.6,-0.4,0,"
+        "2026-01-01,2026-02-01,2,6000.00,14000.00,10000.00,10000.00,0.600000,-0.400000,0,"
     )
     assert xlsx["Content-Type"].startswith("application/vnd.openxmlformats")
 
