@@ -29,6 +29,11 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            selects = isinstance(field, forms.ChoiceField | forms.ModelChoiceField)
+            field.widget.attrs["class"] = (
+                "form-select form-select-sm" if selects else "form-control form-control-sm"
+            )
         record_type = cast(forms.ChoiceField, self.fields["record_type"])
         record_type.choices = [("", _("All")), *record_types()]
         source = cast(forms.ChoiceField, self.fields["source"])

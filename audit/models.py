@@ -30,6 +30,9 @@ from sales.models import Lead, Opportunity, Order, OrderLine
 from support.models import Ticket, TicketMessage
 from surveys.models import SurveyResponse
 
+# The label of the events `audit_baseline` writes for rows older than the trail.
+BASELINE = "baseline"
+
 # The event model name for each tracked model; pghistory derives the triggers from them.
 TRACKED: tuple[tuple[type[models.Model], str, dict[str, Any]], ...] = (
     (Customer, "CustomerEvent", {}),

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import Q, QuerySet
 
-from audit.models import TRACKED, AuditEvent, AuthEvent
+from audit.models import BASELINE, TRACKED, AuditEvent, AuthEvent
 from customers.models import Customer
 
 
@@ -87,15 +87,20 @@ def auth_event_list(*, filters: EventFilters) -> QuerySet[AuthEvent]:
 
 
 def event_changes(event: AuditEvent) -> list[tuple[str, Any, Any]]:
-    """(field, before, after) of an event: every value for a create (before empty) or a delete
-    (after empty), only the changed fields for an update. An update of a record written before the
-    trail was installed has no earlier event to compare with: its values show as after only."""
+    """(field, before, after) of an event: the filled values for a create (before empty) or a
+    delete (after empty), only the changed fields for an update. A baseline shows the values as
+    they were when the trail started (before = after); an update of a record older than the
+    trail and without a baseline has nothing to compare with: its values show as after only."""
     if event.pgh_label == "update" and event.pgh_diff is not None:
         return [(name, values[0], values[1]) for name, values in sorted(event.pgh_diff.items())]
     data = event.pgh_data or {}
+    if event.pgh_label == BASELINE:
+        return [(name, value, value) for name, value in sorted(data.items())]
+    # A created or deleted record lists only the fields that held a value.
+    filled = sorted((name, value) for name, value in data.items() if value not in (None, ""))
     if event.pgh_label == "delete":
-        return [(name, value, None) for name, value in sorted(data.items())]
-    return [(name, None, value) for name, value in sorted(data.items())]
+        return [(name, value, None) for name, value in filled]
+    return [(name, None, value) for name, value in filled]
 
 
 def _field_labels(model_label: str) -> dict[str, str]:

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from audit.context import trail_supported
 from audit.middleware import request_source
-from audit.models import AuthEvent
-from audit.selectors import event_models
+from audit.models import BASELINE, TRACKED, AuthEvent
+from audit.selectors import event_model_for, event_models
 
 
 def client_address(request: HttpRequest | None) -> str | None:
@@ -65,3 +65,39 @@ def audit_prune(*, now: dt.datetime | None = None, days: int | None = None) -> i
                     )
                     deleted += cursor.rowcount
     return deleted
+
+
+def audit_baseline() -> int:
+    """Record the current state of every tracked row that has no event yet (label "baseline").
+
+    Rows written before the triggers were installed (an existing database, a data migration)
+    would otherwise show only the new values at their first change. Idempotent: a row with any
+    event is skipped. Returns the number of rows recorded.
+    """
+    if not trail_supported():
+        return 0
+    recorded = 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        for tracked, _event_name, _options in TRACKED:
+            event_model = event_model_for(tracked)
+            columns = [
+                field.column
+                for field in event_model._meta.concrete_fields
+                if not field.name.startswith("pgh_")
+            ]
+            copied = ", ".join(f'"{column}"' for column in columns)
+            source = ", ".join(f'tracked."{column}"' for column in columns)
+            event_table = event_model._meta.db_table
+            pk_column = tracked._meta.pk.column  # type: ignore[union-attr]
+            cursor.execute(
+                f'INSERT INTO "{event_table}" ({copied}, pgh_obj_id, pgh_label, pgh_created_at,'
+                f" pgh_context)"
+                f' SELECT {source}, tracked."{pk_column}", %s, CLOCK_TIMESTAMP(),'
+                f" %s::jsonb"
+                f' FROM "{tracked._meta.db_table}" tracked'
+                f' WHERE NOT EXISTS (SELECT 1 FROM "{event_table}" event'
+                f' WHERE event.pgh_obj_id = tracked."{pk_column}")',
+                [BASELINE, '{"source": "system", "task": "audit_baseline"}'],
+            )
+            recorded += cursor.rowcount
+    return recorded

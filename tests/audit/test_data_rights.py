@@ -102,6 +102,7 @@ def test_anonymise_scrubs_the_trail_copies(rita):
     anonymisation = audit_event_list(
         filters=EventFilters(record_type="customers.Customer", record_id=str(rita.pk))
     ).first()
+    assert anonymisation is not None
     assert anonymisation.user_id == admin.pk
 
 

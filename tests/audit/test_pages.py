@@ -4,6 +4,8 @@ import csv
 import io
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from audit.context import audit_context
@@ -58,7 +60,7 @@ def test_sign_in_list_filters_by_user_and_exports_csv(client, admin):
 
 
 @pytest.mark.skipif(
-    __import__("django.db").db.connection.vendor == "postgresql",
+    connection.vendor == "postgresql",
     reason="on PostgreSQL the trail exists; this is the SQLite notice",
 )
 def test_sqlite_says_there_is_no_trail(client, admin):
@@ -107,9 +109,6 @@ def test_list_filters_by_source_and_time(client, admin):
 @requires_trail
 def test_page_queries_do_not_grow_with_rows(client, admin):
     def count_queries() -> int:
-        from django.db import connection
-        from django.test.utils import CaptureQueriesContext
-
         with CaptureQueriesContext(connection) as captured:
             assert client.get(EVENTS).status_code == 200
         return len(captured)
@@ -138,3 +137,18 @@ def test_export_xlsx_and_csv_hold_every_filtered_event(client, admin):
     assert len(rows) == 1 + 3
     assert {row[3] for row in rows[1:]} == {"insert"}
     assert xlsx_response["Content-Type"].startswith("application/vnd.openxmlformats")
+
+
+def test_sign_in_page_queries_do_not_grow_with_rows(client, admin):
+    def count_queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(SIGN_INS).status_code == 200
+        return len(captured)
+
+    audit_event_record(kind="sign_in_failed", username="a")
+    few = count_queries()
+    for number in range(40):
+        audit_event_record(kind="sign_in", user=UserFactory(username=f"u{number}"))
+    many = count_queries()
+
+    assert few == many
