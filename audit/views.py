@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from audit.context import trail_supported
 from audit.data_rights import customer_anonymise, customer_data_export
@@ -49,7 +50,7 @@ EVENT_COLUMNS = [
 
 SIGN_IN_COLUMNS = [
     ExportColumn(_("Time"), "occurred_at"),
-    ExportColumn(_("Event"), "kind", display=choice_labels(AuthEvent.Kind.choices)),
+    ExportColumn(pgettext_lazy("sign-in audit", "Event"), "kind", display=choice_labels(AuthEvent.Kind.choices)),
     ExportColumn(_("User name"), "username"),
     ExportColumn(_("Address"), "ip_address"),
     ExportColumn(_("Source"), "source"),

@@ -245,6 +245,7 @@ class ForecastAccuracy(ForecastKpi):
 
     key = "forecast_accuracy"
     name = _("Forecast accuracy")
+    # xgettext:no-python-format
     description = _(
         "How close the forecast taken at the start of the period came to the amount won: "
         "100 % is exact, 0 % is off by the whole won amount."
