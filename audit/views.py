@@ -50,7 +50,11 @@ EVENT_COLUMNS = [
 
 SIGN_IN_COLUMNS = [
     ExportColumn(_("Time"), "occurred_at"),
-    ExportColumn(pgettext_lazy("sign-in audit", "Event"), "kind", display=choice_labels(AuthEvent.Kind.choices)),
+    ExportColumn(
+        pgettext_lazy("sign-in audit", "Event"),
+        "kind",
+        display=choice_labels(AuthEvent.Kind.choices),
+    ),
     ExportColumn(_("User name"), "username"),
     ExportColumn(_("Address"), "ip_address"),
     ExportColumn(_("Source"), "source"),
