@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from crm.importing.uploads import uploads_expire
 from crm.notifications import notification_email_deliver
 
 
@@ -11,3 +12,9 @@ from crm.notifications import notification_email_deliver
 def notification_email_send(*, notification_id: int) -> bool:
     """E-mail one notification; safe to retry (it never sends the same notification twice)."""
     return notification_email_deliver(notification_id=notification_id)
+
+
+@shared_task(acks_late=True, expires=55 * 60)
+def import_uploads_expire() -> int:
+    """Beat (hourly, CELERY_BEAT_SCHEDULE): delete import uploads older than their TTL."""
+    return uploads_expire()

@@ -7,14 +7,14 @@ The worker needs this module registered: crm/celery.py's autodiscovery only look
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from celery import shared_task
 from django.core.cache import cache
 
 from crm.importing.engine import import_file
-from crm.importing.uploads import progress_key, upload_get
+from crm.importing.files import ImportFileError
+from crm.importing.uploads import progress_key, upload_delete, upload_get, upload_plain_file
 
 PROGRESS_TIMEOUT = 24 * 60 * 60
 
@@ -41,15 +41,23 @@ def import_upload_run(
         )
 
     progress(0, 0.0)
-    report = import_file(
-        kind=upload["kind"],
-        path=Path(upload["path"]),
-        name=upload["name"],
-        dry_run=dry_run,
-        skip_invalid=skip_invalid,
-        overrides=overrides or None,
-        progress=progress,
-    )
+    try:
+        with upload_plain_file(upload) as path:
+            report = import_file(
+                kind=upload["kind"],
+                path=path,
+                name=upload["name"],
+                dry_run=dry_run,
+                skip_invalid=skip_invalid,
+                overrides=overrides or None,
+                progress=progress,
+            )
+    except ImportFileError as exc:  # the file was deleted: imported already, or expired
+        state = {"state": "failed", "error": str(exc)}
+        cache.set(progress_key(token), state, PROGRESS_TIMEOUT)
+        return state
+    if not dry_run:
+        upload_delete(token)  # the customer data in it is in the database now
     state = {"state": "done", "dry_run": dry_run, "report": report.as_dict()}
     cache.set(progress_key(token), state, PROGRESS_TIMEOUT)
     return state

@@ -7,7 +7,6 @@ Thin views: the engine (crm.importing.engine) does the work inside the Celery ta
 from __future__ import annotations
 
 from itertools import islice
-from pathlib import Path
 from typing import Any
 
 from django import forms
@@ -23,7 +22,7 @@ from crm.importing.export import export_response, kind_template_columns
 from crm.importing.files import ImportFileError, open_table
 from crm.importing.registry import KINDS
 from crm.importing.tasks import import_upload_run
-from crm.importing.uploads import progress_key, upload_get, upload_store
+from crm.importing.uploads import progress_key, upload_get, upload_plain_file, upload_store
 from crm.views import manager_required
 
 PREVIEW_ROWS = 10
@@ -85,10 +84,11 @@ def import_preview(request: HttpRequest, token: str) -> HttpResponse:
     header: list[str] = []
     rows: list[list[str]] = []
     try:
-        table = open_table(Path(upload["path"]), name=upload["name"])
-        header = table.header
-        rows = [cells for _line, cells in islice(table.rows, PREVIEW_ROWS)]
-        table.rows.close()  # type: ignore[attr-defined]
+        with upload_plain_file(upload) as path:
+            table = open_table(path, name=upload["name"])
+            header = table.header
+            rows = [cells for _line, cells in islice(table.rows, PREVIEW_ROWS)]
+            table.rows.close()  # type: ignore[attr-defined]
     except ImportFileError as exc:
         error = str(exc)
     mapping = detect_mapping(kind, header)
