@@ -4,14 +4,16 @@
 import pytest
 from django.core.exceptions import FieldError
 from django.db import connection
+from django.urls import reverse
 
 from crm.encryption.fields import blind_index_q
+from crm.roles import ADMIN
 from customers.models import Contact, Customer
 from sales.models import Lead
 from support.models import TicketMessage
 from surveys.models import SurveyResponse
 from tests.crm.encryption_keys import INDEX_KEY, KEY_A
-from tests.customers.factories import ContactFactory, CustomerFactory
+from tests.customers.factories import ContactFactory, CustomerFactory, UserFactory
 from tests.sales.factories import LeadFactory
 from tests.support.factories import TicketFactory, TicketMessageFactory
 from tests.surveys.factories import SurveyResponseFactory
@@ -111,3 +113,21 @@ def test_queryset_update_and_update_fields_saves_keep_ciphertext_and_index_in_st
 
     assert Lead.objects.filter(blind_index_q(Lead, "email", "NEW@lead.example")).get() == lead
     assert not Lead.objects.filter(blind_index_q(Lead, "email", "old@lead.example")).exists()
+
+
+def test_pages_and_exports_show_plain_text_to_users_allowed_to_see_the_record(client):
+    client.force_login(UserFactory(role=ADMIN))
+    customer = CustomerFactory(name="Ada Ltd", email="ada@lovelace.example", phone="+44 20 1")
+    ContactFactory(customer=customer, first_name="Bob", email="bob@lovelace.example")
+    ticket = TicketFactory(customer=customer, subject="Broken")
+    TicketMessageFactory(ticket=ticket, body="The printer is on fire.")
+
+    export = b"".join(client.get(reverse("customers:export")).streaming_content).decode()
+    page = client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
+    ticket_page = client.get(reverse("support:ticket_detail", args=[ticket.pk])).content.decode()
+
+    assert "ada@lovelace.example" in export
+    assert "+44 20 1" in export
+    assert "ada@lovelace.example" in page
+    assert "bob@lovelace.example" in page
+    assert "The printer is on fire." in ticket_page
