@@ -1239,6 +1239,20 @@ def main(argv: list[str] | None = None) -> int:
         cust,
     )
 
+    # Rows are COPYed as plain text; encrypt them the way the data migrations do (encrypted
+    # e-mails, phones, message bodies and comments, with their blind indexes).
+    from django.db import connection
+
+    from crm.encryption.rows import encrypt_plain_rows, encrypted_models
+
+    started = time.perf_counter()
+    for model in encrypted_models():
+        encrypt_plain_rows(model, connection, batch_size=5000)
+    print(
+        f"  encrypted contact details and texts in {time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
+
     with psycopg.connect(args.database_url, autocommit=True) as conn:
         started = time.perf_counter()
         reset_sequences(conn)

@@ -1,5 +1,8 @@
 """Start-up checks: say when development keys are in use, and refuse keys that cannot read the
-stored data (run by `migrate` and `manage.py check --database default`)."""
+stored data (run by `migrate` and `manage.py check --database default`).
+
+Plain values (rows written before encryption at rest, which the data migrations are about to
+encrypt) only warn: `migrate` runs these checks first and must not refuse to encrypt them."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.db import DatabaseError, connections
 
-from crm.encryption.ciphers import can_decrypt
+from crm.encryption.ciphers import can_decrypt, looks_like_token
 from crm.encryption.rows import encrypted_columns, encrypted_models
 
 
@@ -52,7 +55,15 @@ def stored_values_decrypt_check(
                             samples += [row[0] for row in cursor.fetchall()]
                 except DatabaseError:
                     return errors  # not migrated yet: nothing stored to read
-                if any(not can_decrypt(sample) for sample in samples):
+                if any(not looks_like_token(sample) for sample in samples):
+                    errors.append(
+                        Warning(
+                            f"{model._meta.db_table}.{column.column} holds plain values.",
+                            hint="Run `manage.py migrate`: its data migrations encrypt them.",
+                            id="crm.W102",
+                        )
+                    )
+                if any(looks_like_token(s) and not can_decrypt(s) for s in samples):
                     errors.append(
                         Error(
                             f"{model._meta.db_table}.{column.column} holds values that no key "

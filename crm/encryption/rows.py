@@ -98,6 +98,9 @@ def _walk(
             rows = cursor.fetchall()
             if not rows:
                 break
+            # Rows changing the same columns share one statement, sent with executemany
+            # (psycopg pipelines it): one round trip per statement, not per row.
+            updates: dict[str, list[list[Any]]] = {}
             for row in rows:
                 assignments: list[str] = []
                 params: list[Any] = []
@@ -118,12 +121,14 @@ def _walk(
                     guards.append(f"{quote(column.column)} = %s")
                     guard_params.append(stored)
                 if assignments:
-                    cursor.execute(
+                    statement = (
                         f"UPDATE {table} SET {', '.join(assignments)} "
-                        f"WHERE {pk} = %s AND {' AND '.join(guards)}",
-                        [*params, row[0], *guard_params],
+                        f"WHERE {pk} = %s AND {' AND '.join(guards)}"
                     )
-                    changed += cursor.rowcount
+                    updates.setdefault(statement, []).append([*params, row[0], *guard_params])
+            for statement, param_list in updates.items():
+                cursor.executemany(statement, param_list)
+                changed += cursor.rowcount  # the rows matched: 0 for a row changed meanwhile
             seen += len(rows)
             last = rows[-1][0]
         if report is not None:

@@ -11,8 +11,9 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
+from django.db import connection
 
-from crm.encryption.checks import development_keys_check
+from crm.encryption.checks import development_keys_check, stored_values_decrypt_check
 from crm.encryption.ciphers import UndecryptableValue
 from crm.env import env_encryption_keys, env_secret_key
 from customers.models import Customer
@@ -96,3 +97,21 @@ def test_a_wrong_key_fails_the_start_up_check_and_every_read(settings):
         call_command("check", databases=["default"])
     with pytest.raises(UndecryptableValue, match=r"customers_customer\.email cannot be decrypted"):
         Customer.objects.get(pk=customer.pk)
+
+
+@pytest.mark.django_db
+def test_plain_rows_awaiting_their_migration_only_warn_so_migrate_can_encrypt_them(settings):
+    settings.CRM_BLIND_INDEX_KEY = INDEX_KEY
+    settings.CRM_ENCRYPTION_KEYS = [KEY_A]
+    customer = CustomerFactory(email="")
+    with connection.cursor() as cursor:  # a row as written before encryption at rest
+        cursor.execute(
+            "UPDATE customers_customer SET email = %s WHERE id = %s",
+            ["ada@example.com", customer.pk],
+        )
+
+    messages = stored_values_decrypt_check(databases=["default"])
+
+    assert [(m.id, m.msg) for m in messages] == [
+        ("crm.W102", "customers_customer.email holds plain values.")
+    ]
