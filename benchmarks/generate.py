@@ -1165,6 +1165,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["DATABASE_URL"] = args.database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    # Benchmark-only keys, the same in generate.py and run.py (run.py reads what generate.py
+    # encrypted, with DEBUG off, where keys are mandatory).
+    os.environ.setdefault("CRM_ENCRYPTION_KEYS", "6wgoiuR0HZfW94E0XHYAuunpNGr63A3LBRA9NA2sL8M=")
+    os.environ.setdefault("CRM_BLIND_INDEX_KEY", "zx3lOk84vl0Km8pjh6j5LI3jkKnB1oSsE8BmyFqVlEY=")
     import django
 
     django.setup()
