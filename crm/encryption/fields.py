@@ -5,7 +5,8 @@ parents in forms, serializers and validation (max_length applies to the plain va
 Fernet token in a text column. Tokens are randomised, so the database cannot compare them:
 every lookup except `isnull` and `= ""` is refused with a FieldError pointing at the blind index.
 `BlindIndexField(source=..., kind=...)` holds the HMAC of the normalised source value and is
-recomputed whenever the row is saved or bulk-created.
+recomputed whenever the row is saved or bulk-created (`save(update_fields=...)` included, through
+`BlindIndexedModel`). `QuerySet.update(email=...)` bypasses both: set the index in the same call.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.db import connection
 
+from crm.encryption import rows
 from crm.encryption.fields import blind_index_q
 from crm.encryption.rows import encrypted_models, values_not_under_newest_key
 from customers.models import Contact, Customer
@@ -92,3 +93,28 @@ def test_reindex_recomputes_blind_indexes_under_a_new_index_key(settings):
         Customer.objects.filter(blind_index_q(Customer, "email", "ada@example.com")).get()
         == customer
     )
+
+
+def test_rotation_never_overwrites_a_value_saved_while_it_ran(settings):
+    settings.CRM_BLIND_INDEX_KEY = INDEX_KEY
+    settings.CRM_ENCRYPTION_KEYS = [KEY_A]
+    customer = CustomerFactory(email="old@example.com", phone="")
+    settings.CRM_ENCRYPTION_KEYS = [KEY_B, KEY_A]
+
+    def rotate_after_a_user_saved(column, stored):
+        # A user saves a new address between the rotation's read and its write.
+        Customer.objects.filter(pk=customer.pk).update(email="new@example.com")  # (index aside)
+        return rows._rotate_token(column, stored)
+
+    changed = rows._walk(
+        Customer,
+        connection,
+        rotate_after_a_user_saved,
+        verb="re-encrypted",
+        report=None,
+        batch_size=10,
+    )
+
+    # The compare-and-swap on the old token matched nothing: the user's value stands.
+    assert changed == 0
+    assert Customer.objects.get(pk=customer.pk).email == "new@example.com"
