@@ -2,14 +2,15 @@
 
 A file is a sequence of records, each a 4-byte big-endian length and a Fernet token, so files
 of any size stream through in MiB chunks instead of one in-memory token. Each token's plaintext
-starts with its chunk number and a last-chunk flag: reordered, dropped or truncated chunks are
-refused (UndecryptableValue), not silently read. Files are written owner-only (0600) in a
-directory only the owner can enter (0700).
+starts with a random file id, its chunk number and a last-chunk flag: reordered, dropped,
+truncated or spliced-in chunks (from another file) are refused (UndecryptableValue), not read.
+Files are written owner-only (0600) in a directory only the owner can enter (0700).
 """
 
 from __future__ import annotations
 
 import io
+import secrets
 import struct
 from collections.abc import Iterator
 from typing import IO, Any
@@ -21,40 +22,43 @@ from crm.encryption.ciphers import UndecryptableValue, decrypt_bytes, encrypt_by
 
 CHUNK_BYTES = 1024 * 1024
 _LENGTH = struct.Struct(">I")
-_HEADER = struct.Struct(">Q?")  # chunk number, is the last chunk
+_HEADER = struct.Struct(">16sQ?")  # file id, chunk number, is the last chunk
 
 
 def encrypt_stream(chunks: Iterator[bytes]) -> Iterator[bytes]:
     """The records of an encrypted file for a stream of plaintext chunks (any sizes)."""
     number = 0
+    file_id = secrets.token_bytes(16)
     buffered = b""
     for chunk in chunks:
         buffered += chunk
         # Hold back at least one byte, so the final record is known to be the last one.
         while len(buffered) > CHUNK_BYTES:
-            yield _record(number, buffered[:CHUNK_BYTES], last=False)
+            yield _record(file_id, number, buffered[:CHUNK_BYTES], last=False)
             number += 1
             buffered = buffered[CHUNK_BYTES:]
-    yield _record(number, buffered, last=True)
+    yield _record(file_id, number, buffered, last=True)
 
 
-def _record(number: int, data: bytes, *, last: bool) -> bytes:
-    token = encrypt_bytes(_HEADER.pack(number, last) + data)
+def _record(file_id: bytes, number: int, data: bytes, *, last: bool) -> bytes:
+    token = encrypt_bytes(_HEADER.pack(file_id, number, last) + data)
     return _LENGTH.pack(len(token)) + token
 
 
 def decrypt_stream(source: IO[bytes], *, where: str = "an encrypted file") -> Iterator[bytes]:
     """The plaintext chunks of an encrypted file; raises UndecryptableValue on any tampering."""
     expected = 0
+    first_id: bytes | None = None
     while True:
         length = source.read(_LENGTH.size)
         if len(length) < _LENGTH.size:
             raise UndecryptableValue(f"{where} is truncated")
         token = source.read(_LENGTH.unpack(length)[0])
         plain = decrypt_bytes(token, where=where)
-        number, last = _HEADER.unpack(plain[: _HEADER.size])
-        if number != expected:
-            raise UndecryptableValue(f"{where} has its chunks out of order")
+        file_id, number, last = _HEADER.unpack(plain[: _HEADER.size])
+        first_id = first_id or file_id
+        if number != expected or file_id != first_id:
+            raise UndecryptableValue(f"{where} has chunks out of order or from another file")
         yield plain[_HEADER.size :]
         if last:
             if source.read(1):

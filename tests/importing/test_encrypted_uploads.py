@@ -109,3 +109,9 @@ def test_large_files_stream_in_chunks_and_tampering_is_refused(tmp_path):
     flipped[100] ^= 1
     with pytest.raises(UndecryptableValue):
         b"".join(decrypt_stream(io.BytesIO(bytes(flipped))))
+    # The first chunk of another file with the same content and key cannot be spliced in.
+    other = (tmp_path / storage.save("other.bin", ContentFile(content))).read_bytes()
+    first_length = 4 + int.from_bytes(stored[:4], "big")
+    spliced = other[:first_length] + stored[first_length:]
+    with pytest.raises(UndecryptableValue, match="another file"):
+        b"".join(decrypt_stream(io.BytesIO(spliced)))
