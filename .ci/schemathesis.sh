@@ -13,6 +13,10 @@ WORK="$(mktemp -d)"
 export DATABASE_URL="${SCHEMATHESIS_DATABASE_URL:-sqlite:///$WORK/fuzz.sqlite3}"
 export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-crm.settings}"
 export DEBUG=false SECRET_KEY="${SECRET_KEY:-schemathesis-only-secret}" ALLOWED_HOSTS=127.0.0.1
+# DEBUG off requires real encryption keys: fresh ones for this throw-away database.
+CRM_ENCRYPTION_KEYS="$($PY -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
+CRM_BLIND_INDEX_KEY="$($PY -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
+export CRM_ENCRYPTION_KEYS CRM_BLIND_INDEX_KEY
 # The fuzzer sends thousands of requests a minute; the throttle is tested in tests/api.
 export API_THROTTLE_ANON=100000/minute API_THROTTLE_TOKEN=100000/minute API_THROTTLE_USER=100000/minute
 unset REDIS_URL || true

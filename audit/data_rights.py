@@ -126,7 +126,12 @@ def customer_anonymise(*, customer: Customer, actor: Any) -> Customer:
     leads = list(Lead.objects.filter(converted_customer=customer))
     for lead in leads:
         lead.name, lead.company, lead.email, lead.phone = pseudonym, "", "", ""
-    Lead.objects.bulk_update(leads, ["name", "company", "email", "phone"])
+        # bulk_update skips pre_save: clear the blind indexes too, or the old address's
+        # keyed hash would still identify the person.
+        lead.email_bidx, lead.phone_bidx = "", ""
+    Lead.objects.bulk_update(
+        leads, ["name", "company", "email", "phone", "email_bidx", "phone_bidx"]
+    )
 
     tickets = list(Ticket.objects.filter(customer=customer))
     for ticket in tickets:
@@ -164,13 +169,19 @@ def _trail_scrub(customer: Customer, pseudonym: str, ticket_ids: list[int]) -> N
     if not trail_supported():
         return
     event_model_for(Customer).objects.filter(pgh_obj_id=customer.pk).update(
-        name=pseudonym, email="", phone=""
+        name=pseudonym, email="", phone="", email_bidx="", phone_bidx=""
     )
     event_model_for(Contact).objects.filter(customer_id=customer.pk).update(
-        first_name=ERASED, last_name="", email="", phone="", job_title=""
+        first_name=ERASED,
+        last_name="",
+        email="",
+        phone="",
+        email_bidx="",
+        phone_bidx="",
+        job_title="",
     )
     event_model_for(Lead).objects.filter(converted_customer_id=customer.pk).update(
-        name=pseudonym, company="", email="", phone=""
+        name=pseudonym, company="", email="", phone="", email_bidx="", phone_bidx=""
     )
     event_model_for(Ticket).objects.filter(customer_id=customer.pk).update(subject=ERASED)
     event_model_for(TicketMessage).objects.filter(ticket_id__in=ticket_ids).update(

@@ -12,6 +12,8 @@ from django.db import models
 from django.db.models import Q, QuerySet
 
 from audit.models import BASELINE, TRACKED, AuditEvent, AuthEvent
+from crm.encryption.ciphers import UndecryptableValue, decrypt
+from crm.encryption.fields import BlindIndexField, EncryptedMixin, blind_index_q
 from customers.models import Customer
 
 
@@ -86,11 +88,60 @@ def auth_event_list(*, filters: EventFilters) -> QuerySet[AuthEvent]:
     return events
 
 
+# Shown instead of a value the current keys cannot decrypt (its key was retired).
+UNREADABLE = "••••"
+
+
+@dataclass(frozen=True)
+class _Columns:
+    encrypted: frozenset[str]
+    hidden: frozenset[str]
+
+
+def _columns(model_label: str) -> _Columns:
+    """The tracked model's encrypted columns (stored as ciphertext in the trail too) and its
+    blind-index columns (keyed hashes: nothing a reader can use, so never shown)."""
+    try:
+        model = apps.get_model(model_label)
+    except (LookupError, ValueError):
+        return _Columns(frozenset(), frozenset())
+    fields = model._meta.concrete_fields  # type: ignore[misc]
+    return _Columns(
+        encrypted=frozenset(f.column for f in fields if isinstance(f, EncryptedMixin)),
+        hidden=frozenset(f.column for f in fields if isinstance(f, BlindIndexField)),
+    )
+
+
+def _plain(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return decrypt(value, where="an audit event")
+    except UndecryptableValue:
+        return UNREADABLE
+
+
 def event_changes(event: AuditEvent) -> list[tuple[str, Any, Any]]:
     """(field, before, after) of an event: the filled values for a create (before empty) or a
     delete (after empty), only the changed fields for an update. A baseline shows the values as
     they were when the trail started (before = after); an update of a record older than the
-    trail and without a baseline has nothing to compare with: its values show as after only."""
+    trail and without a baseline has nothing to compare with: its values show as after only.
+
+    The trail keeps encrypted fields as ciphertext; they are decrypted here for the admins who
+    read it, and a re-encryption of the same value (every save, a key rotation) is no change."""
+    columns = _columns(event.pgh_obj_model)
+    return [
+        (name, before, after)
+        for name, before, after in _raw_changes(event)
+        if name not in columns.hidden
+        for before, after in [
+            (_plain(before), _plain(after)) if name in columns.encrypted else (before, after)
+        ]
+        if not (event.pgh_label == "update" and before == after)
+    ]
+
+
+def _raw_changes(event: AuditEvent) -> list[tuple[str, Any, Any]]:
     if event.pgh_label == "update" and event.pgh_diff is not None:
         return [(name, values[0], values[1]) for name, values in sorted(event.pgh_diff.items())]
     data = event.pgh_data or {}
@@ -181,8 +232,9 @@ def event_rows(events: Any) -> list[EventRow]:
 
 
 def customer_data_candidates(query: str, *, limit: int = 20) -> list[Customer]:
-    """Customers matching an id, or part of a name or an e-mail (for the data rights search)."""
-    matches = Q(name__icontains=query) | Q(email__iexact=query)
+    """Customers matching an id, part of a name, or a whole e-mail address (an encrypted field:
+    matched through its blind index) — for the data rights search."""
+    matches = Q(name__icontains=query) | blind_index_q(Customer, "email", query)
     if query.isdigit():
         matches |= Q(pk=int(query))
     return list(Customer.objects.filter(matches).order_by("name", "pk")[:limit])

@@ -1165,6 +1165,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["DATABASE_URL"] = args.database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    # Benchmark-only keys, the same in generate.py and run.py (run.py reads what generate.py
+    # encrypted, with DEBUG off, where keys are mandatory).
+    os.environ.setdefault("CRM_ENCRYPTION_KEYS", "6wgoiuR0HZfW94E0XHYAuunpNGr63A3LBRA9NA2sL8M=")
+    os.environ.setdefault("CRM_BLIND_INDEX_KEY", "zx3lOk84vl0Km8pjh6j5LI3jkKnB1oSsE8BmyFqVlEY=")
     import django
 
     django.setup()
@@ -1237,6 +1241,20 @@ def main(argv: list[str] | None = None) -> int:
         acquired_sorted,
         acquired_ids,
         cust,
+    )
+
+    # Rows are COPYed as plain text; encrypt them the way the data migrations do (encrypted
+    # e-mails, phones, message bodies and comments, with their blind indexes).
+    from django.db import connection
+
+    from crm.encryption.rows import encrypt_plain_rows, encrypted_models
+
+    started = time.perf_counter()
+    for model in encrypted_models():
+        encrypt_plain_rows(model, connection, batch_size=5000)
+    print(
+        f"  encrypted contact details and texts in {time.perf_counter() - started:.1f} s",
+        flush=True,
     )
 
     with psycopg.connect(args.database_url, autocommit=True) as conn:

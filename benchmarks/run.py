@@ -56,6 +56,10 @@ def setup_django(url: str) -> None:
     # Measure a production-like worker: DEBUG keeps every SQL string in connection.queries.
     os.environ.setdefault("DEBUG", "0")
     os.environ.setdefault("SECRET_KEY", "kpi-benchmark-only-not-a-secret")
+    # Benchmark-only keys, the same in generate.py and run.py (run.py reads what generate.py
+    # encrypted, with DEBUG off, where keys are mandatory).
+    os.environ.setdefault("CRM_ENCRYPTION_KEYS", "6wgoiuR0HZfW94E0XHYAuunpNGr63A3LBRA9NA2sL8M=")
+    os.environ.setdefault("CRM_BLIND_INDEX_KEY", "zx3lOk84vl0Km8pjh6j5LI3jkKnB1oSsE8BmyFqVlEY=")
     import django
 
     django.setup()

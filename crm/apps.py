@@ -27,6 +27,9 @@ class CrmConfig(AppConfig):
     verbose_name = "Pulse CRM"
 
     def ready(self) -> None:
+        # Registers the encryption key checks (crm.W101, crm.E101).
+        from crm.encryption import checks  # noqa: F401
+
         # Every app sends post_migrate; permissions of an app exist once its own signal ran.
         post_migrate.connect(
             grant_admin_role_every_permission, dispatch_uid="pulse_admin_role_permissions"

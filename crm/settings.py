@@ -1,14 +1,25 @@
 """Pulse CRM settings: one module, every value from the environment with a zero-setup default."""
 
+import base64
 import datetime as dt
+import hashlib
 import os
+import ssl
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from crm.env import env_bool, env_int, env_list, env_str
+from crm.env import (
+    env_bool,
+    env_encryption_keys,
+    env_int,
+    env_list,
+    env_secret_key,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -18,6 +29,36 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
     SECRET_KEY = "dev-only-insecure-key-change-me"  # noqa: S105 - development default only
+# --- Encryption at rest -------------------------------------------------------------------------
+# CRM_ENCRYPTION_KEYS: Fernet keys, newest first (the newest encrypts, all decrypt; see
+# `manage.py rotate_encryption_key`). CRM_BLIND_INDEX_KEY: the HMAC key of the exact-match
+# indexes beside encrypted e-mails and phones. Without them a development key is derived from
+# SECRET_KEY (a system check warns); with DEBUG off they are mandatory.
+CRM_ENCRYPTION_KEYS = env_encryption_keys("CRM_ENCRYPTION_KEYS")
+CRM_BLIND_INDEX_KEY = env_secret_key("CRM_BLIND_INDEX_KEY")
+CRM_ENCRYPTION_DEVELOPMENT_KEYS = not CRM_ENCRYPTION_KEYS or not CRM_BLIND_INDEX_KEY
+if CRM_ENCRYPTION_DEVELOPMENT_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "CRM_ENCRYPTION_KEYS and CRM_BLIND_INDEX_KEY must be set when DEBUG is off"
+        )
+    CRM_ENCRYPTION_KEYS = CRM_ENCRYPTION_KEYS or [
+        base64.urlsafe_b64encode(
+            hashlib.sha256(f"pulse-crm encryption:{SECRET_KEY}".encode()).digest()
+        ).decode()
+    ]
+    CRM_BLIND_INDEX_KEY = (
+        CRM_BLIND_INDEX_KEY
+        or base64.urlsafe_b64encode(
+            hashlib.sha256(f"pulse-crm blind index:{SECRET_KEY}".encode()).digest()
+        ).decode()
+    )
+if CRM_BLIND_INDEX_KEY in CRM_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured("CRM_BLIND_INDEX_KEY must differ from every CRM_ENCRYPTION_KEYS key")
+# Import uploads (encrypted on disk) older than this are deleted by the beat task.
+CRM_IMPORT_UPLOAD_TTL_HOURS = env_int("CRM_IMPORT_UPLOAD_TTL_HOURS", 24)
+# --- end encryption at rest ----------------------------------------------------------------------
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -106,6 +147,15 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
     )
 }
+# PostgreSQL over TLS: sslmode/sslrootcert in the DATABASE_URL query string
+# (?sslmode=verify-full&sslrootcert=/etc/pulse/db-ca.pem) or as DATABASE_SSLMODE /
+# DATABASE_SSLROOTCERT, which win over the URL.
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    for option in ("sslmode", "sslrootcert"):
+        if env_str(f"DATABASE_{option.upper()}", ""):
+            DATABASES["default"].setdefault("OPTIONS", {})[option] = env_str(
+                f"DATABASE_{option.upper()}", ""
+            )
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Tests use a file, not memory, so the real-worker test's process can open the same database;
     # one per test process, so parallel runs never share it.
@@ -151,10 +201,14 @@ EMAIL_BACKEND = env_str(
     if EMAIL_HOST
     else "django.core.mail.backends.console.EmailBackend",
 )
-EMAIL_PORT = env_int("EMAIL_PORT", 587)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+# SMTP in transit: STARTTLS on 587 (default) or implicit TLS on 465 (EMAIL_USE_SSL=true).
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", not EMAIL_USE_SSL)
+if EMAIL_USE_SSL and EMAIL_USE_TLS:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL are exclusive; set one of them")
+EMAIL_PORT = env_int("EMAIL_PORT", 465 if EMAIL_USE_SSL else 587)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Pulse CRM <crm@localhost>")
 
 # Support: solved tickets close automatically after this many days (0 = never).
@@ -208,7 +262,7 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False
-    CACHES = {
+    CACHES: dict[str, dict[str, Any]] = {
         "default": {
             # Fails open (crm.cache): with Redis down, pages and throttles go on without a cache.
             "BACKEND": "crm.cache.FailOpenRedisCache",
@@ -219,6 +273,15 @@ if REDIS_URL:
             },
         }
     }
+    # --- Redis over TLS: a rediss:// URL, verified against REDIS_SSL_CA_CERTS (else the
+    # system CAs). Celery's broker and result backend and the cache each take the options.
+    if REDIS_URL.startswith("rediss://"):
+        REDIS_TLS: dict[str, Any] = {"ssl_cert_reqs": ssl.CERT_REQUIRED}
+        if env_str("REDIS_SSL_CA_CERTS", ""):
+            REDIS_TLS["ssl_ca_certs"] = env_str("REDIS_SSL_CA_CERTS", "")
+        CELERY_BROKER_USE_SSL = REDIS_TLS
+        CELERY_REDIS_BACKEND_USE_SSL = REDIS_TLS
+        CACHES["default"]["OPTIONS"].update(REDIS_TLS)
 else:
     CELERY_BROKER_URL = "memory://"
     CELERY_RESULT_BACKEND = "cache+memory://"

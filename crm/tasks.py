@@ -8,6 +8,7 @@ from typing import Any
 
 from celery import shared_task
 
+from crm.importing.uploads import uploads_expire
 from crm.notifications import notification_email_deliver
 from crm.outbox import outbox_deliver_pending
 
@@ -36,6 +37,13 @@ BEAT_ENTRIES: tuple[dict[str, Any], ...] = (
         "expire_seconds": 50,
         "description": "Sends the tasks (e-mails, KPI refreshes) queued while Redis was down.",
     },
+    {
+        "name": "crm: delete expired import uploads",
+        "task": "crm.tasks.import_uploads_expire",
+        "crontab": {"minute": "20", "hour": "*"},
+        "expire_seconds": 55 * 60,
+        "description": "Deletes encrypted import uploads older than CRM_IMPORT_UPLOAD_TTL_HOURS.",
+    },
 )
 
 
@@ -44,3 +52,9 @@ def beat_schedule_install() -> list[str]:
     from surveys.tasks import beat_schedule_install as install
 
     return install(BEAT_ENTRIES)
+
+
+@shared_task(acks_late=True, expires=55 * 60)
+def import_uploads_expire() -> int:
+    """Beat (hourly): delete import uploads older than their TTL."""
+    return uploads_expire()

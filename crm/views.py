@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
+from crm.encryption.fields import blind_index_any
 from crm.models import Notification
 from crm.notifications import notification_mark_read, notifications_mark_all_read
 from crm.roles import (
@@ -137,9 +138,11 @@ def _limited(queryset: QuerySet[Any]) -> tuple[list[Any], bool]:
 def global_search(user: Any, text: str) -> list[SearchGroup]:
     """Customers, contacts, leads, deals and tickets matching a name, e-mail, phone or number,
     each read through its visibility selector, one query per record type."""
-    from customers.models import Contact
+    from customers.models import Contact, Customer
     from customers.selectors import customers_visible_to
+    from sales.models import Lead
     from sales.selectors import leads_visible_to, opportunities_visible_to
+    from support.models import Ticket
     from support.selectors import tickets_visible_to
 
     number = _number(text)
@@ -150,10 +153,10 @@ def global_search(user: Any, text: str) -> list[SearchGroup]:
 
     customers = customers_visible_to(user)
     rows, more = _limited(
+        # E-mail and phone are encrypted: found by their whole value (blind index) only.
         customers.filter(
             Q(name__icontains=text)
-            | Q(email__icontains=text)
-            | Q(phone__icontains=text)
+            | blind_index_any(Customer, ("email", "phone"), text)
             | by_number
         )
         .select_related("segment")
@@ -168,7 +171,7 @@ def global_search(user: Any, text: str) -> list[SearchGroup]:
         name_rule |= Q(first_name__icontains=first, last_name__icontains=last.strip())
     rows, more = _limited(
         Contact.objects.filter(customer__in=customers.values("pk"))
-        .filter(name_rule | Q(email__icontains=text) | Q(phone__icontains=text))
+        .filter(name_rule | blind_index_any(Contact, ("email", "phone"), text))
         .select_related("customer")
         .order_by("last_name", "first_name", "id")
     )
@@ -180,8 +183,7 @@ def global_search(user: Any, text: str) -> list[SearchGroup]:
             .filter(
                 Q(name__icontains=text)
                 | Q(company__icontains=text)
-                | Q(email__icontains=text)
-                | Q(phone__icontains=text)
+                | blind_index_any(Lead, ("email", "phone"), text)
                 | by_number
             )
             .order_by("-created_at", "-id")
@@ -200,8 +202,7 @@ def global_search(user: Any, text: str) -> list[SearchGroup]:
         .filter(
             Q(subject__icontains=text)
             | Q(customer__name__icontains=text)
-            | Q(customer__email__icontains=text)
-            | Q(contact__email__icontains=text)
+            | blind_index_any(Ticket, ("customer__email", "contact__email"), text)
             | by_number
         )
         .filter(merged_into__isnull=True, is_spam=False)

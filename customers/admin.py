@@ -11,6 +11,7 @@ from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from crm.encryption.admin import BlindIndexSearchMixin
 from customers.models import Channel, Contact, Customer, Segment, Team
 from customers.services import CUSTOMER_EDITABLE_FIELDS, customer_create, customer_update
 
@@ -76,7 +77,7 @@ class ContactInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(BlindIndexSearchMixin):
     list_display = (
         "name",
         "kind",
@@ -90,7 +91,8 @@ class CustomerAdmin(admin.ModelAdmin):
         "health_band",
     )
     list_filter = ("status", "kind", "segment", "team", "channel", "rfm_segment", "health_band")
-    search_fields = ("name", "email", "phone", "external_id")
+    search_fields = ("name", "external_id")
+    blind_index_search = ("email", "phone")
     list_select_related = ("owner", "team", "segment", "channel")
     autocomplete_fields = ("owner", "referred_by", "campaign")
     readonly_fields = CUSTOMER_DERIVED_FIELDS
@@ -149,10 +151,11 @@ def copy_saved_row(saved: Any, obj: Any) -> None:
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(BlindIndexSearchMixin):
     list_display = ("__str__", "customer", "email", "phone", "job_title", "is_primary")
     list_filter = ("is_primary",)
-    search_fields = ("first_name", "last_name", "email", "phone", "customer__name")
+    search_fields = ("first_name", "last_name", "customer__name")
+    blind_index_search = ("email", "phone")
     list_select_related = ("customer",)
     autocomplete_fields = ("customer",)
 

@@ -6,6 +6,13 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.encryption.fields import (
+    BlindIndexedModel,
+    BlindIndexField,
+    EncryptedCharField,
+    EncryptedEmailField,
+)
+
 
 class Team(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
@@ -84,7 +91,7 @@ class Segment(models.Model):
         return self.name
 
 
-class Customer(models.Model):
+class Customer(BlindIndexedModel):
     class Kind(models.TextChoices):
         PERSON = "person", _("Person")
         COMPANY = "company", _("Company")
@@ -111,8 +118,11 @@ class Customer(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.COMPANY)
     name = models.CharField(_("name"), max_length=200)
-    email = models.EmailField(_("e-mail"), blank=True)
-    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    # Encrypted at rest; exact matches go through the blind indexes (crm/encryption).
+    email = EncryptedEmailField(_("e-mail"), blank=True)
+    phone = EncryptedCharField(_("phone"), max_length=40, blank=True)
+    email_bidx = BlindIndexField(source="email", kind="email")
+    phone_bidx = BlindIndexField(source="phone", kind="phone")
     language = models.CharField(_("language"), max_length=10, default="en")
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -198,7 +208,8 @@ class Customer(models.Model):
             models.Index(fields=["acquired_at"]),
             models.Index(fields=["churned_at"]),
             models.Index(fields=["team", "owner"]),
-            models.Index(fields=["email"]),
+            models.Index(fields=["email_bidx"]),
+            models.Index(fields=["phone_bidx"]),
         ]
         constraints = [
             models.CheckConstraint(
@@ -218,7 +229,7 @@ class Customer(models.Model):
         return self.name
 
 
-class Contact(models.Model):
+class Contact(BlindIndexedModel):
     customer = models.ForeignKey(
         Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="contacts"
     )
@@ -227,8 +238,11 @@ class Contact(models.Model):
     )
     first_name = models.CharField(_("first name"), max_length=100)
     last_name = models.CharField(_("last name"), max_length=100, blank=True)
-    email = models.EmailField(_("e-mail"), blank=True)
-    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    # Encrypted at rest; exact matches go through the blind indexes (crm/encryption).
+    email = EncryptedEmailField(_("e-mail"), blank=True)
+    phone = EncryptedCharField(_("phone"), max_length=40, blank=True)
+    email_bidx = BlindIndexField(source="email", kind="email")
+    phone_bidx = BlindIndexField(source="phone", kind="phone")
     job_title = models.CharField(_("job title"), max_length=100, blank=True)
     is_primary = models.BooleanField(_("primary contact"), default=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
@@ -237,7 +251,7 @@ class Contact(models.Model):
         ordering = ["last_name", "first_name", "id"]
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
-        indexes = [models.Index(fields=["email"])]
+        indexes = [models.Index(fields=["email_bidx"]), models.Index(fields=["phone_bidx"])]
         constraints = [
             models.UniqueConstraint(
                 fields=["customer"],

@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from crm.encryption.admin import BlindIndexSearchMixin
 from customers.admin import admin_actor, copy_saved_row
 from sales.models import (
     Activity,
@@ -82,7 +83,7 @@ class LeadAdminForm(forms.ModelForm):
 
 
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(BlindIndexSearchMixin):
     form = LeadAdminForm
     list_display = (
         "name",
@@ -97,7 +98,8 @@ class LeadAdmin(admin.ModelAdmin):
         "converted_at",
     )
     list_filter = ("status", "source", "channel", "team")
-    search_fields = ("name", "company", "email", "phone", "external_id")
+    search_fields = ("name", "company", "external_id")
+    blind_index_search = ("email", "phone")
     list_select_related = ("channel", "owner", "team")
     autocomplete_fields = ("owner", "campaign")
     readonly_fields = ("converted_at", "converted_customer", "merged_into")

@@ -10,17 +10,23 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from crm.encryption.fields import blind_index_any, blind_index_q
 from customers.models import Channel, Customer, Team
 from sales.models import Activity, Campaign, Lead, Opportunity, Order, PipelineStage
 
 
-def _search(queryset: QuerySet, value: str, fields: tuple[str, ...]) -> QuerySet:
+def _search(
+    queryset: QuerySet, value: str, fields: tuple[str, ...], encrypted: tuple[str, ...] = ()
+) -> QuerySet:
+    """Substring match on `fields`; whole-value match on the `encrypted` ones (blind index)."""
     value = value.strip()
     if not value:
         return queryset
     rule = Q(external_id__iexact=value)
     for field in fields:
         rule |= Q(**{f"{field}__icontains": value})
+    if encrypted:
+        rule |= blind_index_any(queryset.model, encrypted, value)
     return queryset.filter(rule)
 
 
@@ -34,13 +40,21 @@ class LeadFilter(django_filters.FilterSet):
     team = django_filters.ModelChoiceFilter(queryset=Team.objects.all())
     created_at = django_filters.DateFromToRangeFilter()
     converted_at = django_filters.DateFromToRangeFilter()
+    # Exact, through the blind index (e-mail ignores case; phone ignores spaces, dashes, dots …).
+    email = django_filters.CharFilter(method="filter_exact_encrypted", label=_("E-mail (exact)"))
+    phone = django_filters.CharFilter(method="filter_exact_encrypted", label=_("Phone (exact)"))
 
     class Meta:
         model = Lead
-        fields = ["q", "status", "source", "channel", "campaign", "owner", "team"]
+        fields = ["q", "status", "source", "channel", "campaign", "owner", "team", "email", "phone"]
 
     def filter_search(self, queryset: QuerySet[Lead], name: str, value: str) -> QuerySet[Lead]:
-        return _search(queryset, value, ("name", "company", "email", "phone"))
+        return _search(queryset, value, ("name", "company"), encrypted=("email", "phone"))
+
+    def filter_exact_encrypted(
+        self, queryset: QuerySet[Lead], name: str, value: str
+    ) -> QuerySet[Lead]:
+        return queryset.filter(blind_index_q(Lead, name, value)) if value.strip() else queryset
 
 
 class OpportunityFilter(django_filters.FilterSet):

@@ -8,6 +8,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.encryption.fields import (
+    BlindIndexedModel,
+    BlindIndexField,
+    EncryptedCharField,
+    EncryptedEmailField,
+)
 from customers.models import Channel, Customer, Team
 
 
@@ -50,7 +56,7 @@ class Campaign(models.Model):
         return self.name
 
 
-class Lead(models.Model):
+class Lead(BlindIndexedModel):
     class Source(models.TextChoices):
         WEB_FORM = "web_form", _("Web form")
         REFERRAL = "referral", _("Referral")
@@ -73,8 +79,11 @@ class Lead(models.Model):
     )
     name = models.CharField(_("name"), max_length=200)
     company = models.CharField(_("company"), max_length=200, blank=True)
-    email = models.EmailField(_("e-mail"), blank=True)
-    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    # Encrypted at rest; exact matches go through the blind indexes (crm/encryption).
+    email = EncryptedEmailField(_("e-mail"), blank=True)
+    phone = EncryptedCharField(_("phone"), max_length=40, blank=True)
+    email_bidx = BlindIndexField(source="email", kind="email")
+    phone_bidx = BlindIndexField(source="phone", kind="phone")
     source = models.CharField(
         _("source"), max_length=20, choices=Source.choices, default=Source.OTHER
     )
@@ -137,6 +146,8 @@ class Lead(models.Model):
         indexes = [
             models.Index(fields=["created_at"]),
             models.Index(fields=["team", "owner"]),
+            models.Index(fields=["email_bidx"]),
+            models.Index(fields=["phone_bidx"]),
         ]
         constraints = [
             # A converted lead always knows when and into whom.

@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from crm.encryption.fields import blind_index_q
 from crm.importing.export import (
     MONEY_FORMAT,
     ExportColumn,
@@ -418,7 +419,7 @@ def lead_convert_view(request: HttpRequest, pk: int) -> HttpResponse:
     search = request.GET.get("find", "").strip() or lead.company or lead.name
     suggestions = list(
         visible_customers.filter(
-            Q(name__icontains=search) | (Q(email__iexact=lead.email) if lead.email else Q())
+            Q(name__icontains=search) | blind_index_q(Customer, "email", lead.email)
         ).order_by("name", "id")[:LINK_SUGGESTIONS]
     )
     form = LeadConvertForm(

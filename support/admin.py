@@ -537,7 +537,7 @@ class TicketMessageAdmin(admin.ModelAdmin):
 
     list_display = ("ticket", "author_kind", "author_user", "is_public", "automated", "created_at")
     list_filter = ("author_kind", "is_public", "automated")
-    search_fields = ("body", "ticket__subject", "=ticket__id")
+    search_fields = ("ticket__subject", "=ticket__id")  # bodies are encrypted
     list_select_related = ("ticket", "author_user")
     date_hierarchy = "created_at"
 

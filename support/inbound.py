@@ -35,6 +35,8 @@ from django.db import transaction
 from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 
+from crm.encryption.ciphers import normalise_email
+from crm.encryption.fields import blind_index_q
 from customers.models import Contact, Customer
 from support.models import Ticket, TicketMessage
 
@@ -203,22 +205,26 @@ def _thread_by_subject(subject: str, address: str) -> Ticket | None:
     if ticket is None:
         return None
     belongs = (
-        ticket.customer.email.lower() == address
-        or Contact.objects.filter(customer_id=ticket.customer_id, email__iexact=address).exists()
+        normalise_email(ticket.customer.email) == normalise_email(address)
+        or Contact.objects.filter(blind_index_q(Contact, "email", address))
+        .filter(customer_id=ticket.customer_id)
+        .exists()
     )
     return ticket if belongs else None
 
 
 def _match_sender(name: str, address: str) -> tuple[Customer, Contact | None]:
     contact = (
-        Contact.objects.filter(email__iexact=address)
+        Contact.objects.filter(blind_index_q(Contact, "email", address))
         .select_related("customer")
         .order_by("-is_primary", "id")
         .first()
     )
     if contact is not None:
         return contact.customer, contact
-    customer = Customer.objects.filter(email__iexact=address).order_by("id").first()
+    customer = (
+        Customer.objects.filter(blind_index_q(Customer, "email", address)).order_by("id").first()
+    )
     if customer is not None:
         return customer, None
     from customers.services import customer_create

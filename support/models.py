@@ -6,6 +6,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.encryption.fields import EncryptedTextField
 from customers.models import Contact, Customer, Segment, Team
 
 
@@ -351,7 +352,7 @@ class TicketMessage(models.Model):
         _("public reply"), default=True, help_text=_("Unticked: an internal note.")
     )
     automated = models.BooleanField(_("automated"), default=False)
-    body = models.TextField(_("body"))
+    body = EncryptedTextField(_("body"))  # encrypted at rest, never searched
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     external_id = models.CharField(
         _("external id"), max_length=100, unique=True, null=True, blank=True

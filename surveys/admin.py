@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.encryption.admin import BlindIndexSearchMixin
 from surveys.models import Survey, SurveyInvitation, SurveyResponse
 from surveys.services import (
     survey_invitation_answer_check,
@@ -83,10 +84,11 @@ class SurveyAdmin(admin.ModelAdmin):
 
 
 @admin.register(SurveyInvitation)
-class SurveyInvitationAdmin(admin.ModelAdmin):
+class SurveyInvitationAdmin(BlindIndexSearchMixin):
     list_display = ("survey", "customer", "status", "created_at", "sent_at", "expires_at")
     list_filter = ("status", "survey")
-    search_fields = ("customer__name", "customer__email", "=token")
+    search_fields = ("customer__name", "=token")
+    blind_index_search = ("customer__email",)
     list_select_related = ("survey", "customer")
     autocomplete_fields = ("customer", "ticket")
     raw_id_fields = ("order",)
@@ -193,7 +195,7 @@ class SurveyResponseAdmin(admin.ModelAdmin):
     form = SurveyResponseAdminForm
     list_display = ("survey", "kind", "score", "customer", "ticket", "responded_at")
     list_filter = ("kind", "survey", "score")
-    search_fields = ("customer__name", "comment", "external_id")
+    search_fields = ("customer__name", "external_id")  # comments are encrypted
     list_select_related = ("survey", "customer", "ticket")
     autocomplete_fields = ("customer", "ticket")
     raw_id_fields = ("invitation", "order")

@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.encryption.fields import EncryptedTextField
 from customers.models import Customer
 from sales.models import Order
 from support.models import Ticket
@@ -172,7 +173,7 @@ class SurveyResponse(models.Model):
         related_name="survey_responses",
     )
     score = models.PositiveSmallIntegerField(_("score"))
-    comment = models.TextField(_("comment"), blank=True)
+    comment = EncryptedTextField(_("comment"), blank=True)  # encrypted at rest
     responded_at = models.DateTimeField(_("responded at"), default=timezone.now)
     external_id = models.CharField(
         _("external id"), max_length=100, unique=True, null=True, blank=True

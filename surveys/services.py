@@ -525,7 +525,14 @@ def survey_follow_up_create(
         "score": response.score,
         "customer": response.customer.name,
     }
-    notes = response.comment
+    # The comment is encrypted at rest: the task and the notification point to it (the
+    # customer's timeline shows it) instead of copying its text into unencrypted columns.
+    notes = (
+        _("The customer left a comment; it is on their timeline (survey response %(id)s).")
+        % {"id": response.pk}
+        if response.comment
+        else ""
+    )
     if response.ticket_id is not None:
         notes = (_("Ticket #%s") % response.ticket_id + "\n\n" + notes).strip()
     activity = activity_log(
@@ -546,7 +553,6 @@ def survey_follow_up_create(
         user=owner,
         kind=Notification.Kind.ASSIGNMENT,
         title=subject,
-        body=response.comment,
         link=link,
     )
     return activity

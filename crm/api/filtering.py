@@ -2,10 +2,12 @@
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.request import Request
+
+from crm.encryption.fields import blind_index_any
 
 
 class StableOrderingFilter(OrderingFilter):
@@ -22,7 +24,21 @@ class StableOrderingFilter(OrderingFilter):
 
 
 class SafeSearchFilter(SearchFilter):
-    """?search= without NUL bytes or lone surrogates, which PostgreSQL cannot compare."""
+    """?search= without NUL bytes or lone surrogates, which PostgreSQL cannot compare.
+
+    A view's `search_blind_indexes` (encrypted fields such as "email") also match when the
+    whole search text equals their value: ciphertext has no substrings to search.
+    """
+
+    def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
+        matched = super().filter_queryset(request, queryset, view)
+        encrypted = getattr(view, "search_blind_indexes", ())
+        text = request.query_params.get(self.search_param, "").strip()
+        if not encrypted or not text:
+            return matched
+        return queryset.filter(
+            Q(pk__in=matched.values("pk")) | blind_index_any(queryset.model, encrypted, text)
+        )
 
     def get_search_terms(self, request: Request) -> list[str]:
         raw = request.query_params.get(self.search_param, "")

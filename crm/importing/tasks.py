@@ -9,7 +9,6 @@ Registered with the worker by `app.autodiscover_tasks(["crm.importing"])` in crm
 from __future__ import annotations
 
 from itertools import islice
-from pathlib import Path
 from typing import Any
 
 from celery import shared_task
@@ -19,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from crm.importing.engine import import_file
 from crm.importing.files import ImportFileError, open_table
-from crm.importing.uploads import progress_key, upload_get
+from crm.importing.uploads import progress_key, upload_delete, upload_get, upload_plain_file
 
 PROGRESS_TIMEOUT = 24 * 60 * 60
 PREVIEW_ROWS = 10
@@ -60,11 +59,12 @@ def import_upload_preview(token: str) -> dict[str, Any]:
         return state
     cache.set(preview_key(token), {"state": "running"}, PROGRESS_TIMEOUT)
     try:
-        table = open_table(Path(upload["path"]), name=upload["name"])
-        try:
-            rows = [cells for _line, cells in islice(table.rows, PREVIEW_ROWS)]
-        finally:
-            table.rows.close()  # type: ignore[attr-defined]
+        with upload_plain_file(upload) as path:
+            table = open_table(path, name=upload["name"])
+            try:
+                rows = [cells for _line, cells in islice(table.rows, PREVIEW_ROWS)]
+            finally:
+                table.rows.close()  # type: ignore[attr-defined]
         state = {"state": "done", "header": table.header, "rows": rows, "error": ""}
     except ImportFileError as exc:
         state = {"state": "done", "header": [], "rows": [], "error": str(exc)}
@@ -94,17 +94,25 @@ def import_upload_run(
         )
 
     progress(0, 0.0)
-    report = import_file(
-        kind=upload["kind"],
-        path=Path(upload["path"]),
-        name=upload["name"],
-        dry_run=dry_run,
-        skip_invalid=skip_invalid,
-        overrides=overrides or None,
-        progress=progress,
-        user_id=upload["user"],
-        run=f"upload:{token[:12]}:{upload['name']}",
-    )
+    try:
+        with upload_plain_file(upload) as path:
+            report = import_file(
+                kind=upload["kind"],
+                path=path,
+                name=upload["name"],
+                dry_run=dry_run,
+                skip_invalid=skip_invalid,
+                overrides=overrides or None,
+                progress=progress,
+                user_id=upload["user"],
+                run=f"upload:{token[:12]}:{upload['name']}",
+            )
+    except ImportFileError as exc:  # the file was deleted: imported already, or expired
+        state = {"state": "failed", "error": str(exc)}
+        cache.set(progress_key(token), state, PROGRESS_TIMEOUT)
+        return state
+    if not dry_run:
+        upload_delete(token)  # the customer data in it is in the database now
     state = {"state": "done", "dry_run": dry_run, "report": report.as_dict()}
     cache.set(progress_key(token), state, PROGRESS_TIMEOUT)
     return state

@@ -7,6 +7,10 @@ On PostgreSQL each batch is COPYed into a temporary table and merged with one
 issue's 100,000 orders in ≤ 60 s needs that margin. Other databases (SQLite in tests) use
 `bulk_create(update_conflicts=True, unique_fields=[...], update_fields=[...])` — the same
 statement Django would send, so both paths write the same rows.
+
+Encrypted fields (crm/encryption) are encrypted here and their blind indexes computed, since COPY
+bypasses the model fields; a re-import rewrites rows holding encrypted values (a new ciphertext
+always differs from the stored one).
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ from typing import Any, cast
 
 from django.db import connection, models
 from django.utils import timezone
+
+from crm.encryption.ciphers import encrypt
+from crm.encryption.fields import BlindIndexField, EncryptedMixin, with_blind_indexes
 
 BATCH_SIZE = 1000
 _temp_names = count(1)
@@ -36,6 +43,27 @@ def _defaults(model: type[models.Model]) -> dict[str, Any]:
     return values
 
 
+def _encrypted(
+    fields: Sequence[models.Field], records: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Records as COPY must write them: ciphertext, and the blind index of each encrypted value."""
+    secret = [field.attname for field in fields if isinstance(field, EncryptedMixin)]
+    indexes = [field for field in fields if isinstance(field, BlindIndexField)]
+    if not secret:
+        return list(records)
+    prepared = []
+    for record in records:
+        row = dict(record)
+        for index in indexes:
+            if index.source in row:
+                row[index.attname] = index.index_of(row[index.source] or "")
+        for name in secret:
+            if row.get(name) is not None:
+                row[name] = encrypt(str(row[name]))
+        prepared.append(row)
+    return prepared
+
+
 def upsert(
     model: type[models.Model],
     records: Sequence[dict[str, Any]],
@@ -48,7 +76,10 @@ def upsert(
     """
     if not records:
         return
-    update = [cast(models.Field, model._meta.get_field(name)) for name in update_fields]
+    update = [
+        cast(models.Field, model._meta.get_field(name))
+        for name in with_blind_indexes(model, update_fields)
+    ]
     if connection.vendor != "postgresql":
         model._default_manager.bulk_create(
             [model(**record) for record in records],
@@ -60,6 +91,7 @@ def upsert(
         return
     defaults = _defaults(model)
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    records = _encrypted(fields, records)
     attnames = [field.attname for field in fields]
     table = connection.ops.quote_name(model._meta.db_table)
     temp = connection.ops.quote_name(f"import_{model._meta.db_table}_{next(_temp_names)}")

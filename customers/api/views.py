@@ -18,7 +18,7 @@ from customers.api.serializers import (
     SegmentSerializer,
     TeamSerializer,
 )
-from customers.filters import CustomerFilter
+from customers.filters import ContactFilter, CustomerFilter
 from customers.models import Channel, Contact, Customer, Segment, Team
 from customers.selectors import customers_visible_to
 
@@ -31,7 +31,8 @@ class CustomerViewSet(ExternalIdUpsertMixin, DomainViewSet):
     model = Customer
     serializer_class = CustomerSerializer
     filterset_class = CustomerFilter
-    search_fields = ["name", "email", "phone"]
+    search_fields = ["name"]
+    search_blind_indexes = ("email", "phone")
     ordering_fields = ["id", "name", "created_at", "acquired_at", "churned_at", "health_score"]
     action_permissions = {"mark_churned": ("customers.change_customer",)}
 
@@ -70,8 +71,9 @@ class CustomerViewSet(ExternalIdUpsertMixin, DomainViewSet):
 class ContactViewSet(ExternalIdUpsertMixin, DomainViewSet):
     model = Contact
     serializer_class = ContactSerializer
-    filterset_fields = ["customer", "is_primary"]
-    search_fields = ["first_name", "last_name", "email", "phone"]
+    filterset_class = ContactFilter
+    search_fields = ["first_name", "last_name"]
+    search_blind_indexes = ("email", "phone")
     ordering_fields = ["id", "last_name", "first_name", "created_at"]
 
     def visible_queryset(self) -> QuerySet:

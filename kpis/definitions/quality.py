@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum, Value
-from django.db.models.functions import Lower, Replace, Trim
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
@@ -25,13 +24,6 @@ def _duplicate_customers(queryset: QuerySet[Customer], key: Any) -> int:
         .filter(n__gt=1)
     )
     return int(groups.aggregate(total=Sum("n"))["total"] or 0)
-
-
-def normalised_phone() -> Any:
-    phone: Any = Trim("phone")
-    for character in (" ", "-", "(", ")", ".", "/"):
-        phone = Replace(phone, Value(character), Value(""))
-    return phone
 
 
 class DataCompleteness(RatioKpi):
@@ -68,8 +60,10 @@ class DataCompleteness(RatioKpi):
         customers = self.denominator_queryset(ctx)
         return {
             "": {
-                "duplicate_email_customers": _duplicate_customers(customers, Lower(Trim("email"))),
-                "duplicate_phone_customers": _duplicate_customers(customers, normalised_phone()),
+                # E-mail and phone are encrypted; their blind indexes hash the normalised values
+                # (crm/encryption/ciphers.py), so equal digests are equal normalised values.
+                "duplicate_email_customers": _duplicate_customers(customers, F("email_bidx")),
+                "duplicate_phone_customers": _duplicate_customers(customers, F("phone_bidx")),
             }
         }
 

@@ -86,7 +86,8 @@ class LeadViewSet(ExternalIdUpsertMixin, DomainViewSet):
     model = Lead
     serializer_class = api.LeadSerializer
     filterset_class = LeadFilter
-    search_fields = ["name", "company", "email"]
+    search_fields = ["name", "company"]
+    search_blind_indexes = ("email", "phone")
     ordering_fields = ["id", "name", "created_at", "converted_at"]
     action_permissions = {
         "convert": ("sales.change_lead", "sales.add_opportunity"),

@@ -246,17 +246,20 @@ def test_a_rep_never_finds_another_teams_records(client, two_teams):
     assert "South" not in response.content.decode()
 
 
-def test_search_matches_email_phone_and_ticket_number(client, two_teams):
+def test_search_matches_whole_email_phone_and_ticket_number(client, two_teams):
     two_teams["ours"].phone = "+49 30 1234567"
     two_teams["ours"].save()
     client.force_login(UserFactory(role="Admin"))
     ticket = two_teams["foreign_ticket"]
 
-    by_email = client.get(SEARCH, {"q": "buy@globex-south"})
-    by_phone = client.get(SEARCH, {"q": "1234567"})
+    # E-mail and phone are encrypted: whole values match (blind index), parts do not.
+    by_email = client.get(SEARCH, {"q": "Buy@Globex-South.example"})
+    by_part = client.get(SEARCH, {"q": "buy@globex-south"})
+    by_phone = client.get(SEARCH, {"q": "+49 (30) 1234567"})
     by_number = client.get(SEARCH, {"q": f"#{ticket.pk}"})
 
     assert [c.name for c in hits(by_email, "customers")] == ["Globex South"]
+    assert hits(by_part, "customers") == []
     assert [c.name for c in hits(by_phone, "customers")] == ["Globex North"]
     assert ticket in hits(by_number, "tickets")
 

@@ -17,16 +17,30 @@ def _names(params):
     )
 
 
-def test_q_searches_name_email_phone_and_external_id():
+def test_q_searches_name_substring_and_whole_email_phone_and_external_id():
     CustomerFactory(name="Acme", email="x@one.test")
     CustomerFactory(name="Other", email="billing@acme.test")
     CustomerFactory(name="Phone", phone="+49 30 555")
     CustomerFactory(name="Ext", external_id="ERP-77")
     CustomerFactory(name="Nothing")
 
-    assert _names({"q": "acme"}) == {"Acme", "Other"}
-    assert _names({"q": "30 555"}) == {"Phone"}
+    # E-mail and phone are encrypted: a part of them no longer matches, the whole value does
+    # (e-mail in any case, phone with or without separators).
+    assert _names({"q": "acme"}) == {"Acme"}
+    assert _names({"q": "Billing@ACME.test "}) == {"Other"}
+    assert _names({"q": "30 555"}) == set()
+    assert _names({"q": "+49-30-555"}) == {"Phone"}
     assert _names({"q": "erp-77"}) == {"Ext"}
+
+
+def test_email_and_phone_filters_match_whole_values_only():
+    CustomerFactory(name="Mail", email="a.b@corp.test", phone="")
+    CustomerFactory(name="Call", email="", phone="(030) 12 34")
+
+    assert _names({"email": "A.B@corp.test"}) == {"Mail"}
+    assert _names({"email": "corp.test"}) == set()
+    assert _names({"phone": "030/1234"}) == {"Call"}
+    assert _names({"phone": "1234"}) == set()
 
 
 def test_acquired_at_range_includes_both_days():

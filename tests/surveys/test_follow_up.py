@@ -61,7 +61,10 @@ def test_negative_answers_create_a_task_for_the_owner(kind, score, follows_up):
         task = tasks.get()
         assert task.customer_id == invitation.customer_id
         assert task.due_at == AT + dt.timedelta(days=1)
-        assert "Meh" in task.notes
+        # The comment stays encrypted on the response: the task points to it, never copies it.
+        assert "Meh" not in task.notes
+        assert f"survey response {invitation.response.pk}" in task.notes
+        assert Notification.objects.get(user=owner).body == ""
         assert SurveyKind(kind).name in task.subject
 
 
