@@ -72,8 +72,13 @@ def signed_in_session(base_url: str, username: str, password: str) -> requests.S
 
 
 def run_scenario(
-    name: str, request: Callable[[requests.Session], int], make_session: Callable[[], requests.Session],
-    *, expected: int, count: int, threads: int,
+    name: str,
+    request: Callable[[requests.Session], int],
+    make_session: Callable[[], requests.Session],
+    *,
+    expected: int,
+    count: int,
+    threads: int,
 ) -> Result:
     result = Result(name)
     lock = threading.Lock()
@@ -158,19 +163,30 @@ def main() -> int:
     if static.status_code != 200 or "max-age=315360000" not in static.headers.get(
         "Cache-Control", ""
     ):
-        raise SystemExit(f"static file not served as expected: {static.status_code} {static.headers}")
+        raise SystemExit(
+            f"static file not served as expected: {static.status_code} {static.headers}"
+        )
     print(f"static: {css.group(1)} 200, Cache-Control: {static.headers['Cache-Control']}")
 
     scenarios = [
         ("sign-in (POST /login/)", login, page_session, 302, args.login_requests),
         ("KPI overview (/kpis/)", get("/kpis/"), page_session, 200, args.requests),
-        (f"KPI page (/kpis/kpi/{args.kpi}/)", get(f"/kpis/kpi/{args.kpi}/"), page_session, 200,
-         args.requests),
+        (
+            f"KPI page (/kpis/kpi/{args.kpi}/)",
+            get(f"/kpis/kpi/{args.kpi}/"),
+            page_session,
+            200,
+            args.requests,
+        ),
         ("customer list (/customers/)", get("/customers/"), page_session, 200, args.requests),
-        ("API customers (/api/v1/customers/)", get("/api/v1/customers/"), token_session, 200,
-         args.requests),
-        ("API orders (/api/v1/orders/)", get("/api/v1/orders/"), token_session, 200,
-         args.requests),
+        (
+            "API customers (/api/v1/customers/)",
+            get("/api/v1/customers/"),
+            token_session,
+            200,
+            args.requests,
+        ),
+        ("API orders (/api/v1/orders/)", get("/api/v1/orders/"), token_session, 200, args.requests),
     ]
     print("| scenario | requests | threads | req/s | p50 ms | p95 ms | p99 ms | mean ms | errors |")
     print("|---|---|---|---|---|---|---|---|---|")

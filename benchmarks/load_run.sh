@@ -30,7 +30,7 @@ TOKEN="$($PY manage.py shell -c "
 from django.contrib.auth import get_user_model
 from knox.models import AuthToken
 print(AuthToken.objects.create(user=get_user_model().objects.get(username='manager'))[1])
-")"
+" | tail -n 1)"
 
 "$(dirname "$PY")/gunicorn" crm.wsgi:application --config gunicorn.conf.py >"/tmp/pulse-load-$PORT.log" 2>&1 &
 SERVER=$!

@@ -428,7 +428,7 @@ AXES_HANDLER = "crm.signin.lockout.PerAccountAndAddressHandler"
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_FAILURE_LIMIT = max(CRM_SIGNIN_FAILURES_PER_ACCOUNT, CRM_SIGNIN_FAILURES_PER_ADDRESS)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=CRM_SIGNIN_LOCKOUT_MINUTES)
-AXES_CLIENT_IP_CALLABLE = "crm.client_address.client_address"
+AXES_CLIENT_IP_CALLABLE = "crm.client_address.client_address_or_none"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
 # A successful sign-in does not wipe the address's count: one known password must not buy

@@ -1,5 +1,6 @@
 """The two-factor steps: enrol an authenticator app, verify a code, renew recovery codes."""
 
+from base64 import b32encode
 from urllib.parse import urlencode
 
 import segno
@@ -110,8 +111,6 @@ def two_factor_recovery_codes(request: HttpRequest) -> HttpResponse:
 
 
 def _base32_secret(key: bytes) -> str:
-    from base64 import b32encode
-
     return b32encode(key).decode("ascii").rstrip("=")
 
 

@@ -129,7 +129,9 @@ class LeadMergeSerializer(serializers.Serializer):
 
 
 class StageChangeSerializer(ApiModelSerializer):
-    from_stage: Any = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    from_stage: Any = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True, help_text=_("null for the first stage.")
+    )
     to_stage: Any = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
     class Meta:

@@ -4,7 +4,7 @@ X-Forwarded-For value the client writes itself."""
 import pytest
 from django.test import RequestFactory
 
-from crm.client_address import client_address
+from crm.client_address import client_address, client_address_or_none
 
 pytestmark = pytest.mark.django_db
 
@@ -28,6 +28,10 @@ def request_from(remote_addr: str, forwarded_for: str | None = None):
         # fewer entries than trusted proxies: the request bypassed a proxy; the peer counts
         (2, "198.51.100.9", "203.0.113.7", "198.51.100.9"),
         (1, "198.51.100.9", None, "198.51.100.9"),
+        # a proxy writing something that is no address: the peer counts
+        (1, "10.0.0.2", "6.6.6.6, unknown", "10.0.0.2"),
+        # IPv6 is normalised
+        (0, "2001:DB8::1", None, "2001:db8::1"),
     ],
 )
 def test_client_address(settings, proxies, remote_addr, forwarded_for, expected):
@@ -85,3 +89,11 @@ def test_the_survey_rate_limit_ignores_a_forged_forwarded_for(client, settings):
 
     # two unknown tokens spend the address's allowance of 2 guesses; the third is refused
     assert statuses == [404, 404, 429]
+
+
+def test_a_request_without_an_address():
+    request = RequestFactory().get("/")
+    del request.META["REMOTE_ADDR"]
+
+    assert client_address(request) == "unknown"  # a rate-limit key
+    assert client_address_or_none(request) is None  # django-axes stores NULL

@@ -101,3 +101,10 @@ def test_docs_render_from_local_static_files(client):
     assert script.status_code == 200
     assert script["Content-Type"].startswith("application/javascript")
     assert "SwaggerUIBundle" in script.content.decode()
+
+
+def test_the_first_stage_change_has_no_from_stage_and_the_schema_says_so(schema):
+    # An opportunity's first stage change starts from nothing: the API answers null there.
+    from_stage = schema["components"]["schemas"]["StageChange"]["properties"]["from_stage"]
+
+    assert from_stage.get("nullable") is True
