@@ -14,12 +14,7 @@ from audit.context import trail_supported
 from audit.middleware import request_source
 from audit.models import BASELINE, TRACKED, AuthEvent
 from audit.selectors import event_model_for, event_models
-
-
-def client_address(request: HttpRequest | None) -> str | None:
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
+from crm.client_address import client_address_or_none
 
 
 def audit_event_record(
@@ -43,7 +38,8 @@ def audit_event_record(
         kind=kind,
         user=user,
         username=username[:150],
-        ip_address=client_address(request),
+        # The address the trusted proxies saw, as the lock-out and the throttles key on it.
+        ip_address=client_address_or_none(request) if request is not None else None,
         source=request_source(request) if request is not None else "system",
     )
 

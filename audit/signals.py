@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import ExitStack
 from typing import Any
 
+from axes.signals import user_locked_out
 from celery.signals import task_postrun, task_prerun
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
@@ -34,6 +35,11 @@ def _sign_in_failed(
     audit_event_record(
         kind="sign_in_failed", username=str(credentials.get("username", "")), request=request
     )
+
+
+@receiver(user_locked_out, dispatch_uid="audit_locked_out")
+def _locked_out(sender: Any, request: Any, username: str, **kwargs: Any) -> None:
+    audit_event_record(kind="locked_out", username=str(username or ""), request=request)
 
 
 @task_prerun.connect(dispatch_uid="audit_task_start")

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from django.conf import settings
 
 from tests.customers.factories import UserFactory
@@ -39,7 +40,10 @@ def production_environment() -> dict[str, str]:
         if line.strip() and not line.startswith("#"):
             name, _, value = line.partition("=")
             env[name] = value
+    # The secrets the file leaves to the secret store.
     env["SECRET_KEY"] = secrets.token_urlsafe(50)
+    env["CRM_ENCRYPTION_KEYS"] = Fernet.generate_key().decode()
+    env["CRM_BLIND_INDEX_KEY"] = Fernet.generate_key().decode()
     return env
 
 

@@ -16,6 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
+from audit.models import AuthEvent
 from crm.signin import services
 from tests.customers.factories import UserFactory
 
@@ -130,6 +131,18 @@ def test_a_lock_out_is_announced_with_the_axes_signal(client, limits):
         user_locked_out.disconnect(receiver)
 
     assert received == [{"username": "maria", "ip_address": "10.5.5.5"}]
+
+
+def test_a_lock_out_is_an_event_of_the_sign_in_trail(client, limits):
+    UserFactory(username="maria")
+
+    for _ in range(3):
+        sign_in(client, "maria", "wrong", address="10.5.5.6")
+
+    # 3 failures (the budget) → 3 "failed" events and 1 "locked out", all from that address
+    # (axes announces the lock-out while the third failure is being handled, so no order).
+    kinds = sorted(AuthEvent.objects.filter(username="maria").values_list("kind", "ip_address"))
+    assert kinds == [("locked_out", "10.5.5.6")] + [("sign_in_failed", "10.5.5.6")] * 3
 
 
 def test_behind_a_proxy_the_address_is_the_one_the_proxy_saw(client, limits):

@@ -65,7 +65,9 @@ def test_rediss_verifies_the_certificate_against_the_given_ca():
     )
     expected = {"ssl_cert_reqs": int(ssl.CERT_REQUIRED), "ssl_ca_certs": "/etc/r.pem"}
 
-    assert shown["broker_ssl"] == shown["backend_ssl"] == shown["cache"] == expected
+    assert shown["broker_ssl"] == shown["backend_ssl"] == expected
+    # The cache keeps its fail-fast timeouts beside the TLS options.
+    assert shown["cache"] == {**expected, "socket_connect_timeout": 1, "socket_timeout": 1}
 
 
 def test_smtp_starttls_by_default_implicit_tls_on_request_never_both():
