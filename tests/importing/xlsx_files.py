@@ -6,6 +6,7 @@ import io
 import struct
 import zipfile
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import openpyxl
@@ -111,7 +112,7 @@ def _write_zip(path: Path, members: dict[str, Member]) -> None:
         )
 
 
-def _workbook_parts(rows: list[list[object]]) -> dict[str, bytes]:
+def _workbook_parts(rows: Sequence[Sequence[object]]) -> dict[str, bytes]:
     """The parts of a real workbook (openpyxl-written) holding `rows`."""
     workbook = openpyxl.Workbook()
     sheet = workbook.active
@@ -123,7 +124,7 @@ def _workbook_parts(rows: list[list[object]]) -> dict[str, bytes]:
         return {name: archive.read(name) for name in archive.namelist()}
 
 
-def write_xlsx(path: Path, rows: list[list[object]]) -> Path:
+def write_xlsx(path: Path, rows: Sequence[Sequence[object]]) -> Path:
     parts = _workbook_parts(rows)
     _write_zip(path, {name: _deflate(data) for name, data in parts.items()})
     return path
