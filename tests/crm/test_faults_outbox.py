@@ -3,6 +3,7 @@
 never before, kept when the broker is down, sent later by the beat task, never mailed twice."""
 
 import datetime as dt
+import io
 
 import pytest
 import redis
@@ -146,3 +147,14 @@ def test_sent_rows_are_pruned_after_the_keep_days(settings):
 
     assert not OutboxMessage.objects.filter(pk=old.pk).exists()
     assert OutboxMessage.objects.count() == 1
+
+
+def test_crm_schedule_installs_the_outbox_beat_entry():
+    from django.core.management import call_command
+    from django_celery_beat.models import PeriodicTask
+
+    call_command("crm_schedule", stdout=io.StringIO())
+    call_command("crm_schedule", stdout=io.StringIO())  # idempotent
+
+    entry = PeriodicTask.objects.get(task="crm.tasks.outbox_deliver_pending_task")
+    assert (entry.crontab.minute, entry.expire_seconds) == ("*", 50)
