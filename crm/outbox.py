@@ -21,15 +21,11 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from kombu.exceptions import OperationalError as BrokerError
-from redis.exceptions import RedisError
 
 from crm.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
 
-# What a publish raises when the broker is down or unreachable (kombu wraps most of them).
-PUBLISH_ERRORS = (BrokerError, RedisError, ConnectionError, TimeoutError)
 DELIVER_BATCH = 500
 
 
@@ -74,7 +70,12 @@ def outbox_message_publish(*, message: OutboxMessage) -> bool:
     task = current_app.tasks[message.task]
     try:
         task.apply_async(args=message.args, kwargs=message.kwargs, retry=False, ignore_result=True)
-    except PUBLISH_ERRORS as exc:
+    except Exception as exc:
+        # The write has committed: whatever the broker client raises (kombu's
+        # OperationalError, redis errors, a pool in a bad state), the request must not turn
+        # into a 500 for it. Eager mode has no broker: a task's own error propagates as ever.
+        if current_app.conf.task_always_eager:
+            raise
         OutboxMessage.objects.filter(pk=message.pk).update(
             attempts=F("attempts") + 1, last_error=repr(exc)[:2000]
         )

@@ -219,9 +219,12 @@ def check_xlsx_archive(path: Path) -> None:
         )
 
 
-def _xlsx_error(exc: Exception) -> ImportFileError:
+def _xlsx_error(exc: BaseException) -> ImportFileError:
     """openpyxl raises whatever its zip and XML layers raise (BadZipFile, ParseError, KeyError,
-    defusedxml's refusals, ValueError …): each becomes one clear message for the import."""
+    defusedxml's refusals …), which load_workbook wraps in a plain ValueError naming the
+    server's file path: the wrapped error becomes one clear message for the import."""
+    while type(exc) is ValueError and exc.__context__ is not None:
+        exc = exc.__context__
     return ImportFileError(
         _("The file is not a valid .xlsx workbook (%(error)s).")
         % {"error": f"{type(exc).__name__}: {exc}"}
@@ -240,9 +243,9 @@ def max_import_columns() -> int:
 
 
 def _open_xlsx(path: Path, size: int) -> Table:
+    check_xlsx_archive(path)
     import openpyxl  # imported here: CSV-only installs and commands need not load it
 
-    check_xlsx_archive(path)
     max_columns = max_import_columns()
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)

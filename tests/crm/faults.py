@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import redis
+from kombu import pools as kombu_pools
 
 from crm.celery import app as celery_app
 
@@ -68,8 +73,9 @@ def free_redis_server() -> RedisServer:
 
 
 def _drop_broker_connections() -> None:
-    """Forget pooled producer connections (Celery keeps them per app, bound to the old URL);
-    the same reset Celery does after a fork."""
+    """Forget pooled broker connections, bound to the old URL: kombu's global producer and
+    connection pools, and the app's own (the same reset Celery does after a fork)."""
+    kombu_pools.reset()
     if celery_app._pool is not None:
         celery_app._pool.force_close_all()
     celery_app._pool = None
@@ -90,3 +96,66 @@ def celery_broker(url: str) -> Iterator[Any]:
     finally:
         _drop_broker_connections()
         conf.update(saved)
+
+
+class WorkerProcess:
+    """`celery -A crm worker` as a child process on its own queue, its output collected."""
+
+    def __init__(self, *, broker_url: str, database_url: str, queue: str, cwd: str) -> None:
+        env = os.environ | {"DATABASE_URL": database_url, "REDIS_URL": broker_url}
+        self.queue = queue
+        self.lines: list[str] = []
+        self.process = subprocess.Popen(  # noqa: S603 - fixed argument list
+            [
+                sys.executable, "-m", "celery", "-A", "crm", "worker",
+                # prefork with one child: the child is what the test kills
+                "--pool=prefork", "--concurrency=1", "-Q", queue, "-n", f"{queue}@%h",
+                "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
+            ],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )  # fmt: skip
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def children(self) -> list[int]:
+        """Process ids of the pool's children (from /proc: no psutil needed)."""
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.process.pid:
+                found.append(int(stat.parent.name))
+        return found
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._reader.join(timeout=5)
+        print(self.output[-5000:])  # shown by pytest when the test fails
+
+
+def wait_for(condition: Any, timeout: float = 60.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        time.sleep(0.1)

@@ -29,7 +29,9 @@ from tests.crm.faults import celery_broker, free_redis_server
 from tests.customers.factories import CustomerFactory, TeamFactory, UserFactory
 from tests.surveys.factories import SurveyInvitationFactory
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+# serialized_rollback: the role groups created by a migration survive the flushes of the
+# transactional tests before this one.
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 @pytest.fixture

@@ -231,7 +231,8 @@ def test_schedule_installs_beat_entries_idempotently():
 
     run("schedule")
 
-    assert PeriodicTask.objects.filter(task__startswith="kpis.tasks.").count() == 2
+    # open periods, closed periods, the sweeper of abandoned runs
+    assert PeriodicTask.objects.filter(task__startswith="kpis.tasks.").count() == 3
     entry.refresh_from_db()
     assert entry.enabled is False
     assert entry.expire_seconds == 14 * 60
