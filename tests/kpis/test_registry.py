@@ -17,6 +17,8 @@ CATALOGUE_KEYS = {
     "sla_resolution_attainment", "reopen_rate", "one_touch_rate", "engagement_rate",
     "win_rate", "pipeline_value", "sales_cycle_days", "activities_logged",
     "data_completeness",
+    # Customer predictions (issue 17).
+    "expected_purchases_90d", "predicted_clv", "at_risk_value",
 }  # fmt: skip
 
 
