@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import time
 from collections.abc import Iterable
 from decimal import Decimal
@@ -325,8 +324,8 @@ def prediction_score(*, as_of: dt.date | None = None) -> int:
     rows = zip(
         summary.customer_ids.tolist(),
         run_of.tolist(),
-        itertools.repeat(as_of),
-        itertools.repeat(scored_at),
+        [as_of] * count,
+        [scored_at] * count,
         (int(frequency) + 1 for frequency in summary.frequency.tolist()),
         summary.last_day.tolist(),
         _decimals(p_alive, 4, 1.0),
