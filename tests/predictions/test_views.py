@@ -221,3 +221,12 @@ def test_the_customer_page_explains_the_prediction_in_one_line(client, scored):
         f"Bought 7 times, last 57 weeks ago — {prediction.alive_percent} % likely still active."
         in " ".join(text.split())
     )
+
+
+def test_the_navigation_links_the_model_page_for_managers_only(client):
+    link = f'href="{MODEL}"'.encode()
+    client.force_login(UserFactory.create(role="Manager"))
+    assert link in client.get(AT_RISK).content
+
+    client.force_login(UserFactory.create(role="Sales rep"))
+    assert link not in client.get(AT_RISK).content
