@@ -60,4 +60,6 @@ urlpatterns = [
     path("surveys/", include("surveys.urls")),
     path("kpis/", include("kpis.urls")),
     path("reports/", include("kpis.report_urls")),
+    # Customer predictions (issue 17): model page, at-risk list.
+    path("predictions/", include("predictions.urls")),
 ]

@@ -32,6 +32,7 @@ from customers.forms import customer_filter_for
 from customers.models import Customer
 from customers.selectors import customers_visible_to
 from kpis.models import CustomerHealthSnapshot, default_bands
+from predictions.selectors import customer_prediction
 from sales.forms import ActivityForm
 from sales.models import OpportunityStageChange, Order
 from sales.selectors import activities_visible_to, opportunities_visible_to, orders_visible_to
@@ -63,6 +64,7 @@ HEALTH_COMPONENT_LABELS = {
     "open_complaints": _("Open complaints"),
     "satisfaction": _("Satisfaction (last NPS/CSAT, 0–100)"),
     "engagement": _("Engagement (interactions in 90 days)"),
+    "p_alive": _("Probability still active (BG/NBD, %)"),
 }
 FILTER_FIELDS = ("segment", "owner", "team", "channel", "status", "health_band", "rfm_segment")
 
@@ -326,6 +328,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "contacts": list(customer.contacts.all()),
             "figures": customer_figures(customer),
             "health_components": components,
+            "prediction": customer_prediction(customer_id=customer.pk),
             "last_nps": _answer(customer, SurveyKind.NPS),
             "last_csat": _answer(customer, SurveyKind.CSAT),
             "timeline": customer_timeline(request.user, customer, request.GET.get("tpage")),

@@ -8,7 +8,10 @@ Components (raw measure → bounded-linear 0–100 with the version's best/worst
 - ``satisfaction``: the latest NPS or CSAT answer on a 0–100 scale (NPS score × 10, CSAT
   (score − 1) × 25); missing when the customer never answered;
 - ``engagement``: interactions in the trailing 90 days — completed non-bulk activities, customer
-  messages on tickets and survey responses (the engagement_rate definition, per customer).
+  messages on tickets and survey responses (the engagement_rate definition, per customer);
+- ``p_alive`` (optional, only when a version's config names it): the BG/NBD probability that the
+  customer is still active, in % (0–100), from the latest prediction scoring; missing for a
+  customer without a prediction.
 
 Weights, best/worst and bands live on the WeightVersion (``health_config``, ``health_bands``), so a
 change is versioned and previewed like the index weights. The score is Σ wᵢ·sᵢ ÷ Σ wᵢ over the
@@ -55,6 +58,7 @@ from kpis.rfm import (
     bulk_set,
     org_tz,
 )
+from predictions.selectors import p_alive_by_customer
 from sales.models import Activity, Order
 from support.models import Ticket, TicketMessage
 from surveys.models import SurveyKind, SurveyResponse
@@ -311,6 +315,12 @@ def health_recompute(
         ).delete()
     scored = 0
     chunk: list[CustomerHealth] = []
+    # Read only when a component asks for it: the default config has no P(alive).
+    alive = (
+        _Stream(p_alive_by_customer())
+        if any(indicator.kpi == "p_alive" for indicator in indicators)
+        else None
+    )
 
     def flush() -> None:
         # Written a chunk at a time: the components of 100k customers would not fit the
@@ -363,6 +373,9 @@ def health_recompute(
             "satisfaction": satisfaction_score(answer_kind, answer_score),
             "engagement": Decimal(interactions_logged + ticket_messages + responses),
         }
+        if alive is not None:
+            prediction = alive.take(customer_id)
+            measures["p_alive"] = prediction[0][1] * 100 if prediction else None
         score, components = health_score_for(measures, config, indicators)
         chunk.append(
             CustomerHealth(

@@ -64,6 +64,9 @@ HEALTH_COMPONENTS = (
     "open_complaints",
     "satisfaction",
     "engagement",
+    # Optional (not in the default config): the BG/NBD probability the customer is still
+    # active, in %, from the latest prediction scoring (issue 17).
+    "p_alive",
 )
 
 

@@ -9,21 +9,63 @@ counted from the first, T the weeks from the first transaction to the end of cal
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import minimize
-from scipy.special import betaln, gammaln, hyp2f1
+from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 FloatArray = NDArray[np.float64]
 
-# The optimiser works on log-parameters (every parameter is > 0); starting at 1 for each is what
-# the published fits use and converges for the data sets we have seen.
+# The optimiser works on log-parameters (every parameter is > 0), starting at 1 for each, as the
+# published fits do. L-BFGS-B with the analytic gradient takes a few dozen steps on 100k
+# customers; when it stops without convergence (a flat or badly scaled surface) the
+# derivative-free Nelder-Mead continues from where it stopped, and only if that fails too is
+# the fit refused. The objective is the mean log-likelihood per customer so the tolerances mean
+# the same for 2,000 customers as for 100,000.
 _START = 0.0
-# Nelder-Mead is derivative-free and does not stop on the flat, badly scaled regions the BG/NBD
-# likelihood has; these tolerances give 5 significant figures on the parameters.
-_OPTIONS = {"xatol": 1e-7, "fatol": 1e-9, "maxiter": 20000, "maxfev": 40000}
+# A fitted parameter outside [1e-6, 1e6] means the optimiser ran off to a boundary.
+_LOG_BOUND = math.log(1e6)
+_LBFGS_OPTIONS = {"ftol": 1e-13, "gtol": 1e-9, "maxiter": 2000}
+_NELDER_MEAD_OPTIONS = {"xatol": 1e-7, "fatol": 1e-13, "maxiter": 20000, "maxfev": 40000}
+
+
+def _maximise(
+    mean_ll_and_gradient: Callable[[FloatArray], tuple[float, FloatArray]], size: int
+) -> tuple[FloatArray, float]:
+    """(log-parameters, mean log-likelihood) at the maximum; raises ModelNotConverged."""
+
+    def objective(log_params: FloatArray) -> tuple[float, FloatArray]:
+        value, gradient = mean_ll_and_gradient(log_params)
+        if not (math.isfinite(value) and np.all(np.isfinite(gradient))):
+            return math.inf, np.zeros(size)
+        return -value, -gradient
+
+    result = minimize(
+        objective, np.full(size, _START), jac=True, method="L-BFGS-B", options=_LBFGS_OPTIONS
+    )
+    if not (result.success and math.isfinite(result.fun)):
+        start = result.x if np.all(np.isfinite(result.x)) else np.full(size, _START)
+        result = minimize(
+            lambda log_params: objective(log_params)[0],
+            start,
+            method="Nelder-Mead",
+            options=_NELDER_MEAD_OPTIONS,
+        )
+    if not (result.success and math.isfinite(result.fun)):
+        raise ModelNotConverged(str(result.message))
+    log_params = np.asarray(result.x, dtype=np.float64)
+    if np.any(np.abs(log_params) > _LOG_BOUND):
+        # The likelihood keeps rising towards a limit (e.g. a, b → ∞: the same dropout
+        # probability for everyone): the data do not identify the model.
+        raise ModelNotConverged(
+            "The maximum lies at the edge of the parameter space (parameters "
+            + ", ".join(f"{value:.3g}" for value in np.exp(log_params))
+            + "): the data do not identify the model."
+        )
+    return log_params, -float(result.fun)
 
 
 class ModelNotConverged(Exception):
@@ -63,18 +105,48 @@ def bgnbd_log_likelihood_terms(
 
 
 def bgnbd_fit(x: FloatArray, t_x: FloatArray, T: FloatArray) -> BgNbdParameters:
-    """Maximum-likelihood r, α, a, b; raises ModelNotConverged when the optimiser fails."""
+    """Maximum-likelihood r, α, a, b; raises ModelNotConverged when the optimiser fails.
 
-    def negative_ll(log_params: FloatArray) -> float:
+    The log-gamma and digamma terms depend on x only, so they are evaluated once per distinct
+    x (a few hundred values) rather than once per customer.
+    """
+    size = len(x)
+    distinct, index = np.unique(x, return_inverse=True)
+    repeat = x > 0
+
+    def mean_ll_and_gradient(log_params: FloatArray) -> tuple[float, FloatArray]:
         r, alpha, a, b = np.exp(log_params)
-        total = float(np.sum(bgnbd_log_likelihood_terms(r, alpha, a, b, x, t_x, T)))
-        return -total if math.isfinite(total) else math.inf
+        rx = r + x
+        log_t = np.log(alpha + T)
+        log_tx = np.log(alpha + t_x)
+        a1 = (gammaln(r + distinct) - gammaln(r))[index] + r * np.log(alpha)
+        a2 = (
+            (gammaln(b + distinct) - gammaln(a + b + distinct))[index] - gammaln(b) + gammaln(a + b)
+        )
+        a3 = -rx * log_t
+        a4 = np.full(size, -np.inf)
+        a4[repeat] = np.log(a) - np.log(b + x[repeat] - 1) - rx[repeat] * log_tx[repeat]
+        mix = np.logaddexp(a3, a4)
+        ll = a1 + a2 + mix
+        # w: the share of the "dropped out after the last purchase" term in the mixture.
+        w = np.exp(a4 - mix)
+        psi_abx = digamma(a + b + distinct)[index]
+        d_r = (digamma(r + distinct)[index] - digamma(r) + np.log(alpha)
+               - (1 - w) * log_t - w * log_tx)  # fmt: skip
+        d_alpha = r / alpha - (1 - w) * rx / (alpha + T) - w * rx / (alpha + t_x)
+        d_a = -psi_abx + digamma(a + b) + w / a
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w_over = np.where(repeat, w / (b + x - 1), 0.0)
+        d_b = digamma(b + distinct)[index] - psi_abx - digamma(b) + digamma(a + b) - w_over
+        gradient = np.array(
+            [r * d_r.mean(), alpha * d_alpha.mean(), a * d_a.mean(), b * d_b.mean()]
+        )
+        return float(ll.mean()), gradient
 
-    result = minimize(negative_ll, np.full(4, _START), method="Nelder-Mead", options=_OPTIONS)
-    if not result.success or not math.isfinite(result.fun):
-        raise ModelNotConverged(str(result.message))
-    r, alpha, a, b = (float(v) for v in np.exp(result.x))
-    return BgNbdParameters(r=r, alpha=alpha, a=a, b=b, log_likelihood=-float(result.fun))
+    log_params, mean_ll = _maximise(mean_ll_and_gradient, 4)
+    r, alpha, a, b = (float(value) for value in np.exp(log_params))
+    log_likelihood = float(np.sum(bgnbd_log_likelihood_terms(r, alpha, a, b, x, t_x, T)))
+    return BgNbdParameters(r=r, alpha=alpha, a=a, b=b, log_likelihood=log_likelihood)
 
 
 def gamma_gamma_log_likelihood_terms(
@@ -95,17 +167,33 @@ def gamma_gamma_log_likelihood_terms(
 
 def gamma_gamma_fit(x: FloatArray, mean_value: FloatArray) -> GammaGammaParameters:
     """Maximum-likelihood p, q, v on repeat buyers with a positive mean value."""
+    distinct, index = np.unique(x, return_inverse=True)
+    log_m, log_x = np.log(mean_value), np.log(x)
 
-    def negative_ll(log_params: FloatArray) -> float:
+    def mean_ll_and_gradient(log_params: FloatArray) -> tuple[float, FloatArray]:
         p, q, v = np.exp(log_params)
-        total = float(np.sum(gamma_gamma_log_likelihood_terms(p, q, v, x, mean_value)))
-        return -total if math.isfinite(total) else math.inf
+        px = p * x
+        log_total = np.log(x * mean_value + v)
+        pxq = p * distinct + q
+        ll = (
+            (gammaln(pxq) - gammaln(p * distinct))[index]
+            - gammaln(q)
+            + q * np.log(v)
+            + (px - 1) * log_m
+            + px * log_x
+            - (px + q) * log_total
+        )
+        psi_pxq = digamma(pxq)[index]
+        d_p = x * (psi_pxq - digamma(p * distinct)[index] + log_m + log_x - log_total)
+        d_q = psi_pxq - digamma(q) + np.log(v) - log_total
+        d_v = q / v - (px + q) / (x * mean_value + v)
+        gradient = np.array([p * d_p.mean(), q * d_q.mean(), v * d_v.mean()])
+        return float(ll.mean()), gradient
 
-    result = minimize(negative_ll, np.full(3, _START), method="Nelder-Mead", options=_OPTIONS)
-    if not result.success or not math.isfinite(result.fun):
-        raise ModelNotConverged(str(result.message))
-    p, q, v = (float(val) for val in np.exp(result.x))
-    return GammaGammaParameters(p=p, q=q, v=v, log_likelihood=-float(result.fun))
+    log_params, _mean_ll = _maximise(mean_ll_and_gradient, 3)
+    p, q, v = (float(value) for value in np.exp(log_params))
+    log_likelihood = float(np.sum(gamma_gamma_log_likelihood_terms(p, q, v, x, mean_value)))
+    return GammaGammaParameters(p=p, q=q, v=v, log_likelihood=log_likelihood)
 
 
 def _odds_dead(

@@ -158,7 +158,11 @@ class CustomerPrediction(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.customer_id}: {self.p_alive}"
+        return f"{self.customer}: P(alive) {self.p_alive}, CLV {self.predicted_clv}"
+
+    @property
+    def alive_percent(self) -> int:
+        return round(self.p_alive * 100)
 
     @property
     def weeks_since_last_purchase(self) -> int:

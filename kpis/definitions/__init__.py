@@ -13,6 +13,7 @@ from kpis.definitions import (
     enhancement,
     maintenance,
     pipeline,
+    prediction,
     quality,
     retention,
     service,
@@ -80,5 +81,7 @@ registry = Registry(
         *service.DEFINITIONS,
         *pipeline.DEFINITIONS,
         *quality.DEFINITIONS,
+        # Customer predictions (issue 17).
+        *prediction.DEFINITIONS,
     ]
 )

@@ -18,6 +18,8 @@ CATALOGUE_KEYS = {
     "win_rate", "pipeline_value", "sales_cycle_days", "activities_logged",
     "forecast_accuracy", "forecast_bias",
     "data_completeness",
+    # Customer predictions (issue 17).
+    "expected_purchases_90d", "predicted_clv", "at_risk_value",
 }  # fmt: skip
 
 
