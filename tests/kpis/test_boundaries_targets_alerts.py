@@ -203,6 +203,7 @@ def test_a_lower_is_better_target_is_reached_at_its_goal_and_missed_just_above(
     # with a baseline, progress at the goal is (goal − base) / (goal − base) = 1; without one,
     # lower is better: goal / current = 1
     assert reached.progress == 1
+    assert missed.progress is not None
     assert missed.progress < 1
 
 
