@@ -9,6 +9,7 @@ import pytest
 from kpis.periods import (
     PeriodError,
     current_period,
+    iter_periods,
     local_today,
     next_period_start,
     parse_date,
@@ -170,3 +171,9 @@ def test_current_period_is_the_organisation_local_today(settings):
     assert local_today(now) == dt.date(2026, 4, 1)
     assert current_period("month", now) == (dt.date(2026, 4, 1), dt.date(2026, 5, 1))
     assert current_period("week", now) == (dt.date(2026, 3, 30), dt.date(2026, 4, 6))
+
+
+def test_iter_periods_refuses_an_end_before_the_start():
+    # [Mar 2, Mar 1) is not a range: refused, not silently empty
+    with pytest.raises(PeriodError, match="must be after"):
+        list(iter_periods("day", dt.date(2026, 3, 2), dt.date(2026, 3, 1)))
