@@ -9,7 +9,7 @@ SCALE ?= medium
 # First day of the month 24 months ago: the demo's KPI history starts there.
 MONTHS_AGO_24 := $(shell date -d "$$(date +%Y-%m-01) -24 months" +%Y-%m-%d)
 
-.PHONY: run test install install-test demo lint check clean
+.PHONY: run test install install-test demo lint check clean mutation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -47,6 +47,12 @@ lint: install-test
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 	$(BIN)/python manage.py makemigrations --check --dry-run
+
+## Mutation testing of the rule modules (slow, never in CI): scores go to docs/testing.md
+MUTATION_MODULES ?= periods business_hours targets alerts
+mutation: install-test
+	$(BIN)/pip install --quiet -e ".[mutation]"
+	PYTHON=$(BIN)/python mutation/run.sh $(MUTATION_MODULES)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles artifacts

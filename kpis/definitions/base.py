@@ -17,7 +17,16 @@ from typing import Any, ClassVar
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Aggregate, Count, FloatField, Model, Q, QuerySet
+from django.db.models import (
+    Aggregate,
+    CharField,
+    Count,
+    FloatField,
+    Model,
+    Q,
+    QuerySet,
+    TextField,
+)
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -147,12 +156,26 @@ def grouped(
     return {group_key(row[path]): (row["v"], row["n"] or 0) for row in rows}
 
 
+def _is_text_path(model: type[Model], path: str) -> bool:
+    """Whether `path` (a lookup through relations) ends on a text column, not a relation."""
+    field: Any = None
+    for name in path.split("__"):
+        field = model._meta.get_field(name)
+        if field.is_relation and field.related_model is not None:
+            model = field.related_model
+    return isinstance(field, CharField | TextField) and not field.is_relation
+
+
 def filter_dimension(queryset: QuerySet[Any], path: str | None, value: str) -> QuerySet[Any]:
     """The rows of one dimension value, matching how `grouped` keyed them."""
     if path is None:
         return queryset
     if value == "":
-        return queryset.filter(**{f"{path}__isnull": True})
+        # `group_key` keys NULL and a blank text value (rfm_segment's default "") alike.
+        empty = Q(**{f"{path}__isnull": True})
+        if _is_text_path(queryset.model, path):
+            empty |= Q(**{path: ""})
+        return queryset.filter(empty)
     return queryset.filter(**{path: value})
 
 

@@ -6,7 +6,17 @@ import datetime as dt
 
 import pytest
 
-from kpis.periods import period_bounds, to_datetime_range
+from kpis.periods import (
+    PeriodError,
+    current_period,
+    iter_periods,
+    local_today,
+    next_period_start,
+    parse_date,
+    period_bounds,
+    previous_period,
+    to_datetime_range,
+)
 from tests.kpis.boundaries import at, figures
 from tests.kpis.conftest import buyer
 
@@ -131,3 +141,39 @@ def test_an_order_in_the_last_instant_of_a_quarter_belongs_to_it():
 
     assert (q2["numerator"], q2["rows_numerator"]) == (1, 1)
     assert (q3["numerator"], q3["rows_numerator"]) == (1, 1)
+
+
+def test_next_and_previous_period_step_over_the_bound_by_exactly_one_period():
+    # the period after the one starting 2026-12-01 starts 2027-01-01; the one before
+    # 2026-03-01 is February 2026 (28 days), and the week before Monday 03-02 is Feb 23–Mar 2
+    assert next_period_start("month", dt.date(2026, 12, 1)) == dt.date(2027, 1, 1)
+    assert next_period_start("quarter", dt.date(2026, 10, 1)) == dt.date(2027, 1, 1)
+    assert previous_period("month", dt.date(2026, 3, 1)) == (
+        dt.date(2026, 2, 1),
+        dt.date(2026, 3, 1),
+    )
+    assert previous_period("week", dt.date(2026, 3, 2)) == (
+        dt.date(2026, 2, 23),
+        dt.date(2026, 3, 2),
+    )
+
+
+def test_parse_date_reads_an_iso_date_with_surrounding_blanks():
+    assert parse_date(" 2026-03-01 ") == dt.date(2026, 3, 1)
+    with pytest.raises(PeriodError, match="Invalid date None"):
+        parse_date(None)  # type: ignore[arg-type]
+
+
+def test_current_period_is_the_organisation_local_today(settings):
+    settings.CRM_TIME_ZONE = "Europe/Berlin"
+    # 2026-03-31 22:30 UTC is 2026-04-01 00:30 in Berlin (UTC+2): April, Q2, week of Mar 30
+    now = dt.datetime(2026, 3, 31, 22, 30, tzinfo=dt.UTC)
+    assert local_today(now) == dt.date(2026, 4, 1)
+    assert current_period("month", now) == (dt.date(2026, 4, 1), dt.date(2026, 5, 1))
+    assert current_period("week", now) == (dt.date(2026, 3, 30), dt.date(2026, 4, 6))
+
+
+def test_iter_periods_refuses_an_end_before_the_start():
+    # [Mar 2, Mar 1) is not a range: refused, not silently empty
+    with pytest.raises(PeriodError, match="must be after"):
+        list(iter_periods("day", dt.date(2026, 3, 2), dt.date(2026, 3, 1)))
