@@ -105,7 +105,7 @@ def _columns(model_label: str) -> _Columns:
         model = apps.get_model(model_label)
     except (LookupError, ValueError):
         return _Columns(frozenset(), frozenset())
-    fields = model._meta.concrete_fields  # type: ignore[misc]
+    fields: list[models.Field] = list(model._meta.concrete_fields)  # type: ignore[misc]
     return _Columns(
         encrypted=frozenset(f.column for f in fields if isinstance(f, EncryptedMixin)),
         hidden=frozenset(f.column for f in fields if isinstance(f, BlindIndexField)),
