@@ -24,13 +24,7 @@ install-test: $(BIN)/python
 ## Installs, migrates, seeds demo data (once), computes KPIs and serves on http://$(HOST):$(PORT)
 run: install
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py kpis schedule
-	$(BIN)/python manage.py surveys_schedule
-	$(BIN)/python manage.py support_schedule
-	$(BIN)/python manage.py sales_schedule
-	$(BIN)/python manage.py crm_schedule
-	$(BIN)/python manage.py audit_schedule
-	$(BIN)/python manage.py digests schedule
+	$(BIN)/python manage.py schedule
 	$(BIN)/python manage.py seed_demo --if-empty --scale $(SCALE)
 	$(BIN)/python manage.py kpis compute --granularity month --start $(MONTHS_AGO_24) --quiet-if-fresh
 	$(BIN)/python manage.py forecast_snapshot
