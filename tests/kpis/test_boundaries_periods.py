@@ -3,6 +3,7 @@ quarters and years (issue 19, item 1). Each test fails if a bound moves by one i
 day; the stored count and the drill-down list are both checked."""
 
 import datetime as dt
+from itertools import islice
 
 import pytest
 
@@ -177,3 +178,18 @@ def test_iter_periods_refuses_an_end_before_the_start():
     # [Mar 2, Mar 1) is not a range: refused, not silently empty
     with pytest.raises(PeriodError, match="must be after"):
         list(iter_periods("day", dt.date(2026, 3, 2), dt.date(2026, 3, 1)))
+
+
+def test_iter_periods_stops_at_an_end_inside_a_period_and_a_day_steps_back_one_day():
+    # [Jan 15, Mar 10) overlaps January, February and March; the 4th item must not exist
+    periods = list(islice(iter_periods("month", dt.date(2026, 1, 15), dt.date(2026, 3, 10)), 4))
+    assert [start for start, _end in periods] == [
+        dt.date(2026, 1, 1),
+        dt.date(2026, 2, 1),
+        dt.date(2026, 3, 1),
+    ]
+    # the day before March 1 is February 28, not the 27th
+    assert previous_period("day", dt.date(2026, 3, 1)) == (
+        dt.date(2026, 2, 28),
+        dt.date(2026, 3, 1),
+    )
