@@ -81,7 +81,10 @@ def use_language(page, code: str) -> None:
 
 
 def wait_for_charts(page) -> None:
-    """Every chart on the page has drawn (or found nothing to draw), none failed."""
+    """Every chart on the page has drawn (or found nothing to draw), none failed.
+
+    Predicates are written as functions: Playwright polls a bare expression with eval(), which
+    the Content-Security-Policy (script-src 'self') refuses."""
     page.wait_for_function(
         """() => Array.from(document.querySelectorAll('canvas.kpi-chart'))
             .every((c) => ['ready', 'empty', 'error'].includes(c.dataset.chartState))"""

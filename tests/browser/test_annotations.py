@@ -56,7 +56,9 @@ def test_manager_annotates_a_month_and_sees_it_on_the_chart_and_in_the_table(
     log_in(page, "olga")
     kpi_page = reverse("kpis:kpi_detail", kwargs={"key": "revenue"})
     page.goto(f"{kpi_page}?granularity=month&period={month.isoformat()}")
-    page.wait_for_function(f"document.querySelector('{TREND}').dataset.chartState === 'ready'")
+    page.wait_for_function(
+        f"() => document.querySelector('{TREND}').dataset.chartState === 'ready'"
+    )
     # No note yet: no marker drawn and the list under the chart stays hidden.
     assert page.get_attribute(TREND, "data-annotation-markers") is None
     assert page.locator("[data-testid=chart-annotations]").is_hidden()
@@ -83,7 +85,9 @@ def test_manager_annotates_a_month_and_sees_it_on_the_chart_and_in_the_table(
 
     # Back on the KPI page at the same period; the chart marks the note, numbered as listed.
     assert page.url.endswith(f"{kpi_page}?granularity=month&period={month.isoformat()}")
-    page.wait_for_function(f"document.querySelector('{TREND}').dataset.annotationMarkers === '1'")
+    page.wait_for_function(
+        f"() => document.querySelector('{TREND}').dataset.annotationMarkers === '1'"
+    )
     assert page.get_attribute(TREND, "data-annotation-ids") == str(note.pk)
     listed = page.locator("[data-testid=chart-annotations] li")
     assert listed.count() == 1

@@ -87,7 +87,7 @@ def test_manager_filters_by_team_opens_churn_and_drills_into_a_month(
     page.wait_for_load_state("networkidle")
     assert f"team={north.pk}" in page.url
     page.wait_for_function(
-        "document.querySelectorAll('canvas.kpi-chart[data-chart-state=ready]').length >= 1"
+        "() => document.querySelectorAll('canvas.kpi-chart[data-chart-state=ready]').length >= 1"
     )
     assert "North" in page.inner_text("[data-testid=active-filter]")
     page.screenshot(path=str(screenshot_dir / "manager-overview-team.png"), full_page=True)
@@ -97,7 +97,8 @@ def test_manager_filters_by_team_opens_churn_and_drills_into_a_month(
     assert "/kpis/kpi/churn_rate/" in page.url
     assert f"team={north.pk}" in page.url
     page.wait_for_function(
-        "document.querySelector('[data-testid=chart-trend] canvas').dataset.chartState === 'ready'"
+        "() => document.querySelector('[data-testid=chart-trend] canvas')"
+        ".dataset.chartState === 'ready'"
     )
 
     period_row = page.locator("[data-testid=table-periods] tr", has_text=month.isoformat())
@@ -116,7 +117,8 @@ def test_manager_filters_by_team_opens_churn_and_drills_into_a_month(
     kpi_page_url = reverse("kpis:kpi_detail", kwargs={"key": "churn_rate"}) + f"?team={north.pk}"
     page.goto(kpi_page_url)
     page.wait_for_function(
-        "document.querySelector('[data-testid=chart-trend] canvas').dataset.chartState === 'ready'"
+        "() => document.querySelector('[data-testid=chart-trend] canvas')"
+        ".dataset.chartState === 'ready'"
     )
     page.screenshot(path=str(screenshot_dir / "manager-kpi-page.png"), full_page=True)
 

@@ -62,7 +62,7 @@ def test_a_manager_logs_in_and_sees_the_kpi_charts_drawn(page, screenshot_dir):
 
     assert page.url.endswith(reverse("kpis:overview"))
     page.wait_for_function(
-        "document.querySelectorAll('canvas.kpi-chart[data-chart-state=ready]').length >= 3"
+        "() => document.querySelectorAll('canvas.kpi-chart[data-chart-state=ready]').length >= 3"
     )
     drawn = page.evaluate(
         """() => Array.from(document.querySelectorAll('canvas.kpi-chart')).map((canvas) => {
@@ -117,7 +117,7 @@ def test_a_rep_lands_on_my_day_and_sees_their_own_kpis_only(page, screenshot_dir
     page.click("[data-testid=main-nav] >> text=KPIs")
     page.wait_for_load_state("networkidle")
     page.wait_for_function(
-        "document.querySelector('#kpi-revenue canvas').dataset.chartState === 'ready'"
+        "() => document.querySelector('#kpi-revenue canvas').dataset.chartState === 'ready'"
     )
     # Her own revenue, not the organisation's 18,250.50.
     assert page.locator("#kpi-revenue [data-testid=kpi-value]").inner_text().startswith("1,234.00")
