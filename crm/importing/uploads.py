@@ -1,5 +1,7 @@
-"""Uploaded files waiting for their preview, dry run and commit: the file on disk, its metadata
-in the cache under an unguessable token, readable only by the user who uploaded it.
+"""Uploaded files waiting for their preview, dry run and commit: the file on disk and its
+metadata in a JSON file beside it, under an unguessable token, readable only by the user who
+uploaded it. The metadata is not kept in the cache, so an upload made while Redis is down is still
+found by its preview page (the preview itself then waits for the broker).
 
 The files hold customer data, so they are stored encrypted (crm/encryption/storage.py) and
 owner-readable only (0600), deleted once the import has run and, if it never runs, by the beat
@@ -10,6 +12,8 @@ content through `upload_plain_file`: a 0600 temporary copy that exists only whil
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import secrets
 import tempfile
 from collections.abc import Iterator
@@ -18,15 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.files import File
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.encryption.storage import EncryptedFileSystemStorage
 from crm.importing.files import ImportFileError, file_format, max_import_bytes
-
-UPLOAD_TIMEOUT = 24 * 60 * 60
 
 
 def upload_dir() -> Path:
@@ -41,8 +42,9 @@ def upload_storage() -> EncryptedFileSystemStorage:
     return EncryptedFileSystemStorage(location=str(upload_dir()))
 
 
-def _key(token: str) -> str:
-    return f"imports:upload:{token}"
+def _metadata_path(token: str) -> Path:
+    # Tokens are url-safe base64: no path separators can reach the file name.
+    return upload_dir() / f"{token}.json"
 
 
 def progress_key(token: str) -> str:
@@ -82,23 +84,27 @@ def upload_store(*, uploaded: Any, kind: str, user_id: int) -> str:
     except ImportFileError:
         storage.delete(stored_name)
         raise
-    cache.set(
-        _key(token),
-        {
-            "path": str(Path(storage.path(stored_name))),
-            "name": name,
-            "kind": kind,
-            "user": user_id,
-            "size": content.written,
-        },
-        UPLOAD_TIMEOUT,
-    )
+    metadata = {
+        "path": str(Path(storage.path(stored_name))),
+        "name": name,
+        "kind": kind,
+        "user": user_id,
+        "size": content.written,
+    }
+    descriptor = os.open(_metadata_path(token), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as target:
+        json.dump(metadata, target)
     return token
 
 
 def upload_get(token: str, *, user_id: int | None = None) -> dict[str, Any] | None:
-    upload = cache.get(_key(token))
-    if upload is None or (user_id is not None and upload["user"] != user_id):
+    if not token or not all(c.isalnum() or c in "-_" for c in token):
+        return None
+    try:
+        upload = json.loads(_metadata_path(token).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if user_id is not None and upload["user"] != user_id:
         return None
     return dict(upload)
 
@@ -120,8 +126,8 @@ def upload_plain_file(upload: dict[str, Any]) -> Iterator[Path]:
 
 def upload_delete(token: str) -> None:
     """Delete the upload's file once the import has run. The metadata (file name, kind, owner)
-    stays in the cache until it expires, so the status page can still show the report."""
-    upload = cache.get(_key(token))
+    stays until the upload expires, so the status page can still show the report."""
+    upload = upload_get(token)
     if upload is not None:
         Path(upload["path"]).unlink(missing_ok=True)
 

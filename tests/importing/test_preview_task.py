@@ -3,12 +3,17 @@
 file and queues the task; the page shows progress (htmx polling) until the task has read the
 header and the first rows."""
 
+import datetime as dt
+
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from crm.importing.tasks import import_upload_preview, preview_key
+from crm.importing.uploads import upload_get, uploads_expire
 from crm.models import OutboxMessage
 from tests.customers.factories import UserFactory
 
@@ -76,9 +81,21 @@ def test_once_the_task_has_run_the_poll_reloads_and_the_page_shows_the_rows(clie
 
 
 def test_an_expired_upload_is_the_previews_error(client, upload):
-    cache.delete(f"imports:upload:{upload}")
+    uploads_expire(
+        now=timezone.now() + dt.timedelta(hours=settings.CRM_IMPORT_UPLOAD_TTL_HOURS + 1)
+    )
 
     state = import_upload_preview(upload)
 
     assert state["state"] == "failed"
     assert "expired" in state["error"]
+
+
+def test_an_upload_is_found_without_the_cache(client, upload):
+    """Its metadata lives beside the file: with the cache emptied (or Redis down) the upload
+    and its owner are still known, so the preview page waits instead of answering 404."""
+    cache.clear()
+
+    assert upload_get(upload)["name"].endswith(".csv")
+    assert upload_get(upload, user_id=-1) is None
+    assert client.get(reverse("imports:preview", args=[upload])).status_code == 200
