@@ -245,10 +245,9 @@ class ForecastAccuracy(ForecastKpi):
 
     key = "forecast_accuracy"
     name = _("Forecast accuracy")
-    # xgettext:no-python-format
     description = _(
         "How close the forecast taken at the start of the period came to the amount won: "
-        "100 % is exact, 0 % is off by the whole won amount."
+        "a forecast equal to it scores 100%; one off by the whole won amount scores 0%."
     )
     formula = _(
         "1 − |F − W| ÷ W, F = weighted pipeline (Σ amount × probability of the open deals "
