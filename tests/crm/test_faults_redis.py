@@ -131,8 +131,8 @@ def test_a_reply_written_while_redis_is_down_is_saved_and_mailed_once_redis_is_b
         wait_for(lambda: len(mail.outbox) == 2)
         assert mail.outbox[1].to == ["ada@example.com"]
         assert "Second answer" in mail.outbox[1].body
-        second.refresh_from_db()
-        assert second.email_message_id
+        # The task records the Message-ID after sending: wait for that write, not only the mail.
+        wait_for(lambda: TicketMessage.objects.get(pk=second.pk).email_message_id != "")
 
         # and a second beat run sends nothing again: no double e-mail
         assert outbox_deliver_pending_task() == 0
