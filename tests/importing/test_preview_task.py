@@ -96,6 +96,8 @@ def test_an_upload_is_found_without_the_cache(client, upload):
     and its owner are still known, so the preview page waits instead of answering 404."""
     cache.clear()
 
-    assert upload_get(upload)["name"].endswith(".csv")
+    found = upload_get(upload)
+    assert found is not None
+    assert found["name"].endswith(".csv")
     assert upload_get(upload, user_id=-1) is None
     assert client.get(reverse("imports:preview", args=[upload])).status_code == 200
