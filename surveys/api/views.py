@@ -43,7 +43,9 @@ class SurveyResponseViewSet(ExternalIdUpsertMixin, DomainViewSet):
     serializer_class = api.SurveyResponseSerializer
     http_method_names = ["get", "post", "put", "delete", "head", "options"]
     filterset_class = SurveyResponseFilter
-    search_fields = ["comment"]
+    # Comments are encrypted at rest, so they cannot be searched by substring: search finds the
+    # answers of customers by name (has_comment filters on whether there is a comment).
+    search_fields = ["customer__name"]
     ordering_fields = ["id", "responded_at", "score"]
 
     def visible_queryset(self) -> QuerySet:

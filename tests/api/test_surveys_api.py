@@ -75,6 +75,17 @@ def test_response_filters(crew, client_as):
     assert [row["id"] for row in rows] == [detractor.pk]
 
 
+def test_response_search_finds_the_customer_by_name_not_inside_encrypted_comments(crew, client_as):
+    ada = SurveyResponseFactory(customer=CustomerFactory(name="Ada Lovelace"), comment="Slow")
+    SurveyResponseFactory(customer=CustomerFactory(name="Bob"), comment="Ada was great")
+
+    response = client_as(crew.admin).get(URL, {"search": "lovelace"})
+
+    # The comment naming Ada is ciphertext in the database: only the customer's name matches.
+    assert response.status_code == 200
+    assert [row["id"] for row in response.json()["results"]] == [ada.pk]
+
+
 def test_reps_read_responses_but_cannot_record_them(crew, client_as):
     survey = SurveyFactory()
     customer = CustomerFactory(team=crew.team_a)
