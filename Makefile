@@ -8,6 +8,8 @@ PORT ?= 8000
 SCALE ?= medium
 # First day of the month 24 months ago: the demo's KPI history starts there.
 MONTHS_AGO_24 := $(shell date -d "$$(date +%Y-%m-01) -24 months" +%Y-%m-%d)
+# The customer predictions are fitted on the demo's orders up to yesterday.
+YESTERDAY := $(shell date -d yesterday +%Y-%m-%d)
 
 .PHONY: run test install install-test demo lint check clean mutation
 
@@ -28,6 +30,7 @@ run: install
 	$(BIN)/python manage.py seed_demo --if-empty --scale $(SCALE)
 	$(BIN)/python manage.py kpis compute --granularity month --start $(MONTHS_AGO_24) --quiet-if-fresh
 	$(BIN)/python manage.py forecast_snapshot
+	$(BIN)/python manage.py predict fit --calibration-end $(YESTERDAY) && $(BIN)/python manage.py predict score
 	$(BIN)/python manage.py demo_logins
 	@echo "Demo: two-factor sign-in is OFF (CRM_REQUIRE_2FA_ROLES is empty); production turns it on for Admin and Manager."
 	CRM_REQUIRE_2FA_ROLES= $(BIN)/python manage.py runserver $(HOST):$(PORT)
