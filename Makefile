@@ -28,9 +28,9 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py schedule
 	$(BIN)/python manage.py seed_demo --if-empty --scale $(SCALE)
+	$(BIN)/python manage.py predict fit --calibration-end $(YESTERDAY) && $(BIN)/python manage.py predict score
 	$(BIN)/python manage.py kpis compute --granularity month --start $(MONTHS_AGO_24) --quiet-if-fresh
 	$(BIN)/python manage.py forecast_snapshot
-	$(BIN)/python manage.py predict fit --calibration-end $(YESTERDAY) && $(BIN)/python manage.py predict score
 	$(BIN)/python manage.py demo_logins
 	@echo "Demo: two-factor sign-in is OFF (CRM_REQUIRE_2FA_ROLES is empty); production turns it on for Admin and Manager."
 	CRM_REQUIRE_2FA_ROLES= $(BIN)/python manage.py runserver $(HOST):$(PORT)
