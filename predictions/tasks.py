@@ -6,7 +6,6 @@ a manager's "fit now" on the model page enqueues the same work for one user.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -15,6 +14,7 @@ from django.contrib.auth import get_user_model
 
 from predictions.models import PredictionRun
 from predictions.services import PredictionUnavailable, prediction_fit_all, prediction_score
+from surveys.tasks import beat_schedule_install as install
 
 logger = logging.getLogger(__name__)
 
@@ -49,27 +49,4 @@ def refresh_predictions(user_id: int | None = None) -> dict[str, Any]:
 
 def beat_schedule_install() -> str:
     """Create or update the weekly entry (idempotent; keeps an admin's `enabled` choice)."""
-    from django.conf import settings
-    from django_celery_beat.models import CrontabSchedule, PeriodicTask
-
-    crontab = BEAT_ENTRY["crontab"]
-    schedule, _created = CrontabSchedule.objects.get_or_create(
-        minute=crontab["minute"],
-        hour=crontab["hour"],
-        day_of_month="*",
-        month_of_year="*",
-        day_of_week=crontab["day_of_week"],
-        timezone=settings.CRM_TIME_ZONE,
-    )
-    PeriodicTask.objects.update_or_create(
-        name=BEAT_ENTRY["name"],
-        defaults={
-            "task": BEAT_ENTRY["task"],
-            "crontab": schedule,
-            "interval": None,
-            "expire_seconds": BEAT_ENTRY["expire_seconds"],
-            "description": BEAT_ENTRY["description"],
-            "kwargs": json.dumps({}),
-        },
-    )
-    return str(BEAT_ENTRY["name"])
+    return install((BEAT_ENTRY,))[0]

@@ -117,7 +117,8 @@ def beat_schedule_install(entries: tuple[dict[str, Any], ...] = BEAT_ENTRIES) ->
             hour=crontab["hour"],
             day_of_month="*",
             month_of_year="*",
-            day_of_week="*",
+            # Weekly entries name their day (crontab "day_of_week"); the rest run every day.
+            day_of_week=crontab.get("day_of_week", "*"),
             timezone=settings.CRM_TIME_ZONE,
         )
         PeriodicTask.objects.update_or_create(
