@@ -10,7 +10,12 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.formats import date_format, number_format
+from django.utils.translation import gettext as _
 
+from audit.context import trail_supported
 from audit.models import BASELINE, TRACKED, AuditEvent, AuthEvent
 from crm.encryption.ciphers import UndecryptableValue, decrypt
 from crm.encryption.fields import BlindIndexField, EncryptedMixin, blind_index_q
@@ -229,6 +234,132 @@ def event_rows(events: Any) -> list[EventRow]:
             )
         )
     return rows
+
+
+# --- a record's history (the History tab) --------------------------------------------------------
+
+# Columns that say nothing to a person reading a record's history.
+_HISTORY_SKIPPED = frozenset({"id", "updated_at", "version", "search_vector"})
+
+
+def _action_labels() -> dict[str, str]:
+    return {
+        "insert": _("created"),
+        "update": _("changed"),
+        "delete": _("deleted"),
+        BASELINE: _("as the trail started"),
+    }
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One change of a record as a person reads it: values by their labels and display forms
+    (choices translated, linked records by name, dates in the organisation's time zone)."""
+
+    time: dt.datetime
+    user: Any
+    action: str
+    action_label: str
+    source: str
+    changes: list[tuple[str, str, str]]
+
+
+def record_history_events(record: models.Model) -> QuerySet[AuditEvent]:
+    """The record's events, newest first (PostgreSQL only: see `trail_supported`)."""
+    return (
+        AuditEvent.objects.across(event_model_for(type(record)))
+        .filter(pgh_obj_id=str(record.pk))
+        .order_by("-pgh_created_at", "-pgh_id")
+    )
+
+
+def record_history(record: models.Model, *, limit: int = 10) -> list[HistoryEntry]:
+    """The last `limit` changes of `record`: who, when, what before → after. Empty without a
+    trail (SQLite); pages say so with `trail_supported()`."""
+    if not trail_supported():
+        return []
+    return history_entries(type(record), list(record_history_events(record)[:limit]))
+
+
+def history_entries(model: type[models.Model], events: list[AuditEvent]) -> list[HistoryEntry]:
+    """Readable entries for a page of one model's events: one query for the acting users and
+    one per linked model for the names of linked records, whatever the number of events."""
+    fields = {field.column: field for field in model._meta.concrete_fields}  # type: ignore[misc]
+    raw = [(event, event_changes(event)) for event in events]
+    wanted: dict[type[models.Model], set[Any]] = {}
+    for _event, changes in raw:
+        for column, before, after in changes:
+            field = fields.get(column)
+            if field is not None and field.is_relation and field.related_model is not None:
+                wanted.setdefault(field.related_model, set()).update(  # type: ignore[arg-type]
+                    value for value in (before, after) if value not in (None, "")
+                )
+    linked = {
+        related: related._default_manager.in_bulk(ids)  # type: ignore[attr-defined]
+        for related, ids in wanted.items()
+    }
+    user_ids = {event.user_id for event in events if event.user_id is not None}
+    users = get_user_model().objects.in_bulk(user_ids) if user_ids else {}
+    actions = _action_labels()
+    return [
+        HistoryEntry(
+            time=event.pgh_created_at,
+            user=users.get(event.user_id),
+            action=event.pgh_label,
+            action_label=actions.get(event.pgh_label, event.pgh_label),
+            source=event.source or "",
+            changes=[
+                (
+                    str(fields[column].verbose_name) if column in fields else column,
+                    _display(fields.get(column), before, linked),
+                    _display(fields.get(column), after, linked),
+                )
+                for column, before, after in changes
+                if column not in _HISTORY_SKIPPED
+            ],
+        )
+        for event, changes in raw
+    ]
+
+
+def _display(field: models.Field | None, value: Any, linked: dict[Any, dict[Any, Any]]) -> str:
+    if value is None or value == "":
+        return "—"
+    if field is None:
+        return _readable(value)
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if field.is_relation and field.related_model is not None:
+        target = linked.get(field.related_model, {}).get(value)
+        if target is None:
+            target = linked.get(field.related_model, {}).get(_as_int(value))
+        if target is None:
+            return _("#%(id)s (deleted)") % {"id": value}
+        if hasattr(target, "get_full_name"):
+            return target.get_full_name() or target.get_username()
+        return str(target)
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(field, models.DateTimeField):
+        moment = parse_datetime(str(value))
+        if moment is not None:
+            if timezone.is_naive(moment):
+                moment = timezone.make_aware(moment, dt.UTC)
+            return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+    elif isinstance(field, models.DateField):
+        day = parse_date(str(value))
+        if day is not None:
+            return date_format(day, "DATE_FORMAT")
+    elif isinstance(field, models.DecimalField | models.IntegerField | models.FloatField):
+        return number_format(value, use_l10n=True, force_grouping=True)
+    return _readable(value)
+
+
+def _as_int(value: Any) -> Any:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value
 
 
 def customer_data_candidates(query: str, *, limit: int = 20) -> list[Customer]:

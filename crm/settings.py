@@ -95,6 +95,8 @@ INSTALLED_APPS = [
     "audit",
     # Customer predictions (BG/NBD + Gamma-Gamma), issue 17.
     "predictions",
+    # Files attached to customers, deals and tickets (issue 12).
+    "attachments",
 ]
 
 MIDDLEWARE = [
@@ -188,6 +190,9 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 USE_I18N = True
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates as people write them ("4 Dec 2026, 14:41", "2026年12月4日 14:41") and thousand separators
+# in both languages: crm/formats/<locale>/formats.py override Django's defaults.
+FORMAT_MODULE_PATH = ["crm.formats"]
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -237,6 +242,24 @@ CRM_IMPORT_XLSX_MAX_UNPACKED_BYTES = env_int(
     "CRM_IMPORT_XLSX_MAX_UNPACKED_BYTES", 500 * 1024 * 1024
 )
 CRM_IMPORT_XLSX_MAX_RATIO = env_int("CRM_IMPORT_XLSX_MAX_RATIO", 100)
+# Attachments (issue 12): size cap per file and the accepted types, sniffed from the content.
+CRM_ATTACHMENT_MAX_BYTES = env_int("CRM_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+CRM_ATTACHMENT_TYPES = env_list(
+    "CRM_ATTACHMENT_TYPES",
+    [
+        "application/pdf",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "text/plain",
+        "text/csv",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ],
+)
+CRM_ATTACHMENT_MAX_FILES = env_int("CRM_ATTACHMENT_MAX_FILES", 10)
 CRM_IMPORT_MAX_COLUMNS = env_int("CRM_IMPORT_MAX_COLUMNS", 200)
 
 # Customer predictions (issue 17): the fit's minimum data, the per-segment fit threshold, the
@@ -495,6 +518,16 @@ PERMISSIONS_POLICY = env_str(
 # plain finders under DEBUG and in tests, so neither needs collectstatic.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Attachments: encrypted on disk under CRM_ATTACHMENT_DIR by default; any Django storage
+    # backend (CRM_ATTACHMENT_STORAGE) works, files are only ever served through the download view.
+    "attachments": {
+        "BACKEND": env_str(
+            "CRM_ATTACHMENT_STORAGE", "crm.encryption.storage.EncryptedFileSystemStorage"
+        ),
+        "OPTIONS": {
+            "location": env_str("CRM_ATTACHMENT_DIR", str(BASE_DIR / "media" / "attachments"))
+        },
+    },
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG

@@ -62,4 +62,7 @@ urlpatterns = [
     path("reports/", include("kpis.report_urls")),
     # Customer predictions (issue 17): model page, at-risk list.
     path("predictions/", include("predictions.urls")),
+    # Any record's files and change history (issue 12), each behind the record's visibility.
+    path("attachments/", include("attachments.urls")),
+    path("history/", include("audit.history_urls")),
 ]

@@ -15,7 +15,8 @@ Order of decisions (each refusal is logged and writes nothing):
 6. Match the sender to a contact, then a customer, by e-mail (case-insensitive); an unknown
    sender becomes a new person customer. The reply goes through ticket_message_add, so a pending
    or solved ticket reopens and a closed one gets a linked follow-up ticket.
-Attachments are not stored (no attachment model yet); their names and sizes are noted in the body.
+Attachments of an accepted type are stored on the ticket (attachments app, within the
+INBOUND_ATTACHMENT_MAX_BYTES cap); each is noted in the message body, a refused type as not stored.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from django.db import transaction
 from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 
+from attachments.models import Attachment
+from attachments.services import IncomingFile, attachment_check, attachments_add
 from crm.encryption.ciphers import normalise_email
 from crm.encryption.fields import blind_index_q
 from customers.models import Contact, Customer
@@ -164,8 +167,15 @@ def _body_text(message: EmailMessage) -> str:
     return str(content).replace("\r\n", "\n").strip()
 
 
-def _attachments(message: EmailMessage) -> list[tuple[str, int]]:
-    """(file name, size in bytes) of each attachment; refuses one over the size cap."""
+@dataclass(frozen=True)
+class _InboundAttachment:
+    incoming: IncomingFile
+    accepted: bool
+
+
+def _attachments(message: EmailMessage) -> list[_InboundAttachment]:
+    """Each attachment, with whether its type (sniffed from the content) may be stored; refuses
+    the message when one is over the size cap."""
     found = []
     limit = _max_attachment_bytes()
     for part in message.iter_attachments():
@@ -178,7 +188,13 @@ def _attachments(message: EmailMessage) -> list[tuple[str, int]]:
                 _("The attachment “%(name)s” is larger than the accepted size.") % {"name": name},
                 size=size,
             )
-        found.append((name, size))
+        incoming = IncomingFile.from_bytes(name, payload if isinstance(payload, bytes) else b"")
+        try:
+            attachment_check(incoming, max_bytes=limit)
+        except ValidationError:
+            found.append(_InboundAttachment(incoming, accepted=False))
+        else:
+            found.append(_InboundAttachment(incoming, accepted=True))
     return found
 
 
@@ -232,14 +248,31 @@ def _match_sender(name: str, address: str) -> tuple[Customer, Contact | None]:
     return customer_create(name=name or address, kind="person", email=address), None
 
 
-def _with_attachment_note(body: str, attachments: list[tuple[str, int]]) -> str:
+def _with_attachment_note(body: str, attachments: list[_InboundAttachment]) -> str:
     if not attachments:
         return body
     lines = [
-        _("[attachment not stored: %(name)s, %(size)s bytes]") % {"name": name, "size": size}
-        for name, size in attachments
+        (
+            _("[attachment: %(name)s, %(size)s bytes]")
+            if attachment.accepted
+            else _("[attachment not stored, type not accepted: %(name)s, %(size)s bytes]")
+        )
+        % {"name": attachment.incoming.name, "size": attachment.incoming.size}
+        for attachment in attachments
     ]
     return "\n".join([body, "", *lines]).strip()
+
+
+def _store_attachments(ticket: Ticket, attachments: list[_InboundAttachment]) -> None:
+    for attachment in attachments:
+        if attachment.accepted:
+            attachments_add(
+                record=ticket,
+                files=[attachment.incoming],
+                actor=None,
+                source=Attachment.Source.EMAIL,
+                max_bytes=_max_attachment_bytes(),
+            )
 
 
 @transaction.atomic
@@ -279,6 +312,7 @@ def inbound_email_process(*, raw: bytes) -> InboundResult:
         reply = ticket_message_add(
             ticket=ticket, body=body, author_kind="customer", email_message_id=message_id
         )
+        _store_attachments(reply.ticket, attachments)
         return InboundResult(action="replied", ticket=reply.ticket, message=reply)
 
     customer, contact = _match_sender(name, address)
@@ -291,4 +325,5 @@ def inbound_email_process(*, raw: bytes) -> InboundResult:
         team=customer.team,
         email_message_id=message_id,
     )
+    _store_attachments(ticket, attachments)
     return InboundResult(action="created", ticket=ticket, message=ticket.messages.first())
