@@ -13,6 +13,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.formats import date_format, number_format
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from audit.context import trail_supported
@@ -310,7 +311,7 @@ def history_entries(model: type[models.Model], events: list[AuditEvent]) -> list
             source=event.source or "",
             changes=[
                 (
-                    str(fields[column].verbose_name) if column in fields else column,
+                    capfirst(str(fields[column].verbose_name)) if column in fields else column,
                     _display(fields.get(column), before, linked),
                     _display(fields.get(column), after, linked),
                 )
