@@ -27,7 +27,6 @@ from django.utils.translation import gettext_lazy
 
 from crm.importing.export import ExportColumn
 from crm.models import BulkJob
-from crm.outbox import task_send_on_commit
 from crm.roles import is_admin, user_roles
 from customers.models import Team
 from customers.selectors import teams_of
@@ -43,8 +42,6 @@ BULK_CHUNK_SIZE = 200
 BULK_INLINE_MAX = 50
 # Refusals kept with their reasons; beyond this only the count grows (bounded job row).
 BULK_REFUSALS_KEPT = 1000
-# By name: crm.tasks imports this module.
-BULK_TASK = "crm.tasks.bulk_job_run_task"
 # Query-string keys of a list that are not part of its filter.
 NOT_FILTER_KEYS = frozenset({"page", "format", "saved_view"})
 
@@ -201,15 +198,20 @@ def _reason(error: ValidationError) -> str:
     return " ".join(str(message) for message in error.messages)
 
 
-def bulk_job_start(
-    *, user: Any, kind: BulkKind, action: BulkAction, params: dict[str, Any], query: str,
+def bulk_job_create(
+    *,
+    user: Any,
+    kind: BulkKind,
+    action: BulkAction,
+    params: dict[str, Any],
+    query: str,
     record_ids: Sequence[int] = (),
 ) -> BulkJob:
-    """Record the job with its filter snapshot and size; small ones run at once, others are
-    sent to a worker after commit."""
+    """Record the job with its filter snapshot (or ticked ids) and its size; see
+    `bulk_job_runs_inline` for where it runs."""
     ids = sorted({int(pk) for pk in record_ids})
     total = len(ids) if ids else kind.selection(user, QueryDict(query)).count()
-    job = BulkJob.objects.create(
+    return BulkJob.objects.create(
         user=user,
         kind=kind.key,
         action=action.key,
@@ -218,10 +220,11 @@ def bulk_job_start(
         record_ids=ids,
         total=total,
     )
-    if total <= BULK_INLINE_MAX:
-        return bulk_job_run(job_id=job.pk)
-    task_send_on_commit(BULK_TASK, job_id=job.pk)
-    return job
+
+
+def bulk_job_runs_inline(job: BulkJob) -> bool:
+    """Small selections run within the request; larger ones go to a worker."""
+    return job.total <= BULK_INLINE_MAX
 
 
 def bulk_job_run(*, job_id: int) -> BulkJob:

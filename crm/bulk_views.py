@@ -12,8 +12,19 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from crm.bulk import BulkKind, action_form, bulk_job_start, bulk_jobs_of, bulk_kind, filter_query
+from crm.bulk import (
+    BulkKind,
+    action_form,
+    bulk_job_create,
+    bulk_job_run,
+    bulk_job_runs_inline,
+    bulk_jobs_of,
+    bulk_kind,
+    filter_query,
+)
 from crm.importing.export import export_response, export_rows
+from crm.outbox import task_send_on_commit
+from crm.tasks import bulk_job_run_task
 
 EXPORT_ACTION = "export"
 
@@ -70,9 +81,13 @@ def bulk_start(request: HttpRequest, kind_key: str) -> HttpResponseBase:
     params = {
         form.add_prefix(name): request.POST.get(form.add_prefix(name), "") for name in form.fields
     }
-    job = bulk_job_start(
+    job = bulk_job_create(
         user=request.user, kind=kind, action=action, params=params, query=query, record_ids=ids
     )
+    if bulk_job_runs_inline(job):
+        bulk_job_run(job_id=job.pk)
+    else:
+        task_send_on_commit(bulk_job_run_task, job_id=job.pk)
     return redirect("bulk:job", pk=job.pk)
 
 
