@@ -56,7 +56,8 @@ class BulkAction:
 
     key: str
     label: str | Promise
-    apply: Callable[[Any, dict[str, Any], User], None]
+    # The service's return value is not used.
+    apply: Callable[[Any, dict[str, Any], User], object]
     fields: Callable[[User], dict[str, forms.Field]] = lambda user: {}
 
 
@@ -70,10 +71,12 @@ class BulkKind:
     roles: tuple[str, ...]
     list_url_name: str
     # The list's visible, filtered rows for the user and the list's query string.
-    selection: Callable[[User, QueryDict], QuerySet[Any]]
+    selection: Callable[[Any, QueryDict], QuerySet[Any]]
     export_columns: Sequence[ExportColumn]
     export_filename: str
     actions: tuple[BulkAction, ...] = field(default_factory=tuple)
+    # Relations the actions read from each record, loaded with the chunk.
+    related: tuple[str, ...] = ()
 
     def action(self, key: str) -> BulkAction | None:
         return next((action for action in self.actions if action.key == key), None)
@@ -119,7 +122,7 @@ def filter_query(params: QueryDict) -> str:
     return kept.urlencode()
 
 
-# --- parameter fields shared by the apps' actions -------------------------------------------------
+# --- parameter fields shared by the apps' actions ---------------------------------------------
 
 
 def assignable_users(user: Any) -> QuerySet[Any]:
@@ -142,16 +145,18 @@ def assignable_teams(user: Any) -> QuerySet[Team]:
     return teams.order_by("name") if is_admin(user) else teams.filter(pk__in=teams_of(user))
 
 
-def owner_field(user: Any, label: str | Promise = gettext_lazy("Owner")) -> dict[str, forms.Field]:
+def owner_field(user: Any) -> dict[str, forms.Field]:
     return {
         "owner": forms.ModelChoiceField(
-            queryset=assignable_users(user), label=label, to_field_name="pk"
+            queryset=assignable_users(user), label=gettext_lazy("Owner")
         )
     }
 
 
 def team_field(user: Any) -> dict[str, forms.Field]:
-    return {"team": forms.ModelChoiceField(queryset=assignable_teams(user), label=_("Team"))}
+    return {
+        "team": forms.ModelChoiceField(queryset=assignable_teams(user), label=gettext_lazy("Team"))
+    }
 
 
 def action_form(kind: BulkKind, action: BulkAction, user: Any, data: Any = None) -> forms.Form:
@@ -160,38 +165,51 @@ def action_form(kind: BulkKind, action: BulkAction, user: Any, data: Any = None)
     form = forms.Form(data, prefix=action.key, auto_id="bulk-%s")
     for name, form_field in action.fields(user).items():
         widget = form_field.widget
-        css = "form-select form-select-sm" if isinstance(widget, forms.Select) else (
-            "form-control form-control-sm"
+        css = (
+            "form-select form-select-sm"
+            if isinstance(widget, forms.Select)
+            else ("form-control form-control-sm")
         )
         widget.attrs.setdefault("class", css)
         form.fields[name] = form_field
     return form
 
 
-# --- the engine ------------------------------------------------------------------------------------
+# --- the engine ---------------------------------------------------------------------------------
 
 
 def _selection(job: BulkJob, kind: BulkKind) -> QuerySet[Any]:
-    return kind.selection(job.user, QueryDict(job.filter_snapshot)).order_by("pk")
+    selection = kind.selection(job.user, QueryDict(job.filter_snapshot))
+    return selection.select_related(None).order_by("pk")
 
 
-def _chunks(job: BulkJob, selection: QuerySet[Any]) -> Iterator[tuple[list[Any], list[int]]]:
-    """(records, ids refused as not visible) per chunk, after the job's cursor, in pk order."""
+def _chunks(
+    job: BulkJob, kind: BulkKind, selection: QuerySet[Any]
+) -> Iterator[tuple[list[Any], list[int]]]:
+    """(records, ids refused as not visible) per chunk, after the job's cursor, in pk order.
+
+    Two queries a chunk: the next ids through the list's visible, filtered selection (ids only,
+    so the walk stays on the primary key index), then those records without the list's joins."""
+    model = selection.model
     if job.record_ids:
         wanted = sorted({int(pk) for pk in job.record_ids if int(pk) > job.cursor})
         for start in range(0, len(wanted), BULK_CHUNK_SIZE):
-            ids = wanted[start : start + BULK_CHUNK_SIZE]
-            records = list(selection.filter(pk__in=ids))
-            found = {record.pk for record in records}
-            yield records, [pk for pk in ids if pk not in found]
+            asked = wanted[start : start + BULK_CHUNK_SIZE]
+            ids = list(selection.filter(pk__in=asked).values_list("pk", flat=True))
+            found = set(ids)
+            yield _records(model, kind, ids), [pk for pk in asked if pk not in found]
         return
     cursor = job.cursor
     while True:
-        records = list(selection.filter(pk__gt=cursor)[:BULK_CHUNK_SIZE])
-        if not records:
+        ids = list(selection.filter(pk__gt=cursor).values_list("pk", flat=True)[:BULK_CHUNK_SIZE])
+        if not ids:
             return
-        cursor = records[-1].pk
-        yield records, []
+        cursor = ids[-1]
+        yield _records(model, kind, ids), []
+
+
+def _records(model: Any, kind: BulkKind, ids: list[int]) -> list[Any]:
+    return list(model.objects.filter(pk__in=ids).select_related(*kind.related).order_by("pk"))
 
 
 def _reason(error: ValidationError) -> str:
@@ -246,7 +264,7 @@ def bulk_job_run(*, job_id: int) -> BulkJob:
     job.started_at = job.started_at or timezone.now()
     job.save(update_fields=["status", "started_at"])
     try:
-        for records, invisible in _chunks(job, _selection(job, kind)):
+        for records, invisible in _chunks(job, kind, _selection(job, kind)):
             for pk in invisible:
                 _refuse(job, pk, f"#{pk}", _("Not found, or not yours to change."))
             for record in records:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -76,7 +76,7 @@ def bulk_start(request: HttpRequest, kind_key: str) -> HttpResponseBase:
         for field_name, errors in form.errors.items():
             label = form.fields[field_name].label if field_name in form.fields else ""
             for error in errors:
-                messages.error(request, f"{label}: {error}" if label else error)
+                messages.error(request, f"{label}: {error}" if label else str(error))
         return redirect(back)
     params = {
         form.add_prefix(name): request.POST.get(form.add_prefix(name), "") for name in form.fields

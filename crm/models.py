@@ -195,7 +195,9 @@ class SavedViewDefault(models.Model):
         verbose_name = _("default view")
         verbose_name_plural = _("default views")
         constraints = [
-            models.UniqueConstraint(fields=["user", "list_key"], name="savedviewdefault_one_per_list")
+            models.UniqueConstraint(
+                fields=["user", "list_key"], name="savedviewdefault_one_per_list"
+            )
         ]
 
     def __str__(self) -> str:

@@ -27,9 +27,7 @@ def team_mates(user: Any) -> QuerySet[Any]:
     """People who share a team with the user (members or managers), as a subquery."""
     mine = teams_of(user)
     return (
-        get_user_model()
-        .objects.filter(Q(teams__in=mine) | Q(managed_teams__in=mine))
-        .values("pk")
+        get_user_model().objects.filter(Q(teams__in=mine) | Q(managed_teams__in=mine)).values("pk")
     )
 
 
@@ -118,6 +116,4 @@ def saved_view_default_set(*, user: Any, view: SavedView | None, list_key: str) 
         return
     if not saved_views_visible_to(user, list_key).filter(pk=view.pk).exists():
         raise ValidationError(_("This view is not available to you."))
-    SavedViewDefault.objects.update_or_create(
-        user=user, list_key=list_key, defaults={"view": view}
-    )
+    SavedViewDefault.objects.update_or_create(user=user, list_key=list_key, defaults={"view": view})

@@ -37,9 +37,7 @@ def _segment_fields(user: User) -> dict[str, forms.Field]:
 
 def _status_fields(user: User) -> dict[str, forms.Field]:
     return {
-        "status": forms.ChoiceField(
-            choices=Customer.Status.choices, label=gettext_lazy("Status")
-        )
+        "status": forms.ChoiceField(choices=Customer.Status.choices, label=gettext_lazy("Status"))
     }
 
 

@@ -21,8 +21,13 @@ from crm.bulk import (
 )
 from crm.roles import MANAGER, SALES_REP
 from sales.models import Activity, Lead
-from sales.services import activity_log, lead_set_status, lead_update, opportunity_update
-from sales.services import LEAD_SETTABLE_STATUSES
+from sales.services import (
+    LEAD_SETTABLE_STATUSES,
+    activity_log,
+    lead_set_status,
+    lead_update,
+    opportunity_update,
+)
 from sales.views import (
     LEAD_EXPORT_COLUMNS,
     OPPORTUNITY_EXPORT_COLUMNS,
@@ -50,13 +55,11 @@ def _follow_up_fields(user: User) -> dict[str, forms.Field]:
 
 
 def follow_up_action(target: str) -> BulkAction:
-    """"Add a follow-up activity" on the record (`target`: customer, lead or opportunity),
+    """ "Add a follow-up activity" on the record (`target`: customer, lead or opportunity),
     owned by the person acting, through activity_log."""
 
     def apply(record: Any, values: dict[str, Any], actor: User) -> None:
-        due_at = timezone.make_aware(
-            dt.datetime.combine(values["due_on"], dt.time(FOLLOW_UP_HOUR))
-        )
+        due_at = timezone.make_aware(dt.datetime.combine(values["due_on"], dt.time(FOLLOW_UP_HOUR)))
         activity_log(
             kind=values["activity_kind"],
             subject=values["subject"],
@@ -145,6 +148,8 @@ bulk_kind_register(
         selection=deal_selection,
         export_columns=OPPORTUNITY_EXPORT_COLUMNS,
         export_filename="deals",
+        # activity_log reads the deal's customer.
+        related=("customer",),
         actions=(
             assign_owner_action(opportunity_update, "opportunity"),
             assign_team_action(opportunity_update, "opportunity"),

@@ -40,6 +40,7 @@ bulk_kind_register(
         selection=ticket_selection,
         export_columns=EXPORT_COLUMNS,
         export_filename="tickets",
+        related=("assignee",),
         actions=(
             BulkAction(
                 "assign_owner",

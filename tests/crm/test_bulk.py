@@ -70,13 +70,20 @@ def test_ticked_rows_of_another_team_are_refused_and_left_alone(teams):
     theirs = CustomerFactory(team=teams["b"], owner=teams["outsider"])
 
     job = run(
-        teams["rep"], "customers", "assign_owner", {"owner": teams["rep"].pk},
+        teams["rep"],
+        "customers",
+        "assign_owner",
+        {"owner": teams["rep"].pk},
         ids=[mine.pk, theirs.pk],
     )
 
     assert (job.done, job.succeeded) == (2, 1)
     assert job.refusals == [
-        {"record": theirs.pk, "label": f"#{theirs.pk}", "reason": "Not found, or not yours to change."}
+        {
+            "record": theirs.pk,
+            "label": f"#{theirs.pk}",
+            "reason": "Not found, or not yours to change.",
+        }
     ]
     theirs.refresh_from_db()
     assert theirs.owner == teams["outsider"]
@@ -85,8 +92,13 @@ def test_ticked_rows_of_another_team_are_refused_and_left_alone(teams):
 def test_owner_outside_the_users_teams_cannot_be_chosen(teams):
     customer = CustomerFactory(team=teams["a"])
 
-    job = run(teams["rep"], "customers", "assign_owner", {"owner": teams["outsider"].pk},
-              ids=[customer.pk])
+    job = run(
+        teams["rep"],
+        "customers",
+        "assign_owner",
+        {"owner": teams["outsider"].pk},
+        ids=[customer.pk],
+    )
 
     assert job.status == BulkJob.Status.FAILED
     assert "Select a valid choice" in job.error
@@ -98,8 +110,13 @@ def test_status_change_goes_through_customer_update_and_keeps_its_refusal(teams)
     acquired = CustomerFactory.create_batch(2, team=teams["a"], acquired_at=now, status="active")
     prospect = CustomerFactory(team=teams["a"], name="Never bought")
 
-    job = run(teams["rep"], "customers", "change_status", {"status": "churned"},
-              ids=[c.pk for c in [*acquired, prospect]])
+    job = run(
+        teams["rep"],
+        "customers",
+        "change_status",
+        {"status": "churned"},
+        ids=[c.pk for c in [*acquired, prospect]],
+    )
 
     # 2 of 3 churned; customer_update refuses churning a customer never acquired.
     assert (job.done, job.succeeded) == (3, 2)
@@ -119,8 +136,13 @@ def test_segment_change(teams):
     customers = CustomerFactory.create_batch(2, team=teams["a"])
     segment = SegmentFactory(name="Enterprise")
 
-    job = run(teams["boss"], "customers", "change_segment", {"segment": segment.pk},
-              ids=[c.pk for c in customers])
+    job = run(
+        teams["boss"],
+        "customers",
+        "change_segment",
+        {"segment": segment.pk},
+        ids=[c.pk for c in customers],
+    )
 
     assert job.succeeded == 2
     assert Customer.objects.filter(segment=segment).count() == 2
@@ -130,7 +152,9 @@ def test_retention_cases_open_once_per_customer(teams):
     customers = CustomerFactory.create_batch(2, team=teams["a"])
     ids = [c.pk for c in customers]
 
-    first = run(teams["rep"], "customers", "open_retention_case", {"reason": "Usage dropped"}, ids=ids)
+    first = run(
+        teams["rep"], "customers", "open_retention_case", {"reason": "Usage dropped"}, ids=ids
+    )
     second = run(teams["rep"], "customers", "open_retention_case", {"reason": "Again"}, ids=ids)
 
     assert first.succeeded == 2
@@ -147,7 +171,9 @@ def test_follow_up_activity_on_customers_is_owned_by_the_person_acting(teams):
     customer = CustomerFactory(team=teams["a"])
 
     job = run(
-        teams["boss"], "customers", "add_activity",
+        teams["boss"],
+        "customers",
+        "add_activity",
         {"activity_kind": "call", "subject": "Check renewal", "due_on": "2026-12-10"},
         ids=[customer.pk],
     )
@@ -155,7 +181,10 @@ def test_follow_up_activity_on_customers_is_owned_by_the_person_acting(teams):
     assert job.succeeded == 1
     activity = Activity.objects.get(customer=customer)
     assert (activity.kind, activity.subject, activity.owner, activity.is_bulk) == (
-        "call", "Check renewal", teams["boss"], True
+        "call",
+        "Check renewal",
+        teams["boss"],
+        True,
     )
     # Due at 09:00 on that day in the organisation's time zone.
     assert activity.due_at == dt.datetime(
@@ -167,8 +196,13 @@ def test_lead_status_through_lead_set_status_refuses_impossible_moves(teams):
     open_lead = LeadFactory(team=teams["a"], name="Open")
     dropped = LeadFactory(team=teams["a"], name="Dropped", status=Lead.Status.DISQUALIFIED)
 
-    job = run(teams["rep"], "leads", "change_status", {"status": "qualified"},
-              ids=[open_lead.pk, dropped.pk])
+    job = run(
+        teams["rep"],
+        "leads",
+        "change_status",
+        {"status": "qualified"},
+        ids=[open_lead.pk, dropped.pk],
+    )
 
     assert job.succeeded == 1
     assert job.refusals == [
@@ -188,12 +222,16 @@ def test_deal_team_and_activity(teams):
 
     moved = run(teams["boss"], "deals", "assign_owner", {"owner": teams["mate"].pk}, ids=[deal.pk])
     logged = run(
-        teams["boss"], "deals", "add_activity",
-        {"activity_kind": "task", "subject": "Send quote", "due_on": "2026-12-11"}, ids=[deal.pk],
+        teams["boss"],
+        "deals",
+        "add_activity",
+        {"activity_kind": "task", "subject": "Send quote", "due_on": "2026-12-11"},
+        ids=[deal.pk],
     )
 
     deal.refresh_from_db()
-    assert moved.succeeded == 1 and deal.owner == teams["mate"]
+    assert moved.succeeded == 1
+    assert deal.owner == teams["mate"]
     assert logged.succeeded == 1
     assert Activity.objects.get(opportunity=deal).customer_id == deal.customer_id
 
@@ -214,8 +252,13 @@ def test_ticket_status_through_the_status_machine(teams):
 
 
 def test_job_page_and_status_of_another_user_are_404(client, teams):
-    job = run(teams["rep"], "customers", "assign_owner", {"owner": teams["rep"].pk},
-              ids=[CustomerFactory(team=teams["a"]).pk])
+    job = run(
+        teams["rep"],
+        "customers",
+        "assign_owner",
+        {"owner": teams["rep"].pk},
+        ids=[CustomerFactory(team=teams["a"]).pk],
+    )
     client.force_login(teams["mate"])
 
     assert client.get(reverse("bulk:job", args=[job.pk])).status_code == 404
@@ -289,7 +332,8 @@ def test_export_of_the_selection_holds_only_ticked_visible_rows(client, teams):
     body = b"".join(response.streaming_content).decode("utf-8-sig")
     assert response.status_code == 200
     assert "Picked" in body
-    assert "Not picked" not in body and "Theirs" not in body
+    assert "Not picked" not in body
+    assert "Theirs" not in body
 
 
 def test_large_selection_goes_to_the_worker_after_commit(
@@ -318,8 +362,11 @@ def _queries_for(user, n, teams):
     CustomerFactory.create_batch(n, team=teams["a"])
     kind = bulk_kind("customers")
     job = BulkJob.objects.create(
-        user=user, kind="customers", action="assign_owner",
-        params={"assign_owner-owner": str(teams["mate"].pk)}, total=n,
+        user=user,
+        kind="customers",
+        action="assign_owner",
+        params={"assign_owner-owner": str(teams["mate"].pk)},
+        total=n,
     )
     with CaptureQueriesContext(connection) as queries:
         bulk_job_run(job_id=job.pk)
