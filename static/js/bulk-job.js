@@ -15,10 +15,10 @@
     bar.textContent = state.percent + " %";
     progress.setAttribute("aria-valuenow", String(state.percent));
     counts.textContent = counts.dataset.template
-      .replace("%(done)s", state.done.toLocaleString())
-      .replace("%(total)s", state.total.toLocaleString())
-      .replace("%(succeeded)s", state.succeeded.toLocaleString())
-      .replace("%(refused)s", state.refused.toLocaleString());
+      .replace("{done}", state.done.toLocaleString())
+      .replace("{total}", state.total.toLocaleString())
+      .replace("{succeeded}", state.succeeded.toLocaleString())
+      .replace("{refused}", state.refused.toLocaleString());
     root.dataset.status = state.status;
   }
 

@@ -85,7 +85,7 @@
       if (every) {
         summary.textContent = summary.dataset.all;
       } else if (ticked) {
-        summary.textContent = summary.dataset.some.replace("%(count)s", ticked.toLocaleString());
+        summary.textContent = summary.dataset.some.replace("{count}", ticked.toLocaleString());
       } else {
         summary.textContent = summary.dataset.none;
       }
