@@ -79,3 +79,126 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} #{self.pk}"
+
+
+class BulkJob(models.Model):
+    """One bulk action over a selection of a list (crm.bulk): what was asked, over which rows,
+    and how far it got. Each record went through its own service; a refused record keeps why."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="bulk_jobs",
+    )
+    # The list the selection came from (crm.bulk registry key: customers, leads, deals, tickets).
+    kind = models.CharField(_("list"), max_length=30)
+    action = models.CharField(_("action"), max_length=40)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    # The list's query string when the job was asked; the rows are that filter's matches …
+    filter_snapshot = models.TextField(_("filter"), blank=True)
+    # … or, when rows were ticked one by one, their ids (empty: every row matching the filter).
+    record_ids = models.JSONField(_("selected records"), default=list, blank=True)
+    total = models.PositiveIntegerField(_("total"), default=0)
+    done = models.PositiveIntegerField(_("done"), default=0)
+    succeeded = models.PositiveIntegerField(_("succeeded"), default=0)
+    # [{"record": id, "label": str, "reason": str}], the first BULK_REFUSALS_KEPT of them.
+    refusals = models.JSONField(_("refusals"), default=list, blank=True)
+    # The last primary key handled: a retried task resumes after it.
+    cursor = models.PositiveBigIntegerField(_("cursor"), default=0)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("bulk job")
+        verbose_name_plural = _("bulk jobs")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(succeeded__lte=models.F("done")), name="bulkjob_succeeded_within_done"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.action} #{self.pk}"
+
+    @property
+    def refused(self) -> int:
+        return self.done - self.succeeded
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else min(100, self.done * 100 // self.total)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+class SavedView(models.Model):
+    """A named filter, sort and set of visible columns of one list; shared with the owner's
+    teams when `shared_with_team` is set."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.CASCADE,
+        related_name="saved_views",
+    )
+    list_key = models.CharField(_("list"), max_length=30)
+    name = models.CharField(_("name"), max_length=80)
+    query_string = models.TextField(_("filters and sort"), blank=True)
+    columns = models.JSONField(_("visible columns"), default=list, blank=True)
+    shared_with_team = models.BooleanField(_("shared with my team"), default=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "list_key", "name"], name="savedview_unique_name_per_list"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SavedViewDefault(models.Model):
+    """The view a user's list opens with (their own or one shared with them)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="saved_view_defaults",
+    )
+    list_key = models.CharField(_("list"), max_length=30)
+    view = models.ForeignKey(
+        SavedView, verbose_name=_("view"), on_delete=models.CASCADE, related_name="defaults"
+    )
+
+    class Meta:
+        verbose_name = _("default view")
+        verbose_name_plural = _("default views")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "list_key"], name="savedviewdefault_one_per_list"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.list_key}: {self.view_id}"

@@ -8,6 +8,7 @@ from typing import Any
 
 from celery import shared_task
 
+from crm.bulk import bulk_job_run
 from crm.importing.uploads import uploads_expire
 from crm.notifications import notification_email_deliver
 from crm.outbox import outbox_deliver_pending
@@ -25,6 +26,12 @@ def notification_email_send(*, notification_id: int) -> bool:
 def outbox_deliver_pending_task() -> int:
     """Beat: send the outbox rows whose after-commit publish found the broker down."""
     return outbox_deliver_pending()
+
+
+@shared_task(acks_late=True)
+def bulk_job_run_task(*, job_id: int) -> str:
+    """Run one bulk job; a retry resumes after the last finished chunk."""
+    return bulk_job_run(job_id=job_id).status
 
 
 # --- beat schedule -----------------------------------------------------------------------------

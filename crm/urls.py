@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from crm import health, views
+from crm import bulk_views, health, saved_view_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -44,6 +44,51 @@ urlpatterns = [
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
     path("notifications/read-all/", views.notifications_read_all, name="notifications_read_all"),
+    # Bulk actions and saved views of the customer, lead, deal and ticket lists.
+    path(
+        "bulk/",
+        include(
+            (
+                [
+                    path("<slug:kind_key>/start/", bulk_views.bulk_start, name="start"),
+                    path("jobs/<int:pk>/", bulk_views.bulk_job_detail, name="job"),
+                    path("jobs/<int:pk>/status/", bulk_views.bulk_job_status, name="status"),
+                ],
+                "bulk",
+            )
+        ),
+    ),
+    path(
+        "views/",
+        include(
+            (
+                [
+                    path(
+                        "<slug:list_key>/save/",
+                        saved_view_views.saved_view_create,
+                        name="create",
+                    ),
+                    path(
+                        "<slug:list_key>/default/clear/",
+                        saved_view_views.saved_view_clear_default,
+                        name="clear_default",
+                    ),
+                    path(
+                        "<int:pk>/share/",
+                        saved_view_views.saved_view_share_toggle,
+                        name="share",
+                    ),
+                    path(
+                        "<int:pk>/default/",
+                        saved_view_views.saved_view_make_default,
+                        name="default",
+                    ),
+                    path("<int:pk>/delete/", saved_view_views.saved_view_remove, name="delete"),
+                ],
+                "saved_views",
+            )
+        ),
+    ),
     path("administration/", views.administration, name="administration"),
     # The audit trail and customer data rights (admins only).
     path("administration/audit/", include("audit.urls")),

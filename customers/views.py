@@ -27,6 +27,7 @@ from crm.importing.export import (
     export_rows,
 )
 from crm.roles import ADMIN, MANAGER, ROLES, SALES_REP, is_admin, user_roles
+from crm.saved_view_views import with_default_view
 from crm.views import role_required
 from customers.forms import customer_filter_for
 from customers.models import Customer
@@ -97,6 +98,7 @@ def _filtered_customers(request: HttpRequest, *, with_menus: bool) -> tuple[Any,
 
 
 @role_required(*ROLES)
+@with_default_view("customers")
 def customer_list(request: HttpRequest) -> HttpResponseBase:
     file_format = export_format(request)
     customer_filter, sort, customers = _filtered_customers(request, with_menus=file_format is None)

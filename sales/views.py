@@ -43,6 +43,7 @@ from crm.importing.export import (
     export_rows,
 )
 from crm.roles import MANAGER, SALES_REP
+from crm.saved_view_views import with_default_view
 from crm.views import role_required
 from customers.forms import label_empty_choices
 from customers.models import Channel, Customer
@@ -151,6 +152,7 @@ def _filtered_opportunities(request: HttpRequest) -> tuple[Any, str, str]:
 
 
 @sales_roles
+@with_default_view("deals")
 def opportunity_list(request: HttpRequest) -> HttpResponseBase:
     opportunities, q, show = _filtered_opportunities(request)
     file_format = export_format(request)
@@ -354,6 +356,7 @@ def _lead_filter(request: HttpRequest) -> LeadFilter:
 
 
 @sales_roles
+@with_default_view("leads")
 def lead_list(request: HttpRequest) -> HttpResponseBase:
     lead_filter = _lead_filter(request)
     leads = lead_filter.qs.order_by("-created_at", "-id")

@@ -33,6 +33,7 @@ from crm.importing.export import (
     export_rows,
 )
 from crm.roles import ADMIN, MANAGER, ROLES, SUPPORT_AGENT, is_admin, user_roles
+from crm.saved_view_views import with_default_view
 from crm.views import role_required
 from customers.selectors import teams_of
 from support import services
@@ -229,6 +230,7 @@ def _view_counts(user: Any) -> dict[str, int]:
 
 
 @role_required(SUPPORT_AGENT, MANAGER)
+@with_default_view("tickets")
 def ticket_list(request: HttpRequest) -> HttpResponseBase:
     file_format = export_format(request)
     if file_format is not None:
