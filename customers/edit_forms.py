@@ -10,7 +10,9 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from crm.concurrency import EditVersionField
@@ -52,6 +54,12 @@ class PickerWidget(forms.Widget):
             {"picker_url": reverse("customers:picker", args=[self.kind]), "label": label}
         )
         return context
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        # The project's templates, not the form renderer's (which sees Django's own only).
+        return mark_safe(render_to_string(self.template_name, self.get_context(name, value, attrs)))
 
 
 def _picker(kind: str, queryset: Any, label: str) -> forms.ModelChoiceField:
