@@ -65,9 +65,7 @@ def create_data(**overrides):
 def test_rep_creates_a_customer_with_its_first_contact(client, rep, team):
     segment = SegmentFactory(name="SMB")
 
-    response = client.post(
-        CREATE, create_data(owner=rep.pk, team=team.pk, segment=segment.pk)
-    )
+    response = client.post(CREATE, create_data(owner=rep.pk, team=team.pk, segment=segment.pk))
 
     customer = Customer.objects.get(name="Blue Harbor Logistics")
     assert response.status_code == 302
@@ -285,9 +283,7 @@ def test_stale_message_names_the_time_of_the_other_save(rep, team):
         customer_update(customer=customer, seen_version=seen, name="Mine")
 
 
-@pytest.mark.parametrize(
-    "name", ["customers:edit", "customers:merge", "customers:contact_create"]
-)
+@pytest.mark.parametrize("name", ["customers:edit", "customers:merge", "customers:contact_create"])
 def test_another_team_s_customer_is_a_404(client, rep, other_team_customer, name):
     url = reverse(name, args=[other_team_customer.pk])
 
@@ -385,13 +381,20 @@ def test_my_day_at_risk_leaves_out_churned_customers(client, rep, team, settings
     settings.CRM_INACTIVITY_DAYS = 90
     now = timezone.now()
     at_risk = CustomerFactory(
-        name="Still buying", owner=rep, team=team, acquired_at=now - dt.timedelta(days=400),
+        name="Still buying",
+        owner=rep,
+        team=team,
+        acquired_at=now - dt.timedelta(days=400),
         health_band="red",
     )
     OrderFactory(customer=at_risk, ordered_at=now - dt.timedelta(days=30))
     churned = CustomerFactory(
-        name="Gone quiet", owner=rep, team=team, acquired_at=now - dt.timedelta(days=400),
-        health_band="red", rfm_segment=Customer.RfmSegment.AT_RISK,
+        name="Gone quiet",
+        owner=rep,
+        team=team,
+        acquired_at=now - dt.timedelta(days=400),
+        health_band="red",
+        rfm_segment=Customer.RfmSegment.AT_RISK,
     )
     OrderFactory(customer=churned, ordered_at=now - dt.timedelta(days=200))
 
