@@ -156,7 +156,8 @@ def test_a_customer_of_a_team_the_user_cannot_see_is_a_404(client, rep, team):
     assert [as_source.status_code, as_target.status_code, compare.status_code] == [404] * 3
     theirs.refresh_from_db()
     mine.refresh_from_db()
-    assert theirs.merged_into_id is None and mine.merged_into_id is None
+    assert theirs.merged_into_id is None
+    assert mine.merged_into_id is None
 
 
 def test_the_merge_page_compares_and_merges_with_chosen_values(client, rep, team):
@@ -174,7 +175,8 @@ def test_the_merge_page_compares_and_merges_with_chosen_values(client, rep, team
     assert (target.name, target.email) == ("Acme", "b@acme.example")
     # The old link leads to the survivor; the list shows the survivor only.
     old = client.get(reverse("customers:detail", args=[source.pk]))
-    assert old.status_code == 302 and old.url == reverse("customers:detail", args=[target.pk])
+    assert old.status_code == 302
+    assert old.url == reverse("customers:detail", args=[target.pk])
     listed = client.get(reverse("customers:list"))
     assert [c.pk for c in listed.context["customers"]] == [target.pk]
 
