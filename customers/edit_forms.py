@@ -62,7 +62,7 @@ class PickerWidget(forms.Widget):
         return mark_safe(render_to_string(self.template_name, self.get_context(name, value, attrs)))
 
 
-def _picker(kind: str, queryset: Any, label: str) -> forms.ModelChoiceField:
+def _picker(kind: str, queryset: Any, label: Any) -> forms.ModelChoiceField:
     return forms.ModelChoiceField(
         queryset=queryset, required=False, label=label, widget=PickerWidget(kind)
     )

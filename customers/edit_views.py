@@ -8,11 +8,11 @@ error and a successful POST redirects.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Field, Q
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
@@ -260,7 +260,7 @@ def _merge_rows(target: Customer, source: Customer) -> list[dict[str, Any]]:
     """One row per mergeable field: its label and both values as a person reads them."""
     rows = []
     for name in services.MERGE_FIELDS:
-        field = Customer._meta.get_field(name)
+        field = cast("Field[Any, Any]", Customer._meta.get_field(name))
         values = []
         for customer in (target, source):
             value = getattr(customer, name)

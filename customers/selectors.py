@@ -141,7 +141,7 @@ def name_core(name: str) -> str:
 def _name_rule(name: str) -> tuple[Q, dict[str, Any]]:
     """Near-identical names: trigram similarity on PostgreSQL, equal cores on SQLite."""
     if connection.vendor == "postgresql":
-        similarity = TrigramSimilarity("name", Value(name))
+        similarity = TrigramSimilarity("name", Value(name))  # type: ignore[arg-type]
         return Q(name_similarity__gte=NAME_SIMILARITY), {"name_similarity": similarity}
     core = name_core(name)
     if not core:
@@ -176,7 +176,8 @@ def likely_duplicate_customers(
         domain_q = Q(
             kind=Customer.Kind.COMPANY, email_domain_bidx=blind_index("email_domain", email)
         )
-    name_q, name_annotations = (Q(pk__in=[]), {})
+    name_q: Q = Q(pk__in=[])
+    name_annotations: dict[str, Any] = {}
     if (name or "").strip():
         name_q, name_annotations = _name_rule(name)
     candidates = customers_listed_to(user).annotate(**name_annotations)

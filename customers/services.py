@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import ImproperlyConfigured, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -359,7 +359,8 @@ def customer_merge(
 
     orders = next(r for r in relations if relation_label(r) == "sales.Order.customer")
     first_order = (
-        orders.related_model._base_manager.filter(customer_id=source.pk)
+        cast("type[models.Model]", orders.related_model)
+        ._base_manager.filter(customer_id=source.pk)
         .order_by("ordered_at")
         .values_list("ordered_at", flat=True)
         .first()
@@ -371,7 +372,8 @@ def customer_merge(
     moved: dict[str, int] = {}
     for relation in relations:
         label = relation_label(relation)
-        rows = relation.related_model._base_manager.filter(**{relation.field.name: source.pk})
+        related = cast("type[models.Model]", relation.related_model)
+        rows = related._base_manager.filter(**{relation.field.name: source.pk})
         if label in MERGE_MOVED_RELATIONS:
             moved[label] = rows.update(**{relation.field.name: target.pk})
         elif label in MERGE_DELETED_RELATIONS:

@@ -337,7 +337,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
         "customers/detail.html",
         {
             "customer": customer,
-            "status_now": Customer.Status(customer.status_now),
+            "status_now": Customer.Status(customer.status_now),  # type: ignore[attr-defined]
             "inactivity_days": (
                 customer.segment.inactivity_days
                 if customer.segment and customer.segment.inactivity_days
