@@ -123,6 +123,8 @@ class Customer(BlindIndexedModel):
     phone = EncryptedCharField(_("phone"), max_length=40, blank=True)
     email_bidx = BlindIndexField(source="email", kind="email")
     phone_bidx = BlindIndexField(source="phone", kind="phone")
+    # The likely-duplicate check matches companies by e-mail domain without decrypting.
+    email_domain_bidx = BlindIndexField(source="email", kind="email_domain")
     language = models.CharField(_("language"), max_length=10, default="en")
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -185,6 +187,16 @@ class Customer(BlindIndexedModel):
         help_text=_("Explicit churn (contract ended or cancelled); overrides the inactivity rule."),
     )
     contract_end_date = models.DateField(_("contract end date"), null=True, blank=True)
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        # The survivor of a merge is never deleted while a merged record points at it.
+        on_delete=models.PROTECT,
+        related_name="merged_customers",
+        help_text=_("Set by a merge: this record's history now belongs to the survivor."),
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -210,6 +222,7 @@ class Customer(BlindIndexedModel):
             models.Index(fields=["team", "owner"]),
             models.Index(fields=["email_bidx"]),
             models.Index(fields=["phone_bidx"]),
+            models.Index(fields=["email_domain_bidx"]),
         ]
         constraints = [
             models.CheckConstraint(

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.context import actor_context
+from crm.concurrency import edit_conflict_check
+from crm.outbox import task_send_on_commit
 from customers.models import Channel, Contact, Customer, Segment, Team
 
 if TYPE_CHECKING:
@@ -63,9 +67,17 @@ def customer_create(
     external_id: str | None = None,
     created_at: dt.datetime | None = None,
     language: str = "en",
+    contract_end_date: dt.date | None = None,
+    first_contact: dict[str, Any] | None = None,
     actor: User | None = None,
 ) -> Customer:
+    """A new customer; `first_contact` (contact_create's fields) adds its primary contact in the
+    same transaction, so a bad contact saves neither."""
     _require_aware(created_at, "created_at")
+    if referred_by is not None and referred_by.merged_into_id is not None:
+        raise ValidationError(
+            {"referred_by": _("This customer was merged; choose the customer it was merged into.")}
+        )
     customer = Customer(
         name=(name or "").strip(),
         kind=kind,
@@ -80,15 +92,32 @@ def customer_create(
         external_id=external_id or None,
         created_at=created_at or timezone.now(),
         language=language or "en",
+        contract_end_date=contract_end_date,
     )
     customer.full_clean()
     customer.save()
+    if first_contact is not None:
+        try:
+            contact_create(customer=customer, **{"is_primary": True, **first_contact})
+        except ValidationError as error:
+            # The page shows the contact's fields with a prefix; so does the message.
+            raise ValidationError(
+                {f"contact_{name}": messages for name, messages in error.message_dict.items()}
+            ) from error
     return customer
 
 
 @actor_context
 @transaction.atomic
-def customer_update(*, customer: Customer, actor: User | None = None, **fields: Any) -> Customer:
+def customer_update(
+    *,
+    customer: Customer,
+    seen_version: str | None = None,
+    actor: User | None = None,
+    **fields: Any,
+) -> Customer:
+    """Change a person-editable field of a customer. `seen_version` (crm.concurrency) is the
+    version the form showed: a save over someone else's newer one is refused."""
     unknown = sorted(set(fields) - CUSTOMER_EDITABLE_FIELDS)
     if unknown:
         raise ValidationError(
@@ -97,6 +126,12 @@ def customer_update(*, customer: Customer, actor: User | None = None, **fields: 
     if "created_at" in fields:
         _require_aware(fields["created_at"], "created_at")
     locked = Customer.objects.select_for_update().get(pk=customer.pk)
+    edit_conflict_check(locked, seen_version)
+    if locked.merged_into_id is not None:
+        raise ValidationError(_("This customer was merged; edit the customer it was merged into."))
+    referrer = fields.get("referred_by")
+    if referrer is not None and referrer.pk == locked.pk:
+        raise ValidationError({"referred_by": _("A customer cannot refer itself.")})
     for name, value in fields.items():
         setattr(locked, name, value)
     if "external_id" in fields and not locked.external_id:
@@ -196,3 +231,197 @@ def contact_update(*, contact: Contact, **fields: Any) -> Contact:
         ).update(is_primary=False)
     locked.save()
     return locked
+
+
+# --- merge --------------------------------------------------------------------------------------
+
+# Fields whose surviving value a person picks on the merge page (the target's unless named in
+# `take_from_source`). Lifecycle dates and derived scores are worked out, not picked.
+MERGE_FIELDS = (
+    "name",
+    "kind",
+    "email",
+    "phone",
+    "language",
+    "owner",
+    "team",
+    "segment",
+    "channel",
+    "campaign",
+    "referred_by",
+    "external_id",
+    "contract_end_date",
+)
+# Every relation to Customer, as "app_label.Model.field", by what a merge does with it. A relation
+# in none of these sets stops the merge: a new foreign key must be classified here first.
+MERGE_MOVED_RELATIONS = frozenset(
+    {
+        "customers.Contact.customer",
+        "customers.Customer.referred_by",
+        # Records merged into the source earlier point to the new survivor: no chains.
+        "customers.Customer.merged_into",
+        "sales.Lead.converted_customer",
+        "sales.Opportunity.customer",
+        "sales.Order.customer",
+        "sales.Activity.customer",
+        "sales.RetentionCase.customer",
+        "support.Ticket.customer",
+        "surveys.SurveyInvitation.customer",
+        "surveys.SurveyResponse.customer",
+    }
+)
+# Figures derived for the source as it was (RFM and health snapshots, the audit trail): they stay
+# with it as history; the next KPI run computes the survivor's from the moved orders.
+MERGE_KEPT_RELATIONS = frozenset(
+    {
+        "kpis.CustomerSegmentSnapshot.customer",
+        "kpis.CustomerHealthSnapshot.customer",
+        "audit.CustomerEvent.pgh_obj",
+    }
+)
+# The source's prediction describes a customer that no longer exists apart; the next scoring run
+# predicts the survivor from the moved orders.
+MERGE_DELETED_RELATIONS = frozenset({"predictions.CustomerPrediction.customer"})
+# Status of the survivor: the "most alive" of the two (an order on either side makes it active).
+_STATUS_RANK = {Customer.Status.PROSPECT: 0, Customer.Status.CHURNED: 1, Customer.Status.ACTIVE: 2}
+KPI_RECOMPUTE_TASK = "kpis.tasks.compute_periods_since"
+
+
+def relation_label(relation: Any) -> str:
+    return f"{relation.related_model._meta.label}.{relation.field.name}"
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """The survivor, how many rows each relation moved, and the instant from which KPI periods
+    were queued for recomputation (None when nothing dated changed)."""
+
+    target: Customer
+    moved: dict[str, int]
+    recompute_since: dt.datetime | None
+
+
+def _earliest(*moments: dt.datetime | None) -> dt.datetime | None:
+    present = [moment for moment in moments if moment is not None]
+    return min(present) if present else None
+
+
+@actor_context
+@transaction.atomic
+def customer_merge(
+    *,
+    source: Customer,
+    target: Customer,
+    take_from_source: Iterable[str] = (),
+    actor: User | None = None,
+) -> MergeResult:
+    """Merge `source` into `target` in one transaction; `target` survives.
+
+    Every related record (MERGE_MOVED_RELATIONS) moves to the target; the fields named in
+    `take_from_source` take the source's value; the target is acquired at the earlier of the two
+    acquisitions. The source keeps a pointer to the target (`merged_into`) and loses its lifecycle
+    dates and scores, so no list or KPI counts it again. The KPI periods from the earliest moved
+    order (or changed acquisition) on are recomputed by a task queued at commit.
+    """
+    if source.pk == target.pk:
+        raise ValidationError(_("A customer cannot be merged with itself."))
+    chosen = set(take_from_source)
+    unknown = sorted(chosen - set(MERGE_FIELDS))
+    if unknown:
+        raise ValidationError(
+            {name: _("This field cannot be taken over in a merge.") for name in unknown}
+        )
+    relations = Customer._meta.related_objects
+    unclassified = sorted(
+        label
+        for label in map(relation_label, relations)
+        if label not in MERGE_MOVED_RELATIONS | MERGE_KEPT_RELATIONS | MERGE_DELETED_RELATIONS
+    )
+    if unclassified:
+        raise ImproperlyConfigured(
+            f"customer_merge does not know what to do with {', '.join(unclassified)}."
+        )
+    # Lock in primary-key order so two opposite merges cannot deadlock.
+    locked = {
+        row.pk: row
+        for row in Customer.objects.select_for_update(of=("self",))
+        .filter(pk__in=[source.pk, target.pk])
+        .order_by("pk")
+    }
+    source, target = locked[source.pk], locked[target.pk]
+    if source.merged_into_id is not None:
+        raise ValidationError(_("This customer was already merged into another customer."))
+    if target.merged_into_id is not None:
+        raise ValidationError(
+            _("The customer to keep was itself merged; merge into customer #%s instead.")
+            % target.merged_into_id
+        )
+
+    orders = next(r for r in relations if relation_label(r) == "sales.Order.customer")
+    first_order = (
+        cast("type[models.Model]", orders.related_model)
+        ._base_manager.filter(customer_id=source.pk)
+        .order_by("ordered_at")
+        .values_list("ordered_at", flat=True)
+        .first()
+    )
+    # A second primary contact would break the one-primary rule: the survivor's stays primary.
+    if Contact.objects.filter(customer_id=target.pk, is_primary=True).exists():
+        Contact.objects.filter(customer_id=source.pk, is_primary=True).update(is_primary=False)
+
+    moved: dict[str, int] = {}
+    for relation in relations:
+        label = relation_label(relation)
+        related = cast("type[models.Model]", relation.related_model)
+        rows = related._base_manager.filter(**{relation.field.name: source.pk})
+        if label in MERGE_MOVED_RELATIONS:
+            moved[label] = rows.update(**{relation.field.name: target.pk})
+        elif label in MERGE_DELETED_RELATIONS:
+            rows.delete()
+    # Attachments are moved here as well once they exist: attachments.services.move_attachments
+    # (source=source, target=target), inside this transaction.
+
+    taken = {name: getattr(source, name) for name in chosen}
+    old_acquired_at = target.acquired_at
+    source_acquired_at = source.acquired_at
+    # The source gives up what makes a customer count: its lifecycle dates, status and scores.
+    # Its unique external id goes first, in case the target takes it over.
+    Customer.objects.filter(pk=source.pk).update(
+        merged_into=target.pk,
+        external_id=None,
+        status=Customer.Status.PROSPECT,
+        acquired_at=None,
+        churned_at=None,
+        contract_end_date=None,
+        rfm_segment="",
+        rfm_recency=None,
+        rfm_frequency=None,
+        rfm_monetary=None,
+        health_score=None,
+        health_band="",
+        updated_at=timezone.now(),
+    )
+    for name, value in taken.items():
+        setattr(target, name, value)
+    if target.referred_by_id in (source.pk, target.pk):
+        target.referred_by = None
+    target.acquired_at = _earliest(target.acquired_at, source_acquired_at)
+    if _STATUS_RANK[Customer.Status(source.status)] > _STATUS_RANK[Customer.Status(target.status)]:
+        target.status = source.status
+    # Still churned only if both were: either side active keeps the survivor active.
+    if source.churned_at is None or target.churned_at is None:
+        target.churned_at = None
+    else:
+        target.churned_at = max(source.churned_at, target.churned_at)
+    target.full_clean()
+    target.save()
+
+    recompute_since = _earliest(
+        first_order,
+        source_acquired_at,
+        old_acquired_at if old_acquired_at != target.acquired_at else None,
+    )
+    if recompute_since is not None:
+        task_send_on_commit(KPI_RECOMPUTE_TASK, since_iso=recompute_since.isoformat())
+    target.refresh_from_db()
+    return MergeResult(target=target, moved=moved, recompute_since=recompute_since)

@@ -15,7 +15,7 @@ from django.core.paginator import Paginator
 from django.db.models import OuterRef, Prefetch, Q, Subquery, Sum
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -31,7 +31,8 @@ from crm.saved_view_views import with_default_view
 from crm.views import role_required
 from customers.forms import customer_filter_for
 from customers.models import Customer
-from customers.selectors import customers_visible_to
+from customers.selectors import customers_listed_to, customers_visible_to
+from kpis.activity import ActivityRules, lifecycle_status_at
 from kpis.models import CustomerHealthSnapshot, default_bands
 from predictions.selectors import customer_prediction
 from sales.forms import ActivityForm
@@ -75,6 +76,11 @@ def can_log_sales_work(user: Any) -> bool:
     return is_admin(user) or bool(user_roles(user) & {SALES_REP, MANAGER, ADMIN})
 
 
+def can_edit_customers(user: Any) -> bool:
+    """Reps, managers and admins create, edit and merge customers (customers.edit_views)."""
+    return is_admin(user) or bool(user_roles(user) & {SALES_REP, MANAGER})
+
+
 def _ordering(sort: str) -> tuple[str, list[str]]:
     """The accepted sort key and the ORM ordering; id last so pages never overlap."""
     descending = sort.startswith("-")
@@ -88,7 +94,7 @@ def _ordering(sort: str) -> tuple[str, list[str]]:
 def _filtered_customers(request: HttpRequest, *, with_menus: bool) -> tuple[Any, str, Any]:
     """The visible customers narrowed by the filter bar and ordered: shared by list and export."""
     sort, ordering = _ordering(request.GET.get("sort", DEFAULT_SORT))
-    visible = customers_visible_to(request.user)
+    visible = customers_listed_to(request.user)
     customer_filter = customer_filter_for(
         request.GET,
         visible=visible.select_related("owner", "team", "segment", "channel"),
@@ -129,6 +135,7 @@ def customer_list(request: HttpRequest) -> HttpResponseBase:
             "filter_form": customer_filter.form,
             "active_filters": active_filters,
             "health_bands": [band["name"] for band in default_bands()],
+            "can_edit": can_edit_customers(request.user),
         },
     )
 
@@ -306,13 +313,18 @@ def _answer(customer: Customer, kind: str) -> dict[str, Any] | None:
 
 
 @role_required(*ROLES)
-def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
+    now = timezone.now()
+    rules = ActivityRules.load()
     customer = get_object_or_404(
         customers_visible_to(request.user)
         .select_related("owner", "team", "segment", "channel", "referred_by", "campaign")
-        .annotate(**_last_answers()),
+        .annotate(**_last_answers(), status_now=lifecycle_status_at(now, rules)),
         pk=pk,
     )
+    if customer.merged_into_id is not None:
+        # Old links to a merged customer lead to the survivor (which checks its own visibility).
+        return redirect("customers:detail", customer.merged_into_id)
     health = (
         CustomerHealthSnapshot.objects.filter(customer_id=customer.pk)
         .order_by("-as_of", "-id")
@@ -327,6 +339,13 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "customers/detail.html",
         {
             "customer": customer,
+            "status_now": Customer.Status(customer.status_now),  # type: ignore[attr-defined]
+            "inactivity_days": (
+                customer.segment.inactivity_days
+                if customer.segment and customer.segment.inactivity_days
+                else rules.default_days
+            ),
+            "can_edit": can_edit_customers(request.user),
             "contacts": list(customer.contacts.all()),
             "figures": customer_figures(customer),
             "health_components": components,

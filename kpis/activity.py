@@ -33,7 +33,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import TruncDate
 from django.db.models.lookups import IsNull
 from django.utils import timezone
@@ -253,3 +253,18 @@ def cohort_retention_matrix(
                 cells.append(round(active.get((cohort, target), 0) / size, 4))
         matrix.append(CohortRow(cohort=cohort, size=size, cells=cells))
     return matrix
+
+
+def lifecycle_status_at(at: dt.datetime, rules: ActivityRules) -> Case:
+    """The status a person reads on a customer, by this module's rule at instant `at`:
+    "prospect" (not acquired yet), "active" (active_at_q) or "churned" (acquired, not active).
+
+    An expression on Customer, so a page annotates it instead of trusting the stored `status`
+    column, which records acquisition and explicit churn but never the inactivity rule.
+    """
+    return Case(
+        When(Q(acquired_at__isnull=True) | Q(acquired_at__gte=at), then=Value("prospect")),
+        When(active_at_q(at, rules), then=Value("active")),
+        default=Value("churned"),
+        output_field=CharField(),
+    )

@@ -15,6 +15,7 @@ from typing import Any
 
 from celery import shared_task
 from django.db.utils import DatabaseError
+from django.utils import timezone
 
 from kpis.definitions import registry
 from kpis.engine import compute_period, kpi_runs_fail_stale
@@ -23,7 +24,9 @@ from kpis.periods import (
     GRANULARITIES,
     current_period,
     local_today,
+    organisation_tz,
     parse_date,
+    period_bounds,
     previous_period,
     to_datetime_range,
 )
@@ -92,6 +95,43 @@ def _computed_after_close(granularity: str, period_start: dt.date, period_end: d
         kpi_keys=[],
         finished_at__gte=closed_at,
     ).exists()
+
+
+# Periods always recomputed after a change to history; days and weeks only when snapshots of
+# them exist (nobody asked for the others, and a change two years back would queue 700 days).
+COARSE_GRANULARITIES = ("month", "quarter", "year")
+
+
+@shared_task
+def compute_periods_since(since_iso: str) -> list[str]:
+    """Recompute every period from the one holding `since` (an ISO date or datetime, e.g. a
+    merged customer's earliest order) to the open one, each as its own task."""
+    since = dt.datetime.fromisoformat(since_iso)
+    first_day = (
+        timezone.localtime(since, organisation_tz()).date()
+        if isinstance(since, dt.datetime) and timezone.is_aware(since)
+        else since.date()
+    )
+    today = local_today()
+    queued: list[str] = []
+    for granularity in GRANULARITIES:
+        start = period_bounds(granularity, first_day)[0]
+        if granularity in COARSE_GRANULARITIES:
+            starts = []
+            while start <= today:
+                starts.append(start)
+                start = period_bounds(granularity, start)[1]
+        else:
+            starts = list(
+                KpiSnapshot.objects.filter(granularity=granularity, period_start__gte=start)
+                .order_by("period_start")
+                .values_list("period_start", flat=True)
+                .distinct()
+            )
+        for period_start in starts:
+            compute_kpis_for_period.delay(granularity, period_start.isoformat())
+            queued.append(f"{granularity}:{period_start.isoformat()}")
+    return queued
 
 
 @shared_task

@@ -106,7 +106,17 @@ def normalise_phone(value: str) -> str:
     return _PHONE_NOISE.sub("", value.strip())
 
 
-NORMALISERS = {"email": normalise_email, "phone": normalise_phone}
+def normalise_email_domain(value: str) -> str:
+    """The domain of an e-mail address ("" without an "@"): companies sharing one may be one."""
+    local, at, domain = normalise_email(value).rpartition("@")
+    return domain if at and local else ""
+
+
+NORMALISERS = {
+    "email": normalise_email,
+    "phone": normalise_phone,
+    "email_domain": normalise_email_domain,
+}
 
 
 @lru_cache(maxsize=8)

@@ -47,7 +47,8 @@ class DataCompleteness(RatioKpi):
     )
 
     def denominator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
-        return Customer.objects.filter(created_at__lt=ctx.end)
+        # A merged customer lives on in its survivor; counting both would count a duplicate.
+        return Customer.objects.filter(created_at__lt=ctx.end, merged_into__isnull=True)
 
     def numerator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
         return self.denominator_queryset(ctx).filter(COMPLETE_Q)
