@@ -695,7 +695,7 @@ def order_create(request: HttpRequest, customer_pk: int) -> HttpResponse:
                 _("Order %(order)s saved: %(total)s %(currency)s.")
                 % {"order": order, "total": order.total, "currency": order.currency},
             )
-            return HttpResponseRedirect(reverse("sales:order_detail", args=[order.pk]))
+            return HttpResponseRedirect(reverse("customers:detail", args=[customer.pk]))
     return render(
         request,
         "sales/order_form.html",

@@ -19,7 +19,6 @@ from tests.sales.factories import (
     LeadFactory,
     OpportunityFactory,
     PipelineStageFactory,
-    ProductFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -480,27 +479,16 @@ def booked_order(customer, total="300.00"):
     return order_create(customer=customer, ordered_at=timezone.now(), total=Decimal(total))
 
 
-def test_order_entry_lands_on_the_new_order_page(rep_client, rep):
+def test_the_customer_timeline_links_each_order_to_its_page(rep_client, rep):
     customer = CustomerFactory(owner=rep)
-    product = ProductFactory(unit_price=Decimal("40.00"))
+    order = booked_order(customer)
 
-    response = rep_client.post(
-        reverse("sales:order_create", args=[customer.pk]),
-        {
-            "ordered_at": "2026-12-01T10:00",
-            "status": Order.Status.COMPLETED,
-            "lines-TOTAL_FORMS": "1",
-            "lines-INITIAL_FORMS": "0",
-            "lines-0-product": product.pk,
-            "lines-0-quantity": "3",
-        },
-    )
+    timeline = rep_client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
+    page = rep_client.get(reverse("sales:order_detail", args=[order.pk]))
 
-    order = Order.objects.get()
-    assert response.url == reverse("sales:order_detail", args=[order.pk])
-    page = rep_client.get(response.url)
+    assert reverse("sales:order_detail", args=[order.pk]) in timeline
     assert page.status_code == 200
-    assert order.total == Decimal("120.00")  # 3 × 40.00
+    assert page.context["order"] == order
 
 
 def test_a_rep_refunds_part_of_an_order(rep_client, rep):
