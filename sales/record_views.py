@@ -8,6 +8,7 @@ a successful POST redirects. Edit forms carry the version the person saw (crm.co
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib import messages
@@ -305,7 +306,9 @@ def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
     posted = request.method == "POST"
     initial: dict[str, Any] = {name: getattr(deal, name) for name in DEAL_EDITED}
     initial.update(
-        probability_percent=deal.probability * 100, owner=deal.owner_id, team=deal.team_id
+        probability_percent=(deal.probability * 100).quantize(Decimal("0.1")),
+        owner=deal.owner_id,
+        team=deal.team_id,
     )
     form = DealEditForm(
         request.POST if posted else None,

@@ -350,6 +350,20 @@ def deal_edit_data(deal, **changes):
     return data
 
 
+def test_the_deal_form_posted_back_unchanged_saves(rep_client, rep, stages):
+    deal = OpportunityFactory(owner=rep, stage=stages["qualify"], probability=Decimal("0.6"))
+    deal.refresh_from_db()  # 0.600 as stored
+    form = rep_client.get(reverse("sales:deal_edit", args=[deal.pk])).context["form"]
+    assert form.initial["probability_percent"] == Decimal("60.0")
+
+    response = rep_client.post(
+        reverse("sales:deal_edit", args=[deal.pk]),
+        deal_edit_data(deal, probability_percent=str(form.initial["probability_percent"])),
+    )
+
+    assert response.status_code == 302
+
+
 def test_a_rep_edits_amount_close_date_probability_and_next_step(rep_client, rep, stages):
     deal = OpportunityFactory(owner=rep, stage=stages["qualify"], probability=Decimal("0.2"))
 

@@ -252,7 +252,7 @@ def test_ticket_record_pages_run_a_bounded_number_of_queries(
         ticket_create(customer=customer, subject=f"Dup {index}", body="Hi", team=team)
         CustomerFactory(name=f"Globex {index}", team=team)
         ContactFactory(customer=customer)
-    duplicate = Ticket.objects.exclude(pk=ticket.pk).first()
+    duplicate = Ticket.objects.exclude(pk=ticket.pk).earliest("id")
 
     pages = [
         reverse("support:ticket_create") + "?find=globex",
