@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, models
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 # Name of the hidden form field; services take it as the keyword argument `seen_version`.
 EDIT_VERSION_FIELD = "edit_version"
@@ -73,3 +74,23 @@ def edit_conflict_check(record: models.Model, seen_version: str | None) -> None:
         message + " " + _("Your input is kept below: check it against the saved record."),
         code="stale",
     )
+
+
+class EditStampedModel(models.Model):
+    """A record whose `updated_at` moves on every save, also a save of some columns only.
+
+    Django's `auto_now` only stamps a partial save that names the column; the services save
+    partially everywhere (`update_fields=[...]`), and a status change or a refund must make an
+    open edit form stale just as an edit does.
+    """
+
+    updated_at = models.DateTimeField(gettext_lazy("updated at"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        update_fields = kwargs.get("update_fields")
+        if update_fields and "updated_at" not in update_fields:
+            kwargs["update_fields"] = [*update_fields, "updated_at"]
+        super().save(*args, **kwargs)

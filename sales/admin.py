@@ -20,6 +20,7 @@ from customers.admin import admin_actor, copy_saved_row
 from sales.models import (
     Activity,
     Campaign,
+    CloseReason,
     ForecastSnapshot,
     Lead,
     MarketingSpend,
@@ -134,6 +135,17 @@ class PipelineStageAdmin(admin.ModelAdmin):
     list_editable = ("position",)
     list_filter = ("is_active", "is_won", "is_lost")
     search_fields = ("name", "code")
+
+
+@admin.register(CloseReason)
+class CloseReasonAdmin(admin.ModelAdmin):
+    """The reasons offered when a lead is disqualified or a deal lost; the chosen name is
+    copied onto the record, so editing a reason here does not rewrite closed records."""
+
+    list_display = ("name", "kind", "position", "is_active")
+    list_editable = ("position", "is_active")
+    list_filter = ("kind", "is_active")
+    search_fields = ("name",)
 
 
 class OpportunityStageChangeInline(admin.TabularInline):

@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from crm.forms import service_errors_to_form  # noqa: F401  (the sales views import it here)
 from customers.models import Customer
 from sales.models import Activity, Order, Product
 
@@ -23,15 +24,6 @@ LOGGABLE_KINDS = [
         Activity.Kind.TASK,
     )
 ]
-
-
-def service_errors_to_form(form: forms.BaseForm, error: ValidationError) -> None:
-    """Show a service refusal on the form: on its field when the form has it, else on top."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error.messages)
-        return
-    for field, messages in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, messages)
 
 
 class ActivityForm(forms.Form):

@@ -8,6 +8,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.concurrency import EditStampedModel
 from crm.encryption.fields import (
     BlindIndexedModel,
     BlindIndexField,
@@ -56,7 +57,7 @@ class Campaign(models.Model):
         return self.name
 
 
-class Lead(BlindIndexedModel):
+class Lead(EditStampedModel, BlindIndexedModel):
     class Source(models.TextChoices):
         WEB_FORM = "web_form", _("Web form")
         REFERRAL = "referral", _("Referral")
@@ -128,6 +129,9 @@ class Lead(BlindIndexedModel):
         on_delete=models.SET_NULL,
         related_name="merged_duplicates",
     )
+    disqualified_reason = models.CharField(
+        _("disqualified because"), max_length=200, blank=True
+    )
     converted_at = models.DateTimeField(_("converted at"), null=True, blank=True)
     converted_customer = models.ForeignKey(
         Customer,
@@ -156,6 +160,36 @@ class Lead(BlindIndexedModel):
                 | (Q(converted_at__isnull=False) & Q(converted_customer__isnull=False)),
                 name="lead_converted_has_customer",
             ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CloseReason(models.Model):
+    """A reason from a list admins keep: why a lead was disqualified or a deal lost.
+
+    The chosen reason's name is copied onto the record, so renaming or retiring a reason
+    later does not rewrite history.
+    """
+
+    class Kind(models.TextChoices):
+        LEAD_DISQUALIFIED = "lead_disqualified", _("Lead disqualified")
+        DEAL_LOST = "deal_lost", _("Deal lost")
+
+    kind = models.CharField(_("used for"), max_length=20, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=200)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(
+        _("active"), default=True, help_text=_("Inactive reasons are no longer offered.")
+    )
+
+    class Meta:
+        ordering = ["kind", "position", "name", "id"]
+        verbose_name = _("close reason")
+        verbose_name_plural = _("close reasons")
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "name"], name="close_reason_unique_name"),
         ]
 
     def __str__(self) -> str:
@@ -211,7 +245,7 @@ class PipelineStage(models.Model):
         return self.is_won or self.is_lost
 
 
-class Opportunity(models.Model):
+class Opportunity(EditStampedModel):
     class Kind(models.TextChoices):
         NEW = "new", _("New business")
         CROSS_SELL = "cross_sell", _("Cross-sell")
@@ -291,6 +325,7 @@ class Opportunity(models.Model):
         _("outcome"), max_length=10, choices=Outcome.choices, default=Outcome.OPEN
     )
     lost_reason = models.CharField(_("lost reason"), max_length=200, blank=True)
+    next_step = models.CharField(_("next step"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
 
@@ -405,7 +440,7 @@ class Product(models.Model):
         return self.name
 
 
-class Order(models.Model):
+class Order(EditStampedModel):
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
         COMPLETED = "completed", _("Completed")

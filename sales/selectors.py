@@ -16,7 +16,7 @@ from crm.roles import MANAGER, SALES_REP, is_admin, user_roles
 from customers.models import Team
 from customers.selectors import customers_visible_to, teams_of
 from kpis.periods import to_datetime_range
-from sales.models import Activity, Lead, Opportunity, Order
+from sales.models import Activity, CloseReason, Lead, Opportunity, Order
 
 
 def _owned_or_team_q(user: AbstractBaseUser | AnonymousUser) -> Q:
@@ -72,6 +72,34 @@ def activities_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Ac
             opportunity__in=opportunities_visible_to(user).values("pk")
         )
     return Activity.objects.filter(rule)
+
+
+def close_reasons_offered(kind: str) -> QuerySet[CloseReason]:
+    """The active reasons of one kind (lead disqualified, deal lost), in the admins' order."""
+    return CloseReason.objects.filter(kind=kind, is_active=True).order_by("position", "name", "id")
+
+
+def sales_owners_choosable_by(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Any]:
+    """People a user may make the owner of a lead or deal: admins any active sales rep or
+    manager; others themselves and the reps and managers of their teams."""
+    people = get_user_model().objects.filter(is_active=True)
+    sellers = people.filter(Q(groups__name__in=[SALES_REP, MANAGER]) | Q(is_superuser=True))
+    if not is_admin(user):
+        if not user.is_authenticated:
+            return people.none()
+        sellers = sellers.filter(
+            Q(pk=user.pk) | Q(teams__in=teams_of(user)) | Q(managed_teams__in=teams_of(user))
+        )
+    return people.filter(pk__in=sellers.values("pk")).order_by(
+        "first_name", "last_name", "username"
+    )
+
+
+def teams_choosable_by(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Team]:
+    """Teams a user may give a lead or deal to: admins any, others their own."""
+    if is_admin(user):
+        return Team.objects.order_by("name")
+    return Team.objects.filter(pk__in=teams_of(user)).order_by("name")
 
 
 # --- sales forecast ------------------------------------------------------------------------------

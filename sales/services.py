@@ -21,12 +21,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.context import actor_context
+from crm.concurrency import edit_conflict_check
 from customers.models import Channel, Customer, Team
 from customers.services import customer_create
 from kpis.periods import current_period
 from sales.models import (
     Activity,
     Campaign,
+    CloseReason,
     ForecastSnapshot,
     Lead,
     MarketingSpend,
@@ -318,8 +320,37 @@ def lead_set_status(*, lead: Lead, status: str, actor: User | None = None) -> Le
             }
         )
     locked.status = status
-    locked.save(update_fields=["status"])
+    changed = ["status"]
+    if locked.disqualified_reason and status != Lead.Status.DISQUALIFIED:
+        # A re-opened lead is no longer disqualified for that reason.
+        locked.disqualified_reason = ""
+        changed.append("disqualified_reason")
+    locked.save(update_fields=changed)
     return locked
+
+
+def _close_reason_check(reason: CloseReason | None, *, kind: str, field: str) -> str:
+    """The name of an offered reason of `kind`, or a refusal on `field`."""
+    if reason is None:
+        raise ValidationError({field: _("Choose a reason.")})
+    if reason.kind != kind or not reason.is_active:
+        raise ValidationError({field: _("This reason is not offered; choose another.")})
+    return reason.name
+
+
+@actor_context
+@transaction.atomic
+def lead_disqualify(
+    *, lead: Lead, reason: CloseReason | None, actor: User | None = None
+) -> Lead:
+    """Mark a lead disqualified, keeping the reason chosen from the admins' list."""
+    name = _close_reason_check(
+        reason, kind=CloseReason.Kind.LEAD_DISQUALIFIED, field="disqualified_reason"
+    )
+    disqualified = lead_set_status(lead=lead, status=Lead.Status.DISQUALIFIED, actor=actor)
+    disqualified.disqualified_reason = name
+    disqualified.save(update_fields=["disqualified_reason"])
+    return disqualified
 
 
 LEAD_EDITABLE = frozenset(
@@ -341,11 +372,16 @@ LEAD_EDITABLE = frozenset(
 
 @actor_context
 @transaction.atomic
-def lead_update(*, lead: Lead, actor: User | None = None, **fields: Any) -> Lead:
-    """Edit a lead's details and assignment; its status moves by lead_set_status/convert/merge."""
+def lead_update(
+    *, lead: Lead, actor: User | None = None, seen_version: str | None = None, **fields: Any
+) -> Lead:
+    """Edit a lead's details and assignment; its status moves by lead_set_status/convert/merge.
+    `seen_version` (crm.concurrency) refuses the edit when the lead changed since the form opened.
+    """
     _only_fields(fields, LEAD_EDITABLE)
     _require_aware(fields.get("created_at"), "created_at")
     locked = Lead.objects.select_for_update().get(pk=lead.pk)
+    edit_conflict_check(locked, seen_version)
     if locked.status == Lead.Status.MERGED:
         raise ValidationError(
             {"lead": _("A merged lead is kept as it was; edit the lead it was merged into.")}
@@ -588,27 +624,47 @@ OPPORTUNITY_EDITABLE = frozenset(
         "currency",
         "expected_close_date",
         "forecast_category",
+        "probability",
+        "next_step",
         "owner",
         "team",
         "external_id",
     }
 )
 # What a closed deal won or lost is history the pipeline KPIs count; it no longer changes.
-OPPORTUNITY_FIXED_WHEN_CLOSED = frozenset({"kind", "amount", "currency", "forecast_category"})
+OPPORTUNITY_FIXED_WHEN_CLOSED = frozenset(
+    {"kind", "amount", "currency", "forecast_category", "probability"}
+)
 
 
 @actor_context
 @transaction.atomic
 def opportunity_update(
-    *, opportunity: Opportunity, actor: User | None = None, **fields: Any
+    *,
+    opportunity: Opportunity,
+    actor: User | None = None,
+    seen_version: str | None = None,
+    **fields: Any,
 ) -> Opportunity:
-    """Edit a deal's details; its stage and outcome move only by opportunity_move_stage."""
+    """Edit a deal's details; its stage and outcome move only by opportunity_move_stage.
+
+    The probability starts as the stage's; a rep may set their own for an open deal (the
+    weighted pipeline uses it) until the next stage move sets the stage's again.
+    `seen_version` (crm.concurrency) refuses the edit when the deal changed since the form opened.
+    """
     _only_fields(fields, OPPORTUNITY_EDITABLE)
     if "forecast_category" in fields:
         _forecast_category_check(fields["forecast_category"])
     locked = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
+    edit_conflict_check(locked, seen_version)
     if "amount" in fields:
         fields["amount"] = _money(fields["amount"], "amount")
+    if "probability" in fields:
+        probability = fields["probability"]
+        if not isinstance(probability, Decimal) or not Decimal("0") <= probability <= 1:
+            raise ValidationError(
+                {"probability": _("The probability is between 0 and 100 per cent.")}
+            )
     if "currency" in fields:
         fields["currency"] = (fields["currency"] or settings.CRM_CURRENCY).upper()
     if locked.outcome != Opportunity.Outcome.OPEN:
@@ -625,8 +681,44 @@ def opportunity_update(
                     for name in changed
                 }
             )
-    _strip(fields, ("name",))
+    _strip(fields, ("name", "next_step"))
     return _save_edit(locked, fields)
+
+
+def _closing_stage(*, won: bool) -> PipelineStage:
+    stage = (
+        PipelineStage.objects.filter(is_active=True, is_won=won, is_lost=not won)
+        .order_by("position", "id")
+        .first()
+    )
+    if stage is None:
+        raise ValidationError(
+            {"stage": _("No active won stage is configured.")}
+            if won
+            else {"stage": _("No active lost stage is configured.")}
+        )
+    return stage
+
+
+@actor_context
+@transaction.atomic
+def opportunity_mark_won(*, opportunity: Opportunity, actor: User | None = None) -> Opportunity:
+    """Close a deal as won: a move to the first active won stage (history recorded)."""
+    return opportunity_move_stage(
+        opportunity=opportunity, to_stage=_closing_stage(won=True), actor=actor
+    )
+
+
+@actor_context
+@transaction.atomic
+def opportunity_mark_lost(
+    *, opportunity: Opportunity, reason: CloseReason | None, actor: User | None = None
+) -> Opportunity:
+    """Close a deal as lost with a reason from the admins' list (first active lost stage)."""
+    name = _close_reason_check(reason, kind=CloseReason.Kind.DEAL_LOST, field="lost_reason")
+    return opportunity_move_stage(
+        opportunity=opportunity, to_stage=_closing_stage(won=False), actor=actor, lost_reason=name
+    )
 
 
 # --- orders --------------------------------------------------------------------------------------
@@ -897,10 +989,14 @@ ORDER_EDITABLE = frozenset({"channel", "owner", "external_id"})
 
 @actor_context
 @transaction.atomic
-def order_update(*, order: Order, actor: User | None = None, **fields: Any) -> Order:
-    """Edit an order's attribution; amounts, lines, dates and status move by their actions."""
+def order_update(
+    *, order: Order, actor: User | None = None, seen_version: str | None = None, **fields: Any
+) -> Order:
+    """Edit an order's attribution; amounts, lines, dates and status move by their actions.
+    `seen_version` (crm.concurrency) refuses the edit when the order changed since it opened."""
     _only_fields(fields, ORDER_EDITABLE)
     locked = Order.objects.select_for_update().get(pk=order.pk)
+    edit_conflict_check(locked, seen_version)
     return _save_edit(locked, fields)
 
 

@@ -6,6 +6,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.concurrency import EditStampedModel
 from crm.encryption.fields import EncryptedTextField
 from customers.models import Contact, Customer, Segment, Team
 
@@ -182,7 +183,7 @@ class SLAPolicy(models.Model):
         return self.name
 
 
-class Ticket(models.Model):
+class Ticket(EditStampedModel):
     class Category(models.TextChoices):
         QUESTION = "question", _("Question")
         PROBLEM = "problem", _("Problem")

@@ -52,6 +52,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from audit.context import actor_context
+from crm.concurrency import edit_conflict_check
 from customers.models import Contact, Customer, Team
 from support.business_hours import (
     ScheduleWithoutHours,
@@ -630,17 +631,22 @@ def ticket_assign(
 
 @actor_context
 @transaction.atomic
-def ticket_update(*, ticket: Ticket, actor: User | None = None, **fields: Any) -> Ticket:
-    """Edit the descriptive fields (subject, category, channel, priority, contact) and re-derive
-    the SLA clocks, since the policy may depend on priority.
+def ticket_update(
+    *, ticket: Ticket, actor: User | None = None, seen_version: str | None = None, **fields: Any
+) -> Ticket:
+    """Edit the descriptive fields (subject, category, channel, priority, contact, team) and
+    re-derive the SLA clocks, since the policy may depend on priority and team. The assignee
+    moves by ticket_assign. `seen_version` (crm.concurrency) refuses the edit when the ticket
+    changed since the form was opened.
     """
-    editable = {"subject", "category", "channel", "priority", "contact"}
+    editable = {"subject", "category", "channel", "priority", "contact", "team"}
     unknown = set(fields) - editable
     if unknown:
         raise ValidationError(
             _("These fields cannot be edited here: %s.") % ", ".join(sorted(unknown))
         )
     ticket = _locked(ticket)
+    edit_conflict_check(ticket, seen_version)
     errors: dict[str, str] = {}
     if "subject" in fields and not str(fields["subject"] or "").strip():
         errors["subject"] = _("A ticket needs a subject.")

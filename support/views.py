@@ -266,6 +266,7 @@ def ticket_list(request: HttpRequest) -> HttpResponseBase:
             "q": request.GET.get("q", "").strip(),
             "sort": sort,
             "columns": columns,
+            "can_work": can_work_tickets(request.user),
         },
     )
 

@@ -19,7 +19,7 @@ from crm.demo.people import MANAGER_USERNAME, TEAM_NAMES, team_members
 from customers.models import Channel, Segment, Team
 from sales.models import PipelineStage, Product, ProductLine
 from support.business_hours import WorkingCalendar
-from support.models import BusinessHours, BusinessSchedule, Holiday, SLAPolicy
+from support.models import BusinessHours, BusinessSchedule, CannedResponse, Holiday, SLAPolicy
 from surveys.models import Survey
 
 # code, name, paid
@@ -168,6 +168,7 @@ def reference_ensure(*, users: dict[str, User], years: range) -> Reference:
 
     schedule = _schedule_ensure(years)
     _sla_policies_ensure(schedule)
+    _canned_responses_ensure()
     surveys = {
         NPS_SURVEY: Survey.objects.get_or_create(
             name=NPS_SURVEY,
@@ -212,6 +213,31 @@ def _schedule_ensure(years: range) -> BusinessSchedule:
         if date not in known
     )
     return schedule
+
+
+# Shared with every team; placeholders as support.services.CANNED_PLACEHOLDERS fills them.
+CANNED_RESPONSES: tuple[tuple[str, str], ...] = (
+    (
+        "Thanks, looking into it",
+        "Hello {customer_name},\n\nthank you for contacting us about ticket {ticket_number}. "
+        "I am looking into it and will get back to you today.\n\nBest regards,\n{agent_name}",
+    ),
+    (
+        "Need more details",
+        "Hello {customer_name},\n\nto help with ticket {ticket_number}, could you send us the "
+        "order number and a screenshot of the problem?\n\nThank you,\n{agent_name}",
+    ),
+    (
+        "Solved, please confirm",
+        "Hello {customer_name},\n\nwe believe ticket {ticket_number} is solved. If anything "
+        "is still wrong, just reply to this message.\n\nKind regards,\n{agent_name}",
+    ),
+)
+
+
+def _canned_responses_ensure() -> None:
+    for name, body in CANNED_RESPONSES:
+        CannedResponse.objects.get_or_create(name=name, team=None, defaults={"body": body})
 
 
 def _sla_policies_ensure(schedule: BusinessSchedule) -> None:
