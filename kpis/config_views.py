@@ -242,8 +242,8 @@ def target_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "kpis/targets/list.html", _targets_context(request, form, target))
 
 
-@require_POST
 @manager_required
+@require_POST
 def target_remove(request: HttpRequest, pk: int) -> HttpResponse:
     target = get_object_or_404(
         cells_in_scope(Target.objects.all(), kpi_scope_for(request.user)), pk=pk
@@ -254,8 +254,8 @@ def target_remove(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(reverse("kpis:targets") + f"?granularity={granularity}")
 
 
-@require_GET
 @manager_required
+@require_GET
 def target_sentence_preview(request: HttpRequest) -> JsonResponse:
     """The sentence of the form as typed so far (kpi-config.js asks on every change)."""
     form = TargetForm(request.GET, kpi_scope=kpi_scope_for(request.user))
@@ -365,8 +365,8 @@ def alert_rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "kpis/alerts/rules.html", _rules_context(request, form, rule))
 
 
-@require_POST
 @manager_required
+@require_POST
 def alert_rule_remove(request: HttpRequest, pk: int) -> HttpResponse:
     rule = get_object_or_404(
         cells_in_scope(AlertRule.objects.all(), kpi_scope_for(request.user)), pk=pk
