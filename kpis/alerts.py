@@ -264,7 +264,8 @@ def _rule_histories(
         .order_by("period_start")
         .values_list("kpi", "dimension", "dimension_value", "value")
     ):
-        histories.setdefault((kpi, dimension, dimension_value), []).append(value)
+        if value is not None:  # filtered above; the column is nullable
+            histories.setdefault((kpi, dimension, dimension_value), []).append(value)
     return histories
 
 

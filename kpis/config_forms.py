@@ -140,8 +140,13 @@ class ScopedConfigForm(forms.Form):
     def __init__(self, *args: Any, kpi_scope: KpiScope, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.kpi_scope = kpi_scope
-        self.fields["kpi"].choices = [("", "—")] + kpi_choices(kpi_scope)
-        self.fields["scope"].choices = scope_choices(kpi_scope)
+        self._choices("kpi", [("", "—")] + kpi_choices(kpi_scope))
+        self._choices("scope", scope_choices(kpi_scope))
+
+    def _choices(self, name: str, choices: list[tuple[Any, Any]]) -> None:
+        field = self.fields[name]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = choices
 
     def style(self) -> ScopedConfigForm:
         """Bootstrap classes on the widgets (checkbox lists are laid out by the template)."""
@@ -345,11 +350,14 @@ class AlertRuleForm(ScopedConfigForm):
                 | Q(teams__in=team_ids)
                 | Q(managed_teams__in=team_ids)
             )
-        self.fields["recipient_teams"].choices = [(str(team.pk), team.name) for team in teams]
-        self.fields["recipients"].choices = [
-            (str(user.pk), _user_label(user))
-            for user in people.distinct().order_by("first_name", "last_name", "username")
-        ]
+        self._choices("recipient_teams", [(str(team.pk), team.name) for team in teams])
+        self._choices(
+            "recipients",
+            [
+                (str(user.pk), _user_label(user))
+                for user in people.distinct().order_by("first_name", "last_name", "username")
+            ],
+        )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

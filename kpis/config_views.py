@@ -342,7 +342,7 @@ def alert_rules_page(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Alert rule saved."))
             return redirect("kpis:alert_rules")
     else:
-        initial = {
+        initial: dict[str, Any] = {
             "scope": "all:" if scope.is_organisation else "",
             "granularity": Granularity.MONTH,
             "recipient_roles": [],

@@ -286,7 +286,9 @@ def _refuse_duplicate(
         period_start=period_start,
         dimension=dimension,
         dimension_value=dimension_value,
-    ).exclude(pk=exclude_pk)
+    )
+    if exclude_pk is not None:
+        clash = clash.exclude(pk=exclude_pk)
     if clash.exists():
         raise ValidationError(
             {
@@ -443,13 +445,15 @@ def _gap_text(kpi: str, gap: Decimal) -> str:
     return kpi_value(abs(gap), unit)
 
 
-def target_change_text(kind: str, amount: Decimal) -> str:
-    """ "−5 % relative", "−1.5 pp", "absolute" — how the amount of a target reads."""
+def target_change_text(kind: str, amount: Decimal, kpi: str = "") -> str:
+    """How a target's amount reads: "−5 % relative", "−1.5 pp" (a rate), "+3 points" (NPS)."""
     sign = "−" if amount < 0 else "+"
     shown = f"{abs(amount).normalize():f}"
     if kind == Target.Kind.RELATIVE_CHANGE_PCT:
         return _("%(sign)s%(amount)s %% relative") % {"sign": sign, "amount": shown}
     if kind == Target.Kind.PP_CHANGE:
+        if kpi_points_scale(kpi) == Decimal(1):
+            return _("%(sign)s%(amount)s points") % {"sign": sign, "amount": shown}
         return _("%(sign)s%(amount)s pp") % {"sign": sign, "amount": shown}
     return _("absolute")
 
@@ -469,7 +473,7 @@ def target_sentence(
     `amount` is as stored (an absolute rate as a fraction; a change in % or points)."""
     name = charts.kpi_presentation(kpi).name
     period = period_label(granularity, period_start)
-    change = target_change_text(kind, amount)
+    change = target_change_text(kind, amount, kpi)
     if kind == Target.Kind.ABSOLUTE:
         return _("%(kpi)s → %(goal)s for %(period)s") % {
             "kpi": name,

@@ -142,3 +142,16 @@ def test_a_relative_target_without_baseline_cannot_be_resolved():
         churn_target(Target.Kind.RELATIVE_CHANGE_PCT, "-5"), baseline=None, current="0.2"
     )
     assert target_status(item, today=dt.date(2027, 2, 1)).state == TargetState.NO_VALUE
+
+
+def test_a_point_change_on_nps_reads_in_points():
+    sentence = target_sentence(
+        kpi="nps",
+        granularity="quarter",
+        period_start=Q1_2027,
+        kind=Target.Kind.PP_CHANGE,
+        amount=D("3"),
+        baseline=D("31"),
+    )
+    # NPS is stored in points: 31 + 3 = 34.
+    assert sentence == "Net Promoter Score 31.0 (Q4 2026) → 34.0 (+3 points) for Q1 2027"
