@@ -24,6 +24,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             "kpis": admin or bool(roles & set(ROLES)),
             # Annotations explain organisation figures: a manager's job.
             "annotate": admin or MANAGER in roles,
+            # KPI targets and alert rules: managers and admins.
+            "kpi_config": admin or MANAGER in roles,
             # The prediction model page (issue 17): managers and admins.
             "predictions": admin or MANAGER in roles,
             "admin": admin or ADMIN in roles,

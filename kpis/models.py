@@ -574,7 +574,9 @@ class Target(models.Model):
 
 
 class AlertRule(models.Model):
-    """Watches one KPI cell: thresholds and/or % change vs the previous period (catalogue §4)."""
+    """Watches one KPI cell (catalogue §4): thresholds, change vs the previous period (relative %
+    or in the KPI's unit), missing the cell's target, or leaving the band of the trailing
+    periods. Thresholds are stored in the KPI's stored unit (a rate as a fraction)."""
 
     name = models.CharField(_("name"), max_length=100)
     kpi = models.CharField(_("KPI"), max_length=50)
@@ -607,6 +609,42 @@ class AlertRule(models.Model):
             "Negative: breach on a drop of at least this many %; positive: on a rise of at least."
         ),
     )
+    change_abs = models.DecimalField(
+        _("change vs previous period (KPI unit)"),
+        max_digits=24,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        help_text=_(
+            "Negative: breach on a fall of at least this much (NPS points, a rate's fraction); "
+            "positive: on a rise of at least."
+        ),
+    )
+    misses_target = models.BooleanField(
+        _("misses its target"),
+        default=False,
+        help_text=_("Breach when a closed period is worse than the target set for this cell."),
+    )
+    unusual = models.BooleanField(
+        _("unusual"),
+        default=False,
+        help_text=_("Breach when the value leaves the band of the trailing 12 periods."),
+    )
+    min_sample = models.PositiveIntegerField(
+        _("minimum sample"),
+        default=0,
+        help_text=_("Periods with a smaller sample are skipped."),
+    )
+    hysteresis = models.DecimalField(
+        _("hysteresis"),
+        max_digits=24,
+        decimal_places=6,
+        default=Decimal(0),
+        validators=[MinValueValidator(0)],
+        help_text=_(
+            "A threshold or target counts as OK again only this far on the good side of it."
+        ),
+    )
     fire_after = models.PositiveSmallIntegerField(
         _("fire after N breaching snapshots"), default=1, validators=[MinValueValidator(1)]
     )
@@ -619,6 +657,16 @@ class AlertRule(models.Model):
         blank=True,
         related_name="kpi_alert_rules",
     )
+    # Role (group) names whose members are notified; resolved when the rule fires.
+    recipient_roles = models.JSONField(_("recipient roles"), default=list, blank=True)
+    recipient_teams = models.ManyToManyField(
+        "customers.Team",
+        verbose_name=_("recipient teams"),
+        blank=True,
+        related_name="kpi_alert_rules",
+    )
+    notify_in_app = models.BooleanField(_("notify in the app"), default=True)
+    notify_email = models.BooleanField(_("notify by e-mail"), default=True)
     is_active = models.BooleanField(_("active"), default=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -638,8 +686,11 @@ class AlertRule(models.Model):
             models.CheckConstraint(
                 condition=Q(lower_threshold__isnull=False)
                 | Q(upper_threshold__isnull=False)
-                | Q(change_pct__isnull=False),
-                name="alert_rule_has_condition",
+                | Q(change_pct__isnull=False)
+                | Q(change_abs__isnull=False)
+                | Q(misses_target=True)
+                | Q(unusual=True),
+                name="alert_rule_has_a_condition",
             ),
             models.CheckConstraint(
                 condition=Q(lower_threshold__isnull=True)
@@ -654,6 +705,16 @@ class AlertRule(models.Model):
             models.CheckConstraint(
                 condition=Q(fire_after__gte=1) & Q(resolve_after__gte=1),
                 name="alert_rule_counts_positive",
+            ),
+            models.CheckConstraint(
+                condition=~Q(change_abs=0), name="alert_rule_change_abs_not_zero"
+            ),
+            models.CheckConstraint(
+                condition=Q(notify_in_app=True) | Q(notify_email=True),
+                name="alert_rule_has_a_channel",
+            ),
+            models.CheckConstraint(
+                condition=Q(hysteresis__gte=0), name="alert_rule_hysteresis_not_negative"
             ),
         ]
 

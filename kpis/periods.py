@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 GRANULARITIES: tuple[str, ...] = ("day", "week", "month", "quarter", "year")
 
@@ -99,3 +101,19 @@ def local_today(now: dt.datetime | None = None) -> dt.date:
 def current_period(granularity: str, now: dt.datetime | None = None) -> tuple[dt.date, dt.date]:
     """The open period of `granularity` containing the organisation's today."""
     return period_bounds(granularity, local_today(now))
+
+
+def period_label(granularity: str, period_start: dt.date) -> str:
+    """How a person names a period: "March 2026", "Q1 2027", "week of …", "2026"."""
+    if granularity == "day":
+        return date_format(period_start, "DATE_FORMAT")
+    if granularity == "week":
+        return _("week of %(day)s") % {"day": date_format(period_start, "DATE_FORMAT")}
+    if granularity == "month":
+        return date_format(period_start, "YEAR_MONTH_FORMAT")
+    if granularity == "quarter":
+        return _("Q%(q)s %(year)s") % {
+            "q": (period_start.month - 1) // 3 + 1,
+            "year": period_start.year,
+        }
+    return str(period_start.year)

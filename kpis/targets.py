@@ -23,7 +23,10 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
 from audit.context import actor_context
+from crm.templatetags.pulse import kpi_value
+from kpis import charts
 from kpis.models import Direction, Granularity, IndicatorWeight, KpiSnapshot, Target
+from kpis.periods import period_label
 
 # Catalogue §2 keys, so validation works before (or without) the definitions registry.
 CATALOGUE_KPI_KEYS = frozenset(
@@ -187,6 +190,13 @@ def target_create(
         raise ValidationError({"amount": _("The amount must be a number.")})
     if kind != Target.Kind.ABSOLUTE and baseline_period_start is None:
         baseline_period_start = period_shift(granularity, period_start, -1)
+    _refuse_duplicate(
+        kpi=kpi,
+        granularity=granularity,
+        period_start=period_start,
+        dimension=dimension,
+        dimension_value=dimension_value,
+    )
     return Target.objects.create(
         kpi=kpi,
         granularity=granularity,
@@ -243,11 +253,55 @@ def target_update(*, target: Target, **fields: Any) -> Target:
         merged["baseline_period_start"] = period_shift(
             merged["granularity"], merged["period_start"], -1
         )
+    if merged["kind"] == Target.Kind.ABSOLUTE:
+        merged["baseline_period_start"] = None
+    _refuse_duplicate(
+        kpi=merged["kpi"],
+        granularity=merged["granularity"],
+        period_start=merged["period_start"],
+        dimension=merged["dimension"],
+        dimension_value=merged["dimension_value"],
+        exclude_pk=locked.pk,
+    )
     for name, value in merged.items():
         setattr(locked, name, value)
     locked.full_clean()
     locked.save()
     return locked
+
+
+def _refuse_duplicate(
+    *,
+    kpi: str,
+    granularity: str,
+    period_start: dt.date,
+    dimension: str,
+    dimension_value: str,
+    exclude_pk: int | None = None,
+) -> None:
+    """One target per KPI cell and period (also a constraint): say so next to the period."""
+    clash = Target.objects.filter(
+        kpi=kpi,
+        granularity=granularity,
+        period_start=period_start,
+        dimension=dimension,
+        dimension_value=dimension_value,
+    )
+    if exclude_pk is not None:
+        clash = clash.exclude(pk=exclude_pk)
+    if clash.exists():
+        raise ValidationError(
+            {
+                "period_start": _(
+                    "This KPI already has a target for this scope and period; edit that one."
+                )
+            }
+        )
+
+
+@transaction.atomic
+def target_delete(*, target: Target) -> None:
+    Target.objects.filter(pk=target.pk).delete()
 
 
 @dataclass(frozen=True)
@@ -363,3 +417,177 @@ def targets_progress(*, targets: list[Target]) -> list[TargetProgress]:
 
 def target_progress(*, target: Target) -> TargetProgress:
     return targets_progress(targets=[target])[0]
+
+
+# --- what a person reads: the target sentence and honest progress ---------------------------
+
+
+def display_to_stored(kpi: str, number: Decimal) -> Decimal:
+    """A value typed in the KPI's display unit ("23.8" for a rate shown as %) as stored."""
+    if charts.kpi_presentation(kpi).unit == charts.UNIT_RATE:
+        return number / 100
+    return number
+
+
+def stored_to_display(kpi: str, number: Decimal) -> Decimal:
+    return charts.display_value(number, charts.kpi_presentation(kpi).unit) or Decimal(0)
+
+
+def _value_text(kpi: str, value: Decimal | None) -> str:
+    return kpi_value(value, charts.kpi_presentation(kpi).unit)
+
+
+def _gap_text(kpi: str, gap: Decimal) -> str:
+    """An absolute difference in the KPI's unit: percentage points for a rate."""
+    unit = charts.kpi_presentation(kpi).unit
+    if unit == charts.UNIT_RATE:
+        return _("%(value)s pp") % {"value": f"{abs(gap) * 100:.1f}"}
+    return kpi_value(abs(gap), unit)
+
+
+def target_change_text(kind: str, amount: Decimal, kpi: str = "") -> str:
+    """How a target's amount reads: "−5 % relative", "−1.5 pp" (a rate), "+3 points" (NPS)."""
+    sign = "−" if amount < 0 else "+"
+    shown = f"{abs(amount).normalize():f}"
+    if kind == Target.Kind.RELATIVE_CHANGE_PCT:
+        return _("%(sign)s%(amount)s %% relative") % {"sign": sign, "amount": shown}
+    if kind == Target.Kind.PP_CHANGE:
+        if kpi_points_scale(kpi) == Decimal(1):
+            return _("%(sign)s%(amount)s points") % {"sign": sign, "amount": shown}
+        return _("%(sign)s%(amount)s pp") % {"sign": sign, "amount": shown}
+    return _("absolute")
+
+
+def target_sentence(
+    *,
+    kpi: str,
+    granularity: str,
+    period_start: dt.date,
+    kind: str,
+    amount: Decimal,
+    baseline: Decimal | None,
+    baseline_period_start: dt.date | None = None,
+) -> str:
+    """ "Churn rate 25.0 % (Q4 2026) → 23.8 % (−5 % relative) for Q1 2027".
+
+    `amount` is as stored (an absolute rate as a fraction; a change in % or points)."""
+    name = charts.kpi_presentation(kpi).name
+    period = period_label(granularity, period_start)
+    change = target_change_text(kind, amount, kpi)
+    if kind == Target.Kind.ABSOLUTE:
+        return _("%(kpi)s → %(goal)s for %(period)s") % {
+            "kpi": name,
+            "goal": _value_text(kpi, amount),
+            "period": period,
+        }
+    before = period_label(
+        granularity, baseline_period_start or period_shift(granularity, period_start, -1)
+    )
+    if baseline is None:
+        return _("%(kpi)s: %(change)s against %(before)s (no value stored yet) for %(period)s") % {
+            "kpi": name,
+            "change": change,
+            "before": before,
+            "period": period,
+        }
+    draft = Target(kpi=kpi, kind=kind, amount=amount)
+    goal = draft.resolved_value(baseline, points_scale=kpi_points_scale(kpi) or Decimal(1))
+    return _("%(kpi)s %(baseline)s (%(before)s) → %(goal)s (%(change)s) for %(period)s") % {
+        "kpi": name,
+        "baseline": _value_text(kpi, baseline),
+        "before": before,
+        "goal": _value_text(kpi, goal),
+        "change": change,
+        "period": period,
+    }
+
+
+class TargetState:
+    UPCOMING = "upcoming"
+    OPEN = "open"
+    MET = "met"
+    MISSED = "missed"
+    NO_VALUE = "no_value"
+
+
+@dataclass(frozen=True)
+class TargetStatus:
+    """Where a target stands: met or missed (closed period), so far (open), or not started."""
+
+    state: str
+    text: str
+    elapsed_days: int = 0
+    total_days: int = 0
+
+    @property
+    def elapsed_share(self) -> Decimal | None:
+        if not self.total_days:
+            return None
+        return Decimal(self.elapsed_days) / Decimal(self.total_days)
+
+    @property
+    def elapsed_percent(self) -> int:
+        share = self.elapsed_share
+        return 0 if share is None else int(share * 100)
+
+
+def target_status(item: TargetProgress, *, today: dt.date) -> TargetStatus:
+    """Honest progress: a closed period is met or missed by how much; an open one shows the
+    value so far against the goal with the share of the period elapsed (never a progress % of
+    a partial period); a future one has not started."""
+    target = item.target
+    start = target.period_start
+    end = period_end_of(target.granularity, start)
+    kpi = target.kpi
+    goal = item.resolved_value
+    if today < start:
+        return TargetStatus(
+            TargetState.UPCOMING,
+            _("Starts in %(days)s days; the goal is %(goal)s.")
+            % {
+                "days": (start - today).days,
+                "goal": _value_text(kpi, goal) if goal is not None else _("not known yet"),
+            },
+        )
+    if goal is None:
+        return TargetStatus(
+            TargetState.NO_VALUE, _("No baseline value stored: the goal cannot be resolved.")
+        )
+    if today < end:
+        total = (end - start).days
+        elapsed = (today - start).days
+        share = f"{Decimal(elapsed * 100) / total:.0f}"
+        so_far = _("no value yet") if item.current is None else _value_text(kpi, item.current)
+        return TargetStatus(
+            TargetState.OPEN,
+            _(
+                "So far %(value)s against %(goal)s, with %(elapsed)s of %(total)s days "
+                "(%(share)s %%) of the period elapsed."
+            )
+            % {
+                "value": so_far,
+                "goal": _value_text(kpi, goal),
+                "elapsed": elapsed,
+                "total": total,
+                "share": share,
+            },
+            elapsed_days=elapsed,
+            total_days=total,
+        )
+    if item.current is None:
+        return TargetStatus(TargetState.NO_VALUE, _("The period is closed but has no value."))
+    gap = item.current - goal
+    values = {
+        "value": _value_text(kpi, item.current),
+        "goal": _value_text(kpi, goal),
+        "gap": _gap_text(kpi, gap),
+    }
+    if item.achieved:
+        if gap == 0:
+            return TargetStatus(TargetState.MET, _("Met exactly: %(value)s.") % values)
+        return TargetStatus(
+            TargetState.MET, _("Met: %(value)s against %(goal)s, %(gap)s better.") % values
+        )
+    return TargetStatus(
+        TargetState.MISSED, _("Missed by %(gap)s: %(value)s against %(goal)s.") % values
+    )

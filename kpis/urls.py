@@ -1,6 +1,6 @@
 from django.urls import path
 
-from kpis import views
+from kpis import config_views, views
 
 app_name = "kpis"
 
@@ -24,7 +24,14 @@ urlpatterns = [
     path("charts/waterfall.json", views.WaterfallChartView.as_view(), name="waterfall_chart"),
     path("alerts/", views.alerts_inbox, name="alerts"),
     path("alerts/<int:pk>/<slug:action>/", views.alert_action, name="alert_action"),
-    path("targets/", views.targets_list, name="targets"),
+    # Targets and alert rules (managers and admins): kpis.config_views.
+    path("targets/", config_views.targets_page, name="targets"),
+    path("targets/sentence.json", config_views.target_sentence_preview, name="target_sentence"),
+    path("targets/<int:pk>/edit/", config_views.target_edit, name="target_edit"),
+    path("targets/<int:pk>/delete/", config_views.target_remove, name="target_delete"),
+    path("alerts/rules/", config_views.alert_rules_page, name="alert_rules"),
+    path("alerts/rules/<int:pk>/edit/", config_views.alert_rule_edit, name="alert_rule_edit"),
+    path("alerts/rules/<int:pk>/delete/", config_views.alert_rule_remove, name="alert_rule_delete"),
     # Kept last: a KPI key could otherwise shadow the fixed paths above.
     path("<slug:key>/chart.json", views.KpiChartView.as_view(), name="kpi_chart"),
 ]

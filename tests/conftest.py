@@ -23,3 +23,15 @@ def _celery_eager(request):
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def no_default_alert_rules(db):
+    """Removes the default alert rules a fresh install has (kpis migration 0006), for tests that
+    count alerts, evaluations or notifications of their own rules only."""
+    from kpis.alerts import DEFAULT_ALERT_RULES
+    from kpis.models import AlertRule
+
+    AlertRule.objects.filter(
+        name__in=[name for name, _kpi, _fields in DEFAULT_ALERT_RULES]
+    ).delete()

@@ -22,6 +22,7 @@ from crm.demo.people import staff_ensure
 from crm.demo.reference import SEGMENTS, reference_ensure, working_calendar
 from crm.demo.story import HISTORY_MONTHS, SCALES, CompanyPlan, company_plan
 from customers.models import Customer
+from kpis.alerts import alert_rules_default_install
 from sales.models import Lead, Opportunity, Order
 from support.models import Ticket
 from surveys.models import SurveyResponse
@@ -58,6 +59,8 @@ def seed_demo(
         f"({plan.start:%Y-%m-%d} to {plan.end:%Y-%m-%d}) in {time.monotonic() - started:.1f}s\n"
     )
     Builder(plan=plan, reference=reference, users=users, stdout=stdout).run()
+    # The migration installs them on a fresh database; a flushed one gets them here.
+    alert_rules_default_install()
     return plan
 
 

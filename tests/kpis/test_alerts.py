@@ -19,7 +19,7 @@ from kpis.models import Alert, AlertEvaluation, KpiSnapshot
 from kpis.targets import period_end_of
 from tests.customers.factories import UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_default_alert_rules")]
 
 MONTHS = [dt.date(2026, month, 1) for month in range(1, 9)]
 
@@ -131,7 +131,8 @@ def test_percent_change_vs_previous_period(manager, evaluate):
     evaluations = list(AlertEvaluation.objects.order_by("period_start"))
     assert [e.outcome for e in evaluations] == ["ok", "breach"]
     assert evaluations[1].previous_value == Decimal("850")
-    assert evaluations[1].reason == "changed -30.0% vs previous period"
+    # The reason reads in the KPI's unit, naming the previous value.
+    assert evaluations[1].reason == "changed -30.0% vs the previous period (850.00 EUR)"
     assert Alert.objects.get().state == Alert.State.FIRING
 
 
@@ -221,7 +222,9 @@ def test_evaluation_queries_do_not_grow_with_rules(
     kpi_value("churn_rate", MONTHS[0], "0.2")
 
     with django_capture_on_commit_callbacks() as callbacks:
-        with django_assert_max_num_queries(14):  # 9 queries + savepoints, for any rule count
+        # 9 queries + savepoints, the rules' teams and the recipient's KPI scope (read once per
+        # person, not per rule), for any rule count.
+        with django_assert_max_num_queries(17):
             alerts_evaluate(granularity="month", period_start=MONTHS[0])  # six rules fire
     for callback in callbacks:
         callback()  # the e-mails, one task per notification, after commit

@@ -111,6 +111,7 @@ def states_after_each_month(count: int, django_capture_on_commit_callbacks) -> l
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("no_default_alert_rules")
 def test_n_consecutive_breaches_fire_and_n_minus_1_do_not(django_capture_on_commit_callbacks):
     rule(fire_after=3, resolve_after=1)
     # B B O B B B: two breaches then OK (streak broken), then three in a row → fires in month 6
@@ -123,6 +124,7 @@ def test_n_consecutive_breaches_fire_and_n_minus_1_do_not(django_capture_on_comm
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("no_default_alert_rules")
 def test_low_sample_and_na_periods_neither_break_nor_extend_a_streak(
     django_capture_on_commit_callbacks,
 ):
@@ -136,6 +138,7 @@ def test_low_sample_and_na_periods_neither_break_nor_extend_a_streak(
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("no_default_alert_rules")
 def test_m_ok_periods_resolve_and_m_minus_1_do_not(django_capture_on_commit_callbacks):
     rule(fire_after=1, resolve_after=3)
     # B (fires), O O B (the breach resets the OK streak), O O O → resolved in month 7
@@ -148,6 +151,7 @@ def test_m_ok_periods_resolve_and_m_minus_1_do_not(django_capture_on_commit_call
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("no_default_alert_rules")
 def test_after_a_resolution_only_breaches_of_later_periods_fire_again(
     django_capture_on_commit_callbacks,
 ):

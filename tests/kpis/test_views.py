@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from kpis import charts
 from kpis.models import Granularity, KpiSnapshot
@@ -417,7 +418,7 @@ WORKSPACE_PAGES = [
     ("leaderboard", {}),
     ("index", {}),
     ("alerts", {}),
-    ("targets", {}),
+    # The targets page is a manager configuration page (tests/kpis/test_config_pages.py).
 ]
 
 
@@ -963,7 +964,9 @@ def test_alert_actions_need_post_csrf_and_a_manager(firing_alert):
 
 
 def test_targets_list_resolves_relative_targets(client, manager):
-    first, second = month_starts(2)
+    # The targets page (kpis.config_views) shows the resolved goal in a sentence and, for a
+    # closed period, whether it was met and by how much.
+    first, second, _current = month_starts(3)
     snapshot("churn_rate", first, "0.200000")
     snapshot("churn_rate", second, "0.180000")
     Target.objects.create(
@@ -975,13 +978,15 @@ def test_targets_list_resolves_relative_targets(client, manager):
         baseline_period_start=first,
     )
 
-    response = client.get(page_url("targets"))
+    with translation.override("en"):
+        response = client.get(page_url("targets"))
 
-    row = response.context["tables"][0].rows[0]
-    # "reduce churn 5 %" from 20 % → 20 % × 0.95 = 19 %; current 18 % → reached.
-    assert row[6].text == "19.0 %"
-    assert row[7].text == "18.0 %"
-    assert row[9].csv is True
+    (row,) = response.context["rows"]
+    # "reduce churn 5 %" from 20 % → 20 % × 0.95 = 19 %; 18 % is 1 point better → met.
+    assert "20.0 %" in row["sentence"]
+    assert "→ 19.0 % (−5 % relative)" in row["sentence"]
+    assert row["status"].state == "met"
+    assert row["status"].text == "Met: 18.0 % against 19.0 %, 1.0 pp better."
 
 
 def test_overview_cards_export_as_csv(client, manager):
@@ -1330,13 +1335,13 @@ def test_alerts_and_targets_of_other_cells_are_not_shown_or_actionable(client, t
     client.force_login(nora)
 
     inbox = client.get(page_url("alerts"))
-    targets = client.get(page_url("targets")).context["tables"][0]
+    targets = client.get(page_url("targets")).context["rows"]
     refused = client.post(
         page_url("alert_action", pk=str(alerts["South"].pk), action="acknowledge")
     )
 
     assert [item["alert"].pk for item in inbox.context["alerts"]] == [alerts["North"].pk]
-    assert [row[1].text for row in targets.rows] == ["team: North"]
+    assert [row["scope"] for row in targets] == ["Team: North"]
     assert refused.status_code == 404
 
 
