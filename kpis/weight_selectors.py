@@ -276,7 +276,8 @@ def index_history(*, granularity: str, first: dt.date) -> IndexHistory:
             else None
         )
         restated = activated_in is not None and min(snapshots) < activated_in
-        if activated_in is not None and activated_in in position:
+        # The first version on the chart replaced none shown on it: nothing to mark.
+        if activated_in is not None and activated_in in position and version != ordered[0]:
             changes.append((position[activated_in], version))
         series.append(
             VersionSeries(

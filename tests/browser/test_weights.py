@@ -44,7 +44,8 @@ def store_kpis(granularity: str, starts: list[dt.date], version: WeightVersion) 
             if row.target is not None:
                 value = row.target * Decimal("0.9")
             else:
-                assert row.best is not None and row.worst is not None
+                assert row.best is not None
+                assert row.worst is not None
                 value = (row.best + row.worst) / 2
             if row.kpi == "churn_rate":
                 value += Decimal("0.002") * (step % 5)
@@ -177,7 +178,9 @@ def test_admin_drafts_previews_and_restates_the_index_under_new_weights(
     wait_for_charts(page)
     datasets = page.evaluate(
         """() => Chart.getChart(document.querySelector('[data-testid=chart-index] canvas'))
-            .data.datasets.map((d) => [d.versionId || null, d.data.filter((v) => v !== null).length])"""
+            .data.datasets.map((d) => [
+              d.versionId || null, d.data.filter((v) => v !== null).length
+            ])"""
     )
     by_version = {version: points for version, points in datasets if version}
     assert by_version == {draft.pk: MONTHS, old.pk: MONTHS}
@@ -185,7 +188,10 @@ def test_admin_drafts_previews_and_restates_the_index_under_new_weights(
     canvas = "[data-testid=chart-index] canvas"
     assert page.get_attribute(canvas, "data-annotation-markers") == "1"
     assert "restated" in page.inner_text("[data-testid=chart-annotations-index]")
-    assert IndexSnapshot.objects.filter(
-        version=draft, granularity=Granularity.MONTH, published=True
-    ).count() == MONTHS
+    assert (
+        IndexSnapshot.objects.filter(
+            version=draft, granularity=Granularity.MONTH, published=True
+        ).count()
+        == MONTHS
+    )
     shot(page, screenshot_dir, "weights-index-chart")

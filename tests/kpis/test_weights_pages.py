@@ -55,7 +55,7 @@ def small_version(*, retention_weight: int, activate: bool) -> WeightVersion:
     )  # fmt: skip
     if activate:
         weight_version_activate(version=draft)
-    return draft
+    return WeightVersion.objects.get(pk=draft.pk)
 
 
 def kpi(key: str, start: dt.date, value: str, granularity: str = Granularity.MONTH) -> None:
