@@ -340,9 +340,7 @@ def test_activate_restating_history_rescores_every_stored_period_and_keeps_the_o
         "total": 2,
         "error": "",
     }
-    values = dict(
-        IndexSnapshot.objects.filter(version=draft).values_list("period_start", "value")
-    )
+    values = dict(IndexSnapshot.objects.filter(version=draft).values_list("period_start", "value"))
     assert values == {JAN: Decimal("53.33"), FEB: Decimal("50.00")}
     # The old version's values stay, readable by version.
     assert IndexSnapshot.objects.filter(version=active).count() == 2
@@ -368,9 +366,7 @@ def test_index_chart_draws_one_line_per_version_and_marks_the_change(client, ver
         compute_index(granularity=Granularity.MONTH, period_start=start, version=draft)
     client.force_login(UserFactory(role="Admin"))
 
-    payload = json.loads(
-        client.get(reverse("kpis:index_chart"), {"granularity": "month"}).content
-    )
+    payload = json.loads(client.get(reverse("kpis:index_chart"), {"granularity": "month"}).content)
 
     new, old = payload["datasets"][0], payload["datasets"][1]
     assert (new["versionId"], old["versionId"]) == (draft.pk, active.pk)
@@ -401,3 +397,44 @@ def test_pages_read_a_bounded_number_of_queries(client, versions, django_assert_
         assert client.get(preview, {"granularity": "quarter"}).status_code == 200
     with django_assert_max_num_queries(16):
         assert client.get(reverse("kpis:weights_activate", args=[draft.pk])).status_code == 200
+
+
+def test_waterfall_and_index_page_list_indicators_by_priority(client):
+    from kpis.models import IndexContribution
+
+    active = WeightVersion.objects.get(status=WeightVersion.Status.ACTIVE)
+    month = charts.shift_period(Granularity.MONTH, charts.window_start(Granularity.MONTH, 1), -1)
+    snapshot = IndexSnapshot.objects.create(
+        granularity=Granularity.MONTH,
+        period_start=month,
+        period_end=charts.shift_period(Granularity.MONTH, month, 1),
+        version=active,
+        value=Decimal("60"),
+        coverage=Decimal("1"),
+        published=True,
+    )
+    for key, group in (
+        ("csat", "maintenance"),
+        ("nps", "maintenance"),
+        ("churn_rate", "retention"),
+    ):
+        IndexContribution.objects.create(
+            snapshot=snapshot, kpi=key, group=group, weight=Decimal(1),
+            normalised_score=Decimal(60), effective_share=Decimal("0.333333"),
+            contribution=Decimal(20),
+        )  # fmt: skip
+    client.force_login(UserFactory(role="Admin"))
+
+    waterfall = json.loads(
+        client.get(reverse("kpis:waterfall_chart"), {"granularity": "month"}).content
+    )
+    page = client.get(reverse("kpis:index"), {"granularity": "month"})
+
+    # Retention (1) before maintenance (2); in maintenance NPS (1) before CSAT (2), not A–Z.
+    assert waterfall["labels"][1:4] == [
+        "Churn rate",
+        "Net Promoter Score",
+        "Customer satisfaction (CSAT)",
+    ]
+    contributions = next(t for t in page.context["tables"] if t.slug == "contributions")
+    assert [row[1].csv for row in contributions.rows] == ["churn_rate", "nps", "csat"]
