@@ -14,16 +14,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from kpis.alerts import alert_acknowledge, alert_resolve
 from kpis.index import (
-    active_weight_version,
-    preview_index,
-    preview_periods,
     validate_bands,
     validate_health_config,
     weight_version_activate,
@@ -296,47 +292,14 @@ class WeightVersionAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:kpis_weightversion_change", args=[draft.pk]))
 
     def preview_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
-        """The last 4 quarters recomputed under this version next to the active one."""
+        """The preview is a product page (kpis.weights_views): it offers to compute the periods
+        that have no snapshots instead of showing nothing."""
         version = get_object_or_404(WeightVersion, pk=object_id)
         if not self.has_view_permission(request, version):
             raise PermissionDenied
-        active = active_weight_version()
-        periods = preview_periods()
-        draft_rows = preview_index(version=version, periods=periods)
-        active_rows = (
-            preview_index(version=active, periods=periods)
-            if active is not None and active.pk != version.pk
-            else []
+        return HttpResponseRedirect(
+            reverse("kpis:weights_preview", args=[version.pk]) + "?granularity=quarter"
         )
-        comparison = []
-        for position, row in enumerate(draft_rows):
-            other = active_rows[position].result if active_rows else None
-            delta = (
-                row.result.value - other.value
-                if other is not None and row.result.value is not None and other.value is not None
-                else None
-            )
-            comparison.append({"row": row, "active": other, "delta": delta})
-        latest = draft_rows[-1] if draft_rows else None
-        latest_active = active_rows[-1].result if active_rows else None
-        indicators = []
-        if latest is not None:
-            active_scores = {c.kpi: c for c in latest_active.contributions} if latest_active else {}
-            indicators = [
-                {"draft": c, "active": active_scores.get(c.kpi)}
-                for c in sorted(latest.result.contributions, key=lambda c: (c.group, c.kpi))
-            ]
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": _("Preview of %(name)s") % {"name": version.name},
-            "version": version,
-            "active": active,
-            "comparison": comparison,
-            "latest": latest,
-            "indicators": indicators,
-        }
-        return TemplateResponse(request, "admin/kpis/weightversion/preview.html", context)
 
 
 # --- index history --------------------------------------------------------------------------

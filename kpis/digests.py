@@ -34,6 +34,7 @@ from kpis.definitions import registry
 from kpis.definitions.base import STAGES, KpiDefinition
 from kpis.models import Alert, Annotation, DigestSendLog, DigestSubscription, IndexSnapshot
 from kpis.periods import local_today, period_bounds, previous_period
+from kpis.priorities import priority_ranks
 from kpis.reports import (
     KpiFigure,
     ScopeCell,
@@ -317,7 +318,9 @@ def digest_build(*, subscription: DigestSubscription, period_start: dt.date) -> 
     cell = scope_cell(subscription)
     with translation.override(subscription.language or settings.LANGUAGE_CODE):
         label = period_label(granularity, start)
-    definitions = subscription_definitions(subscription)
+    # KPIs and alerts by index priority (kpis.priorities), as on the overview.
+    ranks = priority_ranks()
+    definitions = ranks.order_kpis(subscription_definitions(subscription), key=lambda d: d.key)
     figures = kpi_figures(
         definitions=definitions, granularity=granularity, period_start=start, cell=cell
     )
@@ -340,7 +343,7 @@ def digest_build(*, subscription: DigestSubscription, period_start: dt.date) -> 
         period_label=label,
         cell=cell,
         figures=figures,
-        alerts=alerts,
+        alerts=ranks.order_kpis(alerts, key=lambda alert: alert.rule.kpi),
         annotations=list(annotations_for(None, granularity, start, end).filter(kpi="")),
         # The composite index is a company figure: shown to those who may see company scope.
         index=index_snapshot(granularity=granularity, period_start=start)

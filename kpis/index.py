@@ -594,7 +594,7 @@ def validate_health_config(raw: Any) -> list[dict[str, Any]]:
 # --- weight version services ----------------------------------------------------------------
 
 
-def _require_draft(version: WeightVersion) -> None:
+def weight_version_require_draft(version: WeightVersion) -> None:
     if version.status != WeightVersion.Status.DRAFT:
         raise ValidationError(
             _("Version %(name)s is %(status)s and cannot be changed; create a draft from it.")
@@ -663,7 +663,7 @@ def weight_version_update(
     Everything is validated before anything is written; a refusal leaves the draft unchanged.
     """
     version = WeightVersion.objects.select_for_update().get(pk=version.pk)
-    _require_draft(version)
+    weight_version_require_draft(version)
     errors: dict[str, list[str]] = {}
 
     def collect(check: Any) -> Any:
@@ -799,7 +799,7 @@ def weight_version_validate(*, version: WeightVersion) -> None:
 def weight_version_activate(*, version: WeightVersion, actor: Any = None) -> WeightVersion:
     """Make a draft the active version; the previously active one is retired (who and when)."""
     version = WeightVersion.objects.select_for_update().get(pk=version.pk)
-    _require_draft(version)
+    weight_version_require_draft(version)
     weight_version_validate(version=version)
     now = timezone.now()
     # Lock the current active row so two activations cannot both succeed.

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from kpis import config_views, views
+from kpis import config_views, views, weights_views
 
 app_name = "kpis"
 
@@ -22,6 +22,25 @@ urlpatterns = [
     path("index/", views.index_page, name="index"),
     path("charts/index.json", views.IndexChartView.as_view(), name="index_chart"),
     path("charts/waterfall.json", views.WaterfallChartView.as_view(), name="waterfall_chart"),
+    # The index weights editor (admins).
+    path("index/weights/", weights_views.weights_home, name="weights"),
+    path("index/weights/drafts/", weights_views.weights_draft_create, name="weights_draft_create"),
+    path("index/weights/<int:pk>/", weights_views.weights_version, name="weights_version"),
+    path(
+        "index/weights/<int:pk>/delete/",
+        weights_views.weights_draft_delete,
+        name="weights_draft_delete",
+    ),
+    path("index/weights/<int:pk>/preview/", weights_views.weights_preview, name="weights_preview"),
+    path(
+        "index/weights/<int:pk>/preview/compute/",
+        weights_views.weights_preview_compute,
+        name="weights_preview_compute",
+    ),
+    path(
+        "index/weights/<int:pk>/activate/", weights_views.weights_activate, name="weights_activate"
+    ),
+    path("index/weights/jobs/<str:token>.json", weights_views.weights_job, name="weights_job"),
     path("alerts/", views.alerts_inbox, name="alerts"),
     path("alerts/<int:pk>/<slug:action>/", views.alert_action, name="alert_action"),
     # Targets and alert rules (managers and admins): kpis.config_views.

@@ -40,12 +40,14 @@ from crm.views import RoleRequiredMixin, manager_required, role_required
 from kpis import charts, page_queries
 from kpis.forms import KpiFilters, parse_filters
 from kpis.models import Granularity, KpiSnapshot
+from kpis.priorities import priority_ranks
 from kpis.selectors import (
     KpiScope,
     cells_in_scope,
     drilldown_records_visible_to,
     kpi_scope_for,
 )
+from kpis.weight_selectors import index_chart_datasets, index_history
 
 _KEY_PATTERN = re.compile(r"^[a-z0-9_]{1,50}$")
 _DIMENSION_PATTERN = re.compile(r"^[a-z_]{1,30}$")
@@ -418,9 +420,13 @@ def overview(request: HttpRequest) -> HttpResponse:
                 "alert": alerts.get(item.key),
             }
         )
-    # Cards grouped by lifecycle stage, stages in catalogue order, unknown keys last.
-    by_stage: dict[str, list[dict[str, Any]]] = {key: [] for key in STAGE_TITLES}
-    for card in cards:
+    # Cards grouped by lifecycle stage; stages and cards by index priority (kpis.priorities),
+    # then catalogue order, unknown keys last.
+    ranks = priority_ranks()
+    by_stage: dict[str, list[dict[str, Any]]] = {
+        key: [] for key in ranks.order_groups(STAGE_TITLES)
+    }
+    for card in ranks.order_kpis(cards, key=_card_kpi):
         by_stage.get(str(card["stage"]), by_stage["other"]).append(card)
     stages = [
         {"key": key, "title": STAGE_TITLES.get(key, key), "cards": stage_cards}
@@ -446,6 +452,10 @@ def overview(request: HttpRequest) -> HttpResponse:
         index_previous=index_previous,
         index_chart_url=_url("kpis:index_chart", {"granularity": filters.granularity}),
     )
+
+
+def _card_kpi(card: Any) -> str:
+    return str(card["series"].key)
 
 
 def _cards_table(cards: Sequence[dict[str, Any]]) -> Table:
@@ -1060,36 +1070,15 @@ class IndexChartView(PayloadChartView):
     organisation_only = True
 
     def build(self, request: HttpRequest, filters: KpiFilters, **kwargs: Any) -> ChartPayload:
-        from kpis.models import IndexSnapshot
-
-        latest, _previous = _latest_index(filters.granularity)
-        # One weight version's history: the one of the newest snapshot (the version in force).
-        rows = list(
-            IndexSnapshot.objects.filter(
-                granularity=filters.granularity,
-                period_start__gte=filters.first_period,
-                version=latest.version_id if latest else None,
-            ).order_by("period_start", "computed_at")
-        )
-        # The newest computation of a period wins (several versions may have scored it).
-        by_start = {row.period_start: row for row in rows}
-        starts = sorted(by_start)
+        # One line per weight version, never mixed; each version change is marked.
+        history = index_history(granularity=filters.granularity, first=filters.first_period)
+        series, markers = index_chart_datasets(history, filters.granularity)
         return ChartPayload(
-            labels=starts,
-            series=[
-                (
-                    str(_("CRM quality index")),
-                    [by_start[s].value if by_start[s].published else None for s in starts],
-                    {"tension": 0.2},
-                ),
-                (
-                    str(_("Coverage (%)")),
-                    [by_start[s].coverage * 100 for s in starts],
-                    {"borderDash": [4, 4], "hidden": True},
-                ),
-            ],
+            labels=history.labels,
+            series=series,
             unit=charts.UNIT_SCORE,
             granularity=filters.granularity,
+            extra={"annotations": markers},
         )
 
 
@@ -1141,7 +1130,8 @@ def _waterfall(granularity: str) -> tuple[Any, Any, list[tuple[str, Decimal]]]:
             row.contribution if row.present else Decimal(0)
         )
     steps = []
-    for kpi, values in sorted(by_kpi.items()):
+    # Indicators by priority (kpis.priorities), alphabetical among equals.
+    for kpi, values in priority_ranks().order_kpis(sorted(by_kpi.items()), key=lambda i: i[0]):
         delta = values.get(latest.pk, Decimal(0)) - (
             values.get(previous.pk, Decimal(0)) if previous is not None else Decimal(0)
         )
@@ -1775,7 +1765,14 @@ def index_page(request: HttpRequest) -> HttpResponse:
     )
     if latest is not None:
         deltas = dict(steps)
-        rows = IndexContribution.objects.filter(snapshot=latest).order_by("group", "-contribution")
+        ranks = priority_ranks()
+        rows = ranks.order_groups(
+            ranks.order_kpis(
+                IndexContribution.objects.filter(snapshot=latest).order_by("-contribution"),
+                key=lambda row: row.kpi,
+            ),
+            key=lambda row: row.group,
+        )
         for row in rows:
             presentation = charts.kpi_presentation(row.kpi)
             contributions.rows.append(
@@ -1805,7 +1802,9 @@ def index_page(request: HttpRequest) -> HttpResponse:
     if latest is not None:
         from kpis.models import GroupScore
 
-        for group in GroupScore.objects.filter(snapshot=latest).order_by("group"):
+        for group in priority_ranks().order_groups(
+            GroupScore.objects.filter(snapshot=latest).order_by("group"), key=lambda g: g.group
+        ):
             groups.rows.append(
                 [
                     cell(group.get_group_display(), group.group),
@@ -1830,6 +1829,8 @@ def index_page(request: HttpRequest) -> HttpResponse:
                 "slug": "index",
                 "title": _("Index over time"),
                 "url": _url("kpis:index_chart", filters.params()),
+                # Weight version changes are marked on the chart and listed under it.
+                "annotations_list": "index-version-changes",
             },
             {
                 "slug": "waterfall",
@@ -1854,7 +1855,10 @@ def alerts_inbox(request: HttpRequest) -> HttpResponse:
         alerts = alerts.filter(state__in=[Alert.State.FIRING, Alert.State.ACKNOWLEDGED])
     elif state in Alert.State.values:
         alerts = alerts.filter(state=state)
-    alert_list = list(alerts.order_by("-fired_at")[:200])
+    # A high-priority KPI's alert first (kpis.priorities), newest first among equals.
+    alert_list = priority_ranks().order_kpis(
+        alerts.order_by("-fired_at")[:200], key=lambda alert: alert.rule.kpi
+    )
     table = Table(
         slug="alerts",
         title=_("Alerts"),

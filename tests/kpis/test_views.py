@@ -470,7 +470,8 @@ def test_overview_groups_cards_by_stage_and_keeps_the_filter_in_every_link(
 
     html = response.content.decode()
     stages = [stage["key"] for stage in response.context["stages"]]
-    assert stages[:5] == ["acquisition", "maintenance", "enhancement", "retention", "service"]
+    # Lifecycle stages by the active weights' group priority (retention 1 … service 5).
+    assert stages[:5] == ["retention", "maintenance", "enhancement", "acquisition", "service"]
     assert "pipeline" in stages
     # The team filter reads the team-dimension rows: each card's chart asks for that cell.
     assert f"dimension=team&amp;value={north.pk}" in html
