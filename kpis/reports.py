@@ -28,7 +28,14 @@ from kpis.annotations import annotation_applies, annotation_covers, annotations_
 from kpis.definitions import registry
 from kpis.definitions.base import STAGES, KpiDefinition
 from kpis.models import Alert, Annotation, IndexSnapshot, KpiSnapshot, Target
-from kpis.periods import PeriodError, local_today, parse_granularity, period_bounds
+from kpis.periods import (
+    PeriodError,
+    last_closed_period,
+    local_today,
+    parse_granularity,
+    period_bounds,
+    period_label,
+)
 from kpis.selectors import kpi_scope_for
 from kpis.targets import TargetProgress, period_shift, targets_progress
 
@@ -119,26 +126,12 @@ def year_earlier(granularity: str, period_start: dt.date) -> dt.date:
     return period_bounds(granularity, day)[0]
 
 
-def period_label(granularity: str, period_start: dt.date) -> str:
-    from django.utils.formats import date_format
-
-    if granularity == "day":
-        return date_format(period_start, "DATE_FORMAT")
-    if granularity == "week":
-        return _("week of %(day)s") % {"day": date_format(period_start, "DATE_FORMAT")}
-    if granularity == "month":
-        return date_format(period_start, "YEAR_MONTH_FORMAT")
-    if granularity == "quarter":
-        return _("Q%(q)s %(year)s") % {
-            "q": (period_start.month - 1) // 3 + 1,
-            "year": period_start.year,
-        }
-    return str(period_start.year)
-
-
 def closed_period(granularity: str, raw: str | dt.date) -> tuple[dt.date, dt.date]:
-    """Parse a period start and refuse what is no stored closed period (clear messages)."""
+    """Parse a period start and refuse what is no stored closed period (clear messages); no
+    period at all means the last closed one, which a report opens on."""
     granularity = parse_granularity(granularity)
+    if not raw:
+        return last_closed_period(granularity)
     if isinstance(raw, dt.date):
         day = raw
     else:

@@ -25,6 +25,9 @@ urlpatterns = [
     path("alerts/", views.alerts_inbox, name="alerts"),
     path("alerts/<int:pk>/<slug:action>/", views.alert_action, name="alert_action"),
     path("targets/", views.targets_list, name="targets"),
+    # Freshness: "recompute now" and the status JSON its progress bar polls.
+    path("recompute/", views.recompute, name="recompute"),
+    path("recompute/<slug:token>/status.json", views.recompute_status, name="recompute_status"),
     # Kept last: a KPI key could otherwise shadow the fixed paths above.
     path("<slug:key>/chart.json", views.KpiChartView.as_view(), name="kpi_chart"),
 ]
