@@ -327,8 +327,9 @@ def _open_alerts(filters: KpiFilters) -> dict[str, Any]:
     return by_kpi
 
 
-def _latest_index(granularity: str) -> tuple[Any, Any]:
-    """The newest index snapshot and the previous period's under the same weight version."""
+def _latest_index(granularity: str, last: dt.date | None = None) -> tuple[Any, Any]:
+    """The newest index snapshot (up to the period starting `last`) and the previous period's
+    under the same weight version."""
     try:
         from kpis.models import IndexSnapshot
     except ImportError:
@@ -336,6 +337,8 @@ def _latest_index(granularity: str) -> tuple[Any, Any]:
     snapshots = IndexSnapshot.objects.filter(granularity=granularity).select_related(
         "version", "version__activated_by"
     )
+    if last is not None:
+        snapshots = snapshots.filter(period_start__lte=last)
     latest = snapshots.order_by("-period_start", "-computed_at").first()
     if latest is None:
         return None, None
@@ -474,7 +477,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     ]
     # The composite index is the organisation's: a scoped user is told so on the card.
     index_latest, index_previous = (
-        _latest_index(filters.granularity) if scope.is_organisation else (None, None)
+        _latest_index(filters.granularity, shown_start) if scope.is_organisation else (None, None)
     )
     return _page(
         request,
