@@ -22,6 +22,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             "support": admin or bool(roles & {SUPPORT_AGENT, MANAGER}),
             # Every role has a KPI scope (its own, its team's or the organisation's figures).
             "kpis": admin or bool(roles & set(ROLES)),
+            # The period report: managers for any scope, sales reps for their own figures.
+            "period_report": admin or bool(roles & {MANAGER, SALES_REP}),
             # Annotations explain organisation figures: a manager's job.
             "annotate": admin or MANAGER in roles,
             # KPI targets and alert rules: managers and admins.

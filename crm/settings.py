@@ -353,6 +353,8 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # A KpiRun still "running" this long after it started belongs to a dead process (the KPI task's
 # hard limit has long killed it): the sweeper marks it failed and recomputes its period.
 KPI_RUN_STALE_SECONDS = env_int("KPI_RUN_STALE_SECONDS", KPI_TASK_TIME_LIMIT + 10 * 60)
+# "Recompute now" on the KPI pages: at most one request per this many seconds (organisation-wide).
+KPI_RECOMPUTE_MIN_SECONDS = env_int("KPI_RECOMPUTE_MIN_SECONDS", 5 * 60)
 # Outbox (crm.outbox): a task row still unsent this long after commit is re-sent by beat;
 # sent rows are kept this many days for inspection.
 OUTBOX_RESEND_AFTER_SECONDS = env_int("OUTBOX_RESEND_AFTER_SECONDS", 60)

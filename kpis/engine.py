@@ -21,7 +21,7 @@ from kpis.activity import ActivityRules
 from kpis.definitions import registry
 from kpis.definitions.base import KpiContext, KpiDefinition, KpiResult
 from kpis.models import KpiRun, KpiSnapshot
-from kpis.periods import parse_granularity, period_bounds
+from kpis.periods import like_for_like_window, parse_granularity, period_bounds
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +82,63 @@ def build_snapshots(
     ]
 
 
+def like_for_like_comparable(definition: KpiDefinition) -> bool:
+    """Cohort KPIs (a maturity window) are not compared early: their cohort is still open."""
+    return definition.maturity_days == 0
+
+
+def attach_like_for_like(
+    definitions: Iterable[KpiDefinition],
+    ctx: KpiContext,
+    snapshots: list[KpiSnapshot],
+) -> None:
+    """Store on each open-period snapshot the previous period's figure over the same elapsed
+    time (details["like_for_like"]), so a page compares 5 days with 5 days, not with a month.
+
+    The previous window is computed by the KPIs' own queries with the same rules; a cohort KPI,
+    or a cell without a figure on either side, is stored as not comparable.
+    """
+    window = like_for_like_window(ctx.granularity, ctx.period_start, ctx.period_end, ctx.now)
+    if window is None:
+        return
+    valued = {snapshot.kpi for snapshot in snapshots if snapshot.value is not None}
+    previous_ctx = KpiContext(
+        granularity=ctx.granularity,
+        period_start=window.period_start,
+        period_end=window.last_day,
+        start=window.start,
+        end=window.until,
+        now=ctx.now,
+        rules=ctx.rules,
+        shared={},
+    )
+    previous: dict[tuple[str, str, str], KpiResult] = {}
+    comparable: set[str] = set()
+    for definition in definitions:
+        if not like_for_like_comparable(definition) or definition.key not in valued:
+            continue
+        comparable.add(definition.key)
+        for result in definition.compute(previous_ctx):
+            previous[(definition.key, result.dimension, result.dimension_value)] = result
+    for snapshot in snapshots:
+        match = previous.get((snapshot.kpi, snapshot.dimension, snapshot.dimension_value))
+        value = match.value if match is not None else None
+        snapshot.details = {
+            **snapshot.details,
+            "like_for_like": {
+                "comparable": snapshot.kpi in comparable
+                and value is not None
+                and snapshot.value is not None,
+                "previous_start": window.period_start.isoformat(),
+                "until": window.until.isoformat(),
+                "elapsed_days": window.elapsed_days,
+                "period_days": window.period_days,
+                "value": None if value is None else str(value),
+                "sample_size": match.sample_size if match is not None else 0,
+            },
+        }
+
+
 def compute_period(
     *,
     granularity: str,
@@ -135,6 +192,7 @@ def compute_period(
             snapshots: list[KpiSnapshot] = []
             for definition in definitions:
                 snapshots.extend(build_snapshots(definition, ctx, definition.compute(ctx)))
+            attach_like_for_like(definitions, ctx, snapshots)
             KpiSnapshot.objects.bulk_create(snapshots, batch_size=500)
             hook_options = {} if refresh_scores is None else {"refresh_scores": refresh_scores}
             post_compute.after_period_computed(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -103,8 +104,65 @@ def current_period(granularity: str, now: dt.datetime | None = None) -> tuple[dt
     return period_bounds(granularity, local_today(now))
 
 
+def last_closed_period(granularity: str, now: dt.datetime | None = None) -> tuple[dt.date, dt.date]:
+    """The newest period of `granularity` that has ended: the one before the open period."""
+    open_start, _open_end = current_period(granularity, now)
+    return previous_period(granularity, open_start)
+
+
+def period_days(start: dt.date, end: dt.date) -> int:
+    return (end - start).days
+
+
+def days_begun(start: dt.date, end: dt.date, now: dt.datetime | None = None) -> int:
+    """Local days of [start, end) begun by `now` (today counts): 5 on the 5th of a month."""
+    today = local_today(now)
+    return max(0, min((today - start).days + 1, period_days(start, end)))
+
+
+class LikeForLikeWindow(NamedTuple):
+    """The previous period cut at the same elapsed time as an open period's `now`."""
+
+    period_start: dt.date  # the previous period's start
+    last_day: dt.date  # the local date after the cut's day (a date-based period end)
+    start: dt.datetime
+    until: dt.datetime
+    elapsed_days: int  # days of the open period begun ("so far (5 of 31 days)")
+    period_days: int  # days in the open period
+
+
+def like_for_like_window(
+    granularity: str, period_start: dt.date, period_end: dt.date, now: dt.datetime
+) -> LikeForLikeWindow | None:
+    """For an open period, the previous period's first `now - start` (the same elapsed time).
+
+    None for a closed or not yet started period, and for a day: its previous day cut at the
+    same hour would compare hours, which the daily figures are not made for.
+    """
+    if granularity == "day":
+        return None
+    start_at, end_at = to_datetime_range(period_start, period_end)
+    if not start_at < now < end_at:
+        return None
+    previous_start, previous_end = previous_period(granularity, period_start)
+    previous_start_at, previous_end_at = to_datetime_range(previous_start, previous_end)
+    # A shorter previous period (February before March) is compared whole at most.
+    until = min(previous_start_at + (now - start_at), previous_end_at)
+    until_local = timezone.localtime(until, organisation_tz())
+    # The date-based end covers the cut's day unless the cut falls exactly at midnight.
+    last_day = until_local.date() + dt.timedelta(days=0 if until_local.time() == dt.time.min else 1)
+    return LikeForLikeWindow(
+        period_start=previous_start,
+        last_day=min(last_day, previous_end),
+        start=previous_start_at,
+        until=until,
+        elapsed_days=days_begun(period_start, period_end, now),
+        period_days=period_days(period_start, period_end),
+    )
+
+
 def period_label(granularity: str, period_start: dt.date) -> str:
-    """How a person names a period: "March 2026", "Q1 2027", "week of …", "2026"."""
+    """The period as people name it: "November 2026", "Q4 2026", "week of 30 Nov 2026"."""
     if granularity == "day":
         return date_format(period_start, "DATE_FORMAT")
     if granularity == "week":

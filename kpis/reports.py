@@ -30,6 +30,7 @@ from kpis.definitions.base import STAGES, KpiDefinition
 from kpis.models import Alert, Annotation, IndexSnapshot, KpiSnapshot, Target
 from kpis.periods import (
     PeriodError,
+    last_closed_period,
     local_today,
     parse_granularity,
     period_bounds,
@@ -126,8 +127,11 @@ def year_earlier(granularity: str, period_start: dt.date) -> dt.date:
 
 
 def closed_period(granularity: str, raw: str | dt.date) -> tuple[dt.date, dt.date]:
-    """Parse a period start and refuse what is no stored closed period (clear messages)."""
+    """Parse a period start and refuse what is no stored closed period (clear messages); no
+    period at all means the last closed one, which a report opens on."""
     granularity = parse_granularity(granularity)
+    if not raw:
+        return last_closed_period(granularity)
     if isinstance(raw, dt.date):
         day = raw
     else:

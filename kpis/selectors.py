@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from celery.schedules import crontab
 from django.db.models import Max, Model, Q, QuerySet
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
 from crm.roles import is_admin
 from customers.models import Customer
 from customers.selectors import customers_visible_to
 from kpis.definitions import registry
 from kpis.definitions.base import KpiContext
-from kpis.models import KpiSnapshot
-from kpis.periods import parse_granularity, period_bounds
+from kpis.models import AlertRule, KpiRun, KpiSnapshot
+from kpis.periods import (
+    days_begun,
+    last_closed_period,
+    parse_granularity,
+    period_bounds,
+    period_days,
+    period_label,
+    previous_period,
+    to_datetime_range,
+)
+from kpis.tasks import OPEN_PERIODS_BEAT_NAME
 from sales.models import Activity, Lead, Opportunity, Order
 from sales.selectors import (
     activities_visible_to,
@@ -358,3 +372,237 @@ def cells_in_scope(queryset: QuerySet[Any], scope: KpiScope, *, via: str = "") -
     if scope.kpis is not None:
         queryset = queryset.filter(**{f"{via}kpi__in": sorted(scope.kpis)})
     return queryset
+
+
+# --- the figure a card shows: period, comparison, freshness ----------------------------------
+
+COMPARE_PREVIOUS = "previous"
+COMPARE_LIKE_FOR_LIKE = "like_for_like"
+COMPARE_NONE = "none"
+
+
+def shown_period(
+    *, granularity: str, requested: dt.date | None, now: dt.datetime | None = None
+) -> tuple[dt.date, dt.date]:
+    """The period a page opens on: the one asked for, else the last closed period (an open
+    period's few days would otherwise be read as a collapse against a whole month)."""
+    if requested is not None:
+        return period_bounds(granularity, requested)
+    return last_closed_period(granularity, now)
+
+
+@dataclass(frozen=True)
+class KpiFigure:
+    """One KPI's figure for one period and what it is compared with.
+
+    A closed period is compared with the previous period. An open period is compared
+    like-for-like: with the previous period cut at the same elapsed time, as stored by the run
+    (details["like_for_like"]); without that figure it is not compared at all. A provisional
+    figure is `calm`: its change is shown without a good or bad colour.
+    """
+
+    snapshot: KpiSnapshot | None
+    granularity: str
+    period_start: dt.date
+    period_end: dt.date
+    is_open: bool
+    elapsed_days: int | None
+    period_days: int
+    comparison: str
+    baseline: Decimal | None = None
+    baseline_start: dt.date | None = None
+
+    @property
+    def value(self) -> Decimal | None:
+        return self.snapshot.value if self.snapshot is not None else None
+
+    @property
+    def label(self) -> str:
+        return period_label(self.granularity, self.period_start)
+
+    @property
+    def baseline_label(self) -> str:
+        if self.baseline_start is None:
+            return ""
+        return period_label(self.granularity, self.baseline_start)
+
+    @property
+    def change(self) -> Decimal | None:
+        if self.comparison == COMPARE_NONE or self.value is None or self.baseline is None:
+            return None
+        return self.value - self.baseline
+
+    @property
+    def relative_change(self) -> Decimal | None:
+        change = self.change
+        if change is None or not self.baseline:
+            return None
+        return change / abs(self.baseline)
+
+    @property
+    def calm(self) -> bool:
+        return self.is_open or bool(self.snapshot is not None and self.snapshot.provisional)
+
+
+def kpi_figure(
+    *,
+    granularity: str,
+    period_start: dt.date,
+    snapshot: KpiSnapshot | None,
+    previous: KpiSnapshot | None,
+    now: dt.datetime | None = None,
+) -> KpiFigure:
+    """The figure of `snapshot` (the period starting `period_start`) against its comparison."""
+    now = now or timezone.now()
+    start, end = period_bounds(granularity, period_start)
+    _start_at, end_at = to_datetime_range(start, end)
+    is_open = end_at > now
+    figure = KpiFigure(
+        snapshot=snapshot,
+        granularity=granularity,
+        period_start=start,
+        period_end=end,
+        is_open=is_open,
+        elapsed_days=None,
+        period_days=period_days(start, end),
+        comparison=COMPARE_NONE,
+    )
+    if is_open:
+        stored = (snapshot.details or {}).get("like_for_like") if snapshot is not None else None
+        # "So far" counts the days begun when the figure was computed, not when it is read.
+        as_of = snapshot.computed_at if snapshot is not None else now
+        elapsed = days_begun(start, end, min(as_of, now))
+        if stored and stored.get("comparable") and stored.get("value") is not None:
+            return replace(
+                figure,
+                elapsed_days=int(stored.get("elapsed_days") or elapsed),
+                comparison=COMPARE_LIKE_FOR_LIKE,
+                baseline=Decimal(stored["value"]),
+                baseline_start=dt.date.fromisoformat(stored["previous_start"]),
+            )
+        return replace(figure, elapsed_days=elapsed)
+    if previous is None or previous.value is None or snapshot is None or snapshot.value is None:
+        return figure
+    return replace(
+        figure,
+        comparison=COMPARE_PREVIOUS,
+        baseline=previous.value,
+        baseline_start=previous.period_start,
+    )
+
+
+def series_figure(
+    series: Any, *, period_start: dt.date, now: dt.datetime | None = None
+) -> KpiFigure:
+    """`kpi_figure` of a `charts.KpiSeries` at `period_start` (its previous period alongside)."""
+    by_start = dict(zip(series.period_starts, series.snapshots, strict=True))
+    previous_start = previous_period(series.granularity, period_start)[0]
+    return kpi_figure(
+        granularity=series.granularity,
+        period_start=period_start,
+        snapshot=by_start.get(period_start),
+        previous=by_start.get(previous_start),
+        now=now,
+    )
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How old the figures of a granularity are and when the beat refreshes them."""
+
+    now: dt.datetime
+    computed_at: dt.datetime | None
+    next_run_at: dt.datetime | None
+    running: bool = False
+    failed_at: dt.datetime | None = None
+
+    @property
+    def computed_seconds_ago(self) -> int | None:
+        if self.computed_at is None:
+            return None
+        return max(0, int((self.now - self.computed_at).total_seconds()))
+
+    @property
+    def next_run_seconds(self) -> int | None:
+        if self.next_run_at is None:
+            return None
+        return max(0, int((self.next_run_at - self.now).total_seconds()))
+
+
+def next_open_period_run(now: dt.datetime) -> dt.datetime | None:
+    """When the beat next refreshes the open periods: its enabled PeriodicTask's crontab, as
+    stored (admins may edit it); None when the entry is not installed or disabled."""
+    entry = (
+        PeriodicTask.objects.filter(name=OPEN_PERIODS_BEAT_NAME, enabled=True)
+        .select_related("crontab")
+        .first()
+    )
+    if entry is None or entry.crontab is None:
+        return None
+    row = entry.crontab
+    local_now = timezone.localtime(now, ZoneInfo(str(row.timezone)))
+    schedule = crontab(
+        minute=row.minute,
+        hour=row.hour,
+        day_of_week=row.day_of_week,
+        day_of_month=row.day_of_month,
+        month_of_year=row.month_of_year,
+        nowfun=lambda: local_now,
+    )
+    return now + schedule.remaining_estimate(local_now)
+
+
+def kpi_freshness(*, granularity: str, now: dt.datetime | None = None) -> Freshness:
+    """From the KPI run log: the newest successful run of `granularity` (2 queries + 1 for the
+    beat entry), whether one is running, and whether a newer one failed."""
+    now = now or timezone.now()
+    runs = KpiRun.objects.filter(granularity=parse_granularity(granularity))
+    succeeded = (
+        runs.filter(status=KpiRun.Status.SUCCEEDED, finished_at__isnull=False)
+        .order_by("-finished_at")
+        .values_list("finished_at", flat=True)
+        .first()
+    )
+    newer = runs.exclude(status=KpiRun.Status.SUCCEEDED)
+    if succeeded is not None:
+        newer = newer.filter(started_at__gt=succeeded)
+    statuses = dict(newer.values_list("status").annotate(latest=Max("started_at")).order_by())
+    return Freshness(
+        now=now,
+        computed_at=succeeded,
+        next_run_at=next_open_period_run(now),
+        running=KpiRun.Status.RUNNING in statuses,
+        failed_at=statuses.get(KpiRun.Status.FAILED),
+    )
+
+
+def dimension_not_broken_down(key: str, dimension: str) -> bool:
+    """Whether a filter on `dimension` cannot apply to KPI `key` (it is not stored per it)."""
+    if dimension == "all":
+        return False
+    try:
+        definition = registry.get(key)
+    except KeyError:
+        return False
+    return dimension not in definition.dimensions
+
+
+def chart_alert_thresholds(
+    *, key: str, granularity: str, dimension: str, value: str
+) -> list[tuple[str, Decimal]]:
+    """The thresholds of the active alert rules watching one KPI cell, as (side, threshold) in
+    stored units, lower first; a chart draws each as a line."""
+    rules = AlertRule.objects.filter(
+        kpi=key,
+        granularity=granularity,
+        dimension=dimension,
+        dimension_value=value,
+        is_active=True,
+    ).order_by("pk")
+    lines: list[tuple[str, Decimal]] = []
+    for lower, upper in rules.values_list("lower_threshold", "upper_threshold"):
+        if lower is not None:
+            lines.append(("below", lower))
+        if upper is not None:
+            lines.append(("above", upper))
+    return sorted(set(lines), key=lambda line: (line[0] != "below", line[1]))

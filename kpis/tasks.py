@@ -195,9 +195,10 @@ def sweep_stale_runs() -> list[str]:
 
 # --- beat schedule -----------------------------------------------------------------------------
 
+OPEN_PERIODS_BEAT_NAME = "kpis: compute open periods"
 BEAT_ENTRIES: tuple[dict[str, Any], ...] = (
     {
-        "name": "kpis: compute open periods",
+        "name": OPEN_PERIODS_BEAT_NAME,
         "task": "kpis.tasks.compute_open_periods",
         "crontab": {"minute": "*/15", "hour": "*"},
         # A run queued more than 14 minutes ago is superseded by the next one.

@@ -51,6 +51,9 @@ urlpatterns = [
     path("alerts/rules/", config_views.alert_rules_page, name="alert_rules"),
     path("alerts/rules/<int:pk>/edit/", config_views.alert_rule_edit, name="alert_rule_edit"),
     path("alerts/rules/<int:pk>/delete/", config_views.alert_rule_remove, name="alert_rule_delete"),
+    # Freshness: "recompute now" and the status JSON its progress bar polls.
+    path("recompute/", views.recompute, name="recompute"),
+    path("recompute/<slug:token>/status.json", views.recompute_status, name="recompute_status"),
     # Kept last: a KPI key could otherwise shadow the fixed paths above.
     path("<slug:key>/chart.json", views.KpiChartView.as_view(), name="kpi_chart"),
 ]

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from chartjs.views.lines import BaseLineChartView
 from django.conf import settings
@@ -29,6 +30,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -40,12 +42,20 @@ from crm.views import RoleRequiredMixin, manager_required, role_required
 from kpis import charts, page_queries
 from kpis.forms import KpiFilters, parse_filters
 from kpis.models import Granularity, KpiSnapshot
+from kpis.periods import PeriodError, current_period, previous_period
 from kpis.priorities import priority_ranks
+from kpis.recompute import kpi_recompute_start, kpi_recompute_status
 from kpis.selectors import (
     KpiScope,
     cells_in_scope,
+    chart_alert_thresholds,
+    dimension_not_broken_down,
     drilldown_records_visible_to,
+    kpi_figure,
+    kpi_freshness,
     kpi_scope_for,
+    series_figure,
+    shown_period,
 )
 from kpis.weight_selectors import index_chart_datasets, index_history
 
@@ -319,8 +329,9 @@ def _open_alerts(filters: KpiFilters) -> dict[str, Any]:
     return by_kpi
 
 
-def _latest_index(granularity: str) -> tuple[Any, Any]:
-    """The newest index snapshot and the previous period's under the same weight version."""
+def _latest_index(granularity: str, last: dt.date | None = None) -> tuple[Any, Any]:
+    """The newest index snapshot (up to the period starting `last`) and the previous period's
+    under the same weight version."""
     try:
         from kpis.models import IndexSnapshot
     except ImportError:
@@ -328,6 +339,8 @@ def _latest_index(granularity: str) -> tuple[Any, Any]:
     snapshots = IndexSnapshot.objects.filter(granularity=granularity).select_related(
         "version", "version__activated_by"
     )
+    if last is not None:
+        snapshots = snapshots.filter(period_start__lte=last)
     latest = snapshots.order_by("-period_start", "-computed_at").first()
     if latest is None:
         return None, None
@@ -339,10 +352,29 @@ def _latest_index(granularity: str) -> tuple[Any, Any]:
     return latest, previous
 
 
+def _freshness_context(request: HttpRequest, granularity: str) -> dict[str, Any]:
+    """The freshness line and, for managers, "recompute now" with the recompute it follows."""
+    token = request.GET.get("recompute", "")
+    query = [(name, value) for name, value in request.GET.items() if name != "recompute"]
+    return {
+        "freshness": kpi_freshness(granularity=granularity),
+        "recompute_done_url": f"{request.path}?{urlencode(query)}" if query else request.path,
+        "can_recompute": is_manager(request.user),
+        "recompute_status_url": reverse("kpis:recompute_status", kwargs={"token": token})
+        if is_manager(request.user) and token.isalnum()
+        else None,
+    }
+
+
 @kpi_access_required
 def overview(request: HttpRequest) -> HttpResponse:
     form, filters, choices = _filters(request)
     scope = kpi_scope_for(request.user)
+    # Cards show the period asked for, else the last closed one; the open one "so far" beside it.
+    shown_start, _shown_end = shown_period(
+        granularity=filters.granularity, requested=filters.period
+    )
+    open_start, _open_end = current_period(filters.granularity)
     if filters.is_filtered:
         series = page_queries.cell_series(
             granularity=filters.granularity,
@@ -378,7 +410,6 @@ def overview(request: HttpRequest) -> HttpResponse:
     stage_of = _stages()
     cards = []
     for item in series:
-        latest = item.latest
         chart_params: dict[str, str]
         if filters.is_filtered:
             chart_params = {
@@ -391,6 +422,13 @@ def overview(request: HttpRequest) -> HttpResponse:
             chart_params = {"granularity": filters.granularity}
             if filters.periods != 24:
                 chart_params["periods"] = str(filters.periods)
+        # The chart draws the KPI's target and its alert thresholds as lines.
+        chart_params["targets"] = "1"
+        not_broken_down = (
+            page_queries.FILTER_LABELS.get(filters.dimension, filters.dimension)
+            if dimension_not_broken_down(item.key, filters.dimension)
+            else None
+        )
         if not _covers(scope, item.key, filters.dimension):
             # Not stored for the scope's cell (or not the user's to see): no figures at all,
             # rather than the organisation's.
@@ -401,6 +439,9 @@ def overview(request: HttpRequest) -> HttpResponse:
                     ),
                     "stage": stage_of.get(item.key, "other"),
                     "unavailable": True,
+                    "not_broken_down": not_broken_down,
+                    "figure": None,
+                    "so_far": None,
                     "chart_url": None,
                     "page_url": None,
                     "target": None,
@@ -408,15 +449,22 @@ def overview(request: HttpRequest) -> HttpResponse:
                 }
             )
             continue
+        figure = series_figure(item, period_start=shown_start)
         cards.append(
             {
                 "series": item,
                 "stage": stage_of.get(item.key, "other"),
+                "not_broken_down": not_broken_down,
+                "figure": figure,
+                # The open period beside the last closed one, compared like-for-like.
+                "so_far": series_figure(item, period_start=open_start)
+                if shown_start < open_start and filters.period is None
+                else None,
                 "chart_url": _url("kpis:kpi_chart", chart_params, key=item.key),
                 "page_url": _url("kpis:kpi_detail", filters.params(), key=item.key)
                 if charts.is_registered(item.key)
                 else None,
-                "target": targets.get((item.key, latest.period_start)) if latest else None,
+                "target": targets.get((item.key, shown_start)) if figure.snapshot else None,
                 "alert": alerts.get(item.key),
             }
         )
@@ -435,7 +483,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     ]
     # The composite index is the organisation's: a scoped user is told so on the card.
     index_latest, index_previous = (
-        _latest_index(filters.granularity) if scope.is_organisation else (None, None)
+        _latest_index(filters.granularity, shown_start) if scope.is_organisation else (None, None)
     )
     return _page(
         request,
@@ -451,11 +499,56 @@ def overview(request: HttpRequest) -> HttpResponse:
         index_latest=index_latest,
         index_previous=index_previous,
         index_chart_url=_url("kpis:index_chart", {"granularity": filters.granularity}),
+        # The index is the company's: under a filter the card says so.
+        index_filter_label=page_queries.FILTER_LABELS.get(filters.dimension, "")
+        if filters.is_filtered
+        else "",
+        shown_start=shown_start,
+        **_freshness_context(request, filters.granularity),
     )
 
 
 def _card_kpi(card: Any) -> str:
     return str(card["series"].key)
+
+
+def _back_with_token(raw: str | None, request: HttpRequest, token: str = "") -> str:
+    """The page a recompute was asked from (this site's only), with the job to follow."""
+    back = raw or ""
+    if not back.startswith("/") or not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = reverse("kpis:overview")
+    if not token:
+        return back
+    parts = urlsplit(back)
+    query = [(name, value) for name, value in parse_qsl(parts.query) if name != "recompute"]
+    query.append(("recompute", token))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+@require_POST
+@manager_required
+def recompute(request: HttpRequest) -> HttpResponse:
+    """Queue the open and the last closed period of a granularity; the page shows progress."""
+    try:
+        job = kpi_recompute_start(
+            user=request.user, granularity=request.POST.get("granularity") or "month"
+        )
+    except (ValidationError, PeriodError) as exc:
+        error = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+        messages.error(request, error)
+        return redirect(_back_with_token(request.POST.get("next"), request))
+    return redirect(_back_with_token(request.POST.get("next"), request, job.token))
+
+
+@manager_required
+def recompute_status(request: HttpRequest, token: str) -> HttpResponse:
+    """The progress of one recompute, for the page's progress bar (JSON)."""
+    status = kpi_recompute_status(token)
+    if status is None:
+        raise Http404
+    return JsonResponse(status.as_json())
 
 
 def _cards_table(cards: Sequence[dict[str, Any]]) -> Table:
@@ -481,7 +574,8 @@ def _cards_table(cards: Sequence[dict[str, Any]]) -> Table:
     )
     for card in cards:
         series, target, alert = card["series"], card["target"], card["alert"]
-        latest = series.latest
+        figure = card["figure"]
+        latest = figure.snapshot if figure else None
         unit = series.presentation.unit
         table.rows.append(
             [
@@ -489,7 +583,7 @@ def _cards_table(cards: Sequence[dict[str, Any]]) -> Table:
                 cell(card["stage"]),
                 cell(latest.period_start.isoformat() if latest else ""),
                 value_cell(latest.value if latest else None, unit),
-                number_cell(series.change),
+                number_cell(figure.change if figure else None),
                 number_cell(latest.numerator if latest else None),
                 number_cell(latest.denominator if latest else None),
                 cell(latest.sample_size if latest else ""),
@@ -611,7 +705,18 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
     by = request.GET.get("by") or (breakdown_dims[0] if breakdown_dims else "")
     if by and by not in breakdown_dims:
         by = breakdown_dims[0] if breakdown_dims else ""
-    latest = rows[-1] if rows else None
+    # The page opens on the last closed period; the open one is in the table, "so far".
+    shown_start, _shown_end = shown_period(
+        granularity=filters.granularity, requested=filters.period
+    )
+    by_start = {row.period_start: row for row in rows}
+    figure = kpi_figure(
+        granularity=filters.granularity,
+        period_start=shown_start,
+        snapshot=by_start.get(shown_start),
+        previous=by_start.get(previous_period(filters.granularity, shown_start)[0]),
+    )
+    latest = figure.snapshot
     breakdown_period = filters.period or (latest.period_start if latest else None)
     chart_params = {
         "granularity": filters.granularity,
@@ -653,6 +758,7 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
         definition=definition,
         kpi=presentation,
         latest=latest,
+        figure=figure,
         unsupported=unsupported and not scope_unavailable,
         scope_unavailable=scope_unavailable,
         trend_url=_url("kpis:kpi_chart", chart_params, key=key),
@@ -662,6 +768,10 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
         breakdown_period=breakdown_period,
         has_records=has_records,
         can_annotate=is_manager(request.user),
+        not_broken_down=page_queries.FILTER_LABELS.get(filters.dimension, filters.dimension)
+        if unsupported
+        else "",
+        **_freshness_context(request, filters.granularity),
     )
 
 
@@ -791,7 +901,8 @@ class ChartCsvMixin:
 class KpiChartView(KpiAccessMixin, ChartCsvMixin, BaseLineChartView):
     """Chart.js `{labels, datasets}` for one KPI: dimension `all` by default, one line per value
     of `?dimension=`, or the single cell `?dimension=&value=`. `?targets=1` adds the target line.
-    Labels are period starts (ISO dates); n/a values are null (gaps)."""
+    Labels are period starts (ISO dates); n/a values are null (gaps). `?targets=1` also draws the
+    thresholds of the active alert rules on the same cell, one flat line each."""
 
     http_method_names = ["get", "head", "options"]
 
@@ -840,6 +951,16 @@ class KpiChartView(KpiAccessMixin, ChartCsvMixin, BaseLineChartView):
         if not self.lines and not known and not KpiSnapshot.objects.filter(kpi=key).exists():
             raise Http404
         self.target_line = self._target_line(key) if request.GET.get("targets") else None
+        self.thresholds = (
+            chart_alert_thresholds(
+                key=key,
+                granularity=self.granularity,
+                dimension=self.dimension,
+                value=self.value or "",
+            )
+            if request.GET.get("targets") and self.axis
+            else []
+        )
         if _wants_csv(request):
             context = self.get_context_data()
             return self.chart_csv(
@@ -888,6 +1009,22 @@ class KpiChartView(KpiAccessMixin, ChartCsvMixin, BaseLineChartView):
                     # Targets are set for some periods only: join them into one line.
                     "spanGaps": True,
                     "fill": False,
+                }
+            )
+        for side, threshold in self.thresholds:
+            label = _("Alert below %(value)s") if side == "below" else _("Alert above %(value)s")
+            datasets.append(
+                {
+                    "type": "line",
+                    "label": label % {"value": kpi_value(threshold, unit)},
+                    "data": [charts.display_value(threshold, unit)] * len(self.axis),
+                    "borderColor": "rgba(220, 53, 69, 0.9)",
+                    "backgroundColor": "rgba(220, 53, 69, 0.9)",
+                    "borderDash": [2, 3],
+                    "borderWidth": 1.5,
+                    "pointRadius": 0,
+                    "fill": False,
+                    "threshold": side,
                 }
             )
         return {

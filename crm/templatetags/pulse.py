@@ -1,4 +1,7 @@
-"""Presentation filters for Pulse templates: KPI values in their unit, signed changes."""
+"""Presentation filters for Pulse templates: KPI values in their unit, signed changes, durations.
+
+Negative numbers carry the minus sign U+2212 ("−"), as the signed changes do, never a hyphen.
+"""
 
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -6,6 +9,7 @@ from django import template
 from django.conf import settings
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from kpis import charts
 
@@ -22,10 +26,50 @@ _PLACES = {
 }
 
 
+MINUS = "\u2212"
+
+
 def _number(value: Decimal, places: int) -> str:
     # Rounded here: number_format truncates a Decimal's extra places (6.6667 would show 6.66).
     rounded = Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    return number_format(rounded, decimal_pos=places, use_l10n=True, force_grouping=True)
+    if rounded == 0:
+        rounded = abs(rounded)  # no "−0.0"
+    text = number_format(rounded, decimal_pos=places, use_l10n=True, force_grouping=True)
+    return text.replace("-", MINUS)
+
+
+def humanise_duration(seconds: Decimal | float | int | None) -> str:
+    """A duration as people say it: "45 s", "12 min", "2 h 15 min", "3.5 days" (both languages).
+
+    Under an hour in whole minutes, under a day in hours and minutes, from a day in days with
+    one decimal; a negative duration keeps its minus sign.
+    """
+    if seconds is None:
+        return _("n/a")
+    total = Decimal(seconds)
+    sign = MINUS if total < 0 else ""
+    total = abs(total)
+    if total < 60:
+        return sign + _("%(value)s s") % {"value": _number(total, 0)}
+    minutes = int((total / 60).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    if minutes < 60:
+        return sign + _("%(value)s min") % {"value": minutes}
+    if minutes < 24 * 60:
+        hours, rest = divmod(minutes, 60)
+        if rest == 0:
+            return sign + _("%(hours)s h") % {"hours": hours}
+        return sign + _("%(hours)s h %(minutes)s min") % {"hours": hours, "minutes": rest}
+    days = (total / 86400).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    places = 0 if days == days.to_integral_value() else 1
+    # "1 day", but "1.5 days": ngettext's count picks the plural form.
+    return sign + ngettext("%(value)s day", "%(value)s days", 1 if days == 1 else 2) % {
+        "value": _number(days, places)
+    }
+
+
+@register.filter
+def duration(seconds: Decimal | float | int | None) -> str:
+    return humanise_duration(seconds)
 
 
 @register.filter
@@ -42,9 +86,9 @@ def kpi_value(value: Decimal | None, unit: str) -> str:
     if unit == charts.UNIT_MONEY:
         return f"{text} {settings.CRM_CURRENCY}"
     if unit == charts.UNIT_MINUTES:
-        return _("%(value)s min") % {"value": text}
+        return humanise_duration(shown * 60)
     if unit == charts.UNIT_DAYS:
-        return _("%(value)s d") % {"value": text}
+        return humanise_duration(shown * 86400)
     return text
 
 
@@ -61,6 +105,10 @@ def kpi_change(value: Decimal | None, unit: str) -> str:
         return _("%(sign)s%(value)s pp") % {"sign": sign, "value": text}
     if unit == charts.UNIT_MONEY:
         return f"{sign}{text} {settings.CRM_CURRENCY}"
+    if unit == charts.UNIT_MINUTES:
+        return sign + humanise_duration(abs(shown) * 60)
+    if unit == charts.UNIT_DAYS:
+        return sign + humanise_duration(abs(shown) * 86400)
     return f"{sign}{text}"
 
 

@@ -34,6 +34,10 @@ is the KPI catalogue (the "catalogue"); departures are listed per KPI and below.
   90 days, marketing ROI 90 days, survey response 14 days); every other KPI has window 0, so an
   open period is provisional and a closed one is not. The closed-periods task recomputes
   provisional cohort periods until they mature.
+- **Like-for-like**: a run of an open week, month, quarter or year also computes the previous
+  period cut at the same elapsed time (4 days 7 hours into a month → the previous month's first
+  4 days 7 hours) and stores it in `details["like_for_like"]`; the pages compare an open period
+  with it, never with a whole period. Cohort KPIs and days are stored as not comparable.
 - **Never counted**: cancelled orders, spam tickets, merged duplicate tickets and leads,
   answers to undeliverable survey invitations (and the invitations themselves).
 - **Money** is Decimal in the organisation currency: revenue uses `Order.net_amount`

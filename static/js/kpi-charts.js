@@ -28,6 +28,12 @@
   }
 
   function valueFormatter(unit, currency, largest) {
+    // The pages write negative figures with the minus sign U+2212, never a hyphen.
+    var plain = rawFormatter(unit, currency, largest);
+    return function (v) { return String(plain(v)).replace(/-/g, "\u2212"); };
+  }
+
+  function rawFormatter(unit, currency, largest) {
     var number = new Intl.NumberFormat(lang, { maximumFractionDigits: 2 });
     if (unit === "money") {
       // Whole units on a large axis; cents when every value is small (a CAC of 0.40 is not 0).

@@ -10,6 +10,7 @@ from django.utils import translation
 
 from kpis import charts
 from kpis.models import Granularity, KpiSnapshot
+from kpis.periods import last_closed_period
 from tests.customers.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -25,6 +26,14 @@ def chart_url(key: str, **params: str) -> str:
 def month_starts(count: int) -> list[dt.date]:
     """The last `count` month starts, oldest first, ending with the current month."""
     first = charts.window_start(Granularity.MONTH, count)
+    return [charts.shift_period(Granularity.MONTH, first, step) for step in range(count)]
+
+
+def closed_month_starts(count: int) -> list[dt.date]:
+    """The last `count` month starts, oldest first, ending with the last closed month: the
+    period the overview and the KPI pages open on."""
+    last_closed, _end = last_closed_period(Granularity.MONTH)
+    first = charts.shift_period(Granularity.MONTH, last_closed, -(count - 1))
     return [charts.shift_period(Granularity.MONTH, first, step) for step in range(count)]
 
 
@@ -96,7 +105,7 @@ def test_a_superuser_without_a_role_is_an_admin(client):
 
 
 def test_overview_shows_latest_value_change_and_the_figures_behind_it(client, manager):
-    previous_month, latest_month = month_starts(2)
+    previous_month, latest_month = closed_month_starts(2)
     snapshot("customers_new", previous_month, "8", numerator=Decimal("8"), sample_size=8)
     snapshot("customers_new", latest_month, "10", numerator=Decimal("10"), sample_size=10)
     snapshot(
@@ -134,7 +143,7 @@ def test_overview_shows_latest_value_change_and_the_figures_behind_it(client, ma
 def test_overview_orders_stored_kpis_like_the_catalogue_and_names_them_from_the_registry(
     client, manager
 ):
-    (month,) = month_starts(1)
+    (month,) = closed_month_starts(1)
     for key in ("first_response_time", "churn_rate", "zz_experimental", "leads_new"):
         snapshot(key, month, "1")
 
@@ -160,7 +169,7 @@ def test_overview_orders_stored_kpis_like_the_catalogue_and_names_them_from_the_
 
 
 def test_a_lower_is_better_kpi_going_down_is_shown_as_good_news(client, manager):
-    previous_month, latest_month = month_starts(2)
+    previous_month, latest_month = closed_month_starts(2)
     snapshot("churn_rate", previous_month, "0.200000")
     snapshot("churn_rate", latest_month, "0.150000")
 
@@ -173,7 +182,7 @@ def test_a_lower_is_better_kpi_going_down_is_shown_as_good_news(client, manager)
 
 
 def test_overview_shows_na_for_a_null_value_never_zero(client, manager):
-    (latest_month,) = month_starts(1)
+    (latest_month,) = closed_month_starts(1)
     snapshot("nps", latest_month, None, sample_size=0)
 
     response = client.get(OVERVIEW)
@@ -340,7 +349,7 @@ def test_chart_json_encoder_handles_decimal_date_and_none():
 
 
 def test_card_figures_are_rounded_not_truncated(client, manager):
-    previous_month, latest_month = month_starts(2)
+    previous_month, latest_month = closed_month_starts(2)
     snapshot("customers_new", previous_month, "7")
     snapshot("customers_new", latest_month, "8")
 
@@ -484,7 +493,7 @@ def test_overview_groups_cards_by_stage_and_keeps_the_filter_in_every_link(
 
 
 def test_overview_card_shows_target_progress_and_alert_state(client, manager):
-    previous_month, latest_month = month_starts(2)
+    previous_month, latest_month = closed_month_starts(2)
     snapshot("customers_new", previous_month, "8", numerator=Decimal("8"))
     snapshot("customers_new", latest_month, "10", numerator=Decimal("10"))
     Target.objects.create(
@@ -813,9 +822,9 @@ def test_support_page_shows_medians_p90_and_a_per_agent_table(client, manager):
     # Medians and p90s from the details: 30 and 60 minutes, 240 and 480 minutes; SLA 90 %.
     assert [c.text for c in periods.rows[0][1:6]] == [
         "30 min",
-        "60 min",
-        "240 min",
-        "480 min",
+        "1 h",
+        "4 h",
+        "8 h",
         "90.0 %",
     ]
     assert agents.rows[0][0].text == "Ann Agent"
@@ -991,7 +1000,7 @@ def test_targets_list_resolves_relative_targets(client, manager):
 
 
 def test_overview_cards_export_as_csv(client, manager):
-    previous_month, latest_month = month_starts(2)
+    previous_month, latest_month = closed_month_starts(2)
     snapshot("customers_new", previous_month, "8", numerator=Decimal("8"), sample_size=8)
     snapshot("customers_new", latest_month, "10", numerator=Decimal("10"), sample_size=10)
 
@@ -1149,7 +1158,7 @@ def cell_snapshot(key: str, start: dt.date, value: str, dimension: str, member, 
 @pytest.fixture
 def two_teams():
     """Team North (manager Nora, rep Rita) and team South (rep Sam), with revenue and cac stored
-    for the organisation, each team and each rep this month."""
+    for the organisation, each team and each rep last month."""
     nora = UserFactory(username="nora", role="Manager")
     rita = UserFactory(username="rita", first_name="Rita", role="Sales rep")
     sam = UserFactory(username="sam", role="Sales rep")
@@ -1157,7 +1166,7 @@ def two_teams():
     south = TeamFactory(name="South")
     north.members.add(rita)
     south.members.add(sam)
-    (month,) = month_starts(1)
+    (month,) = closed_month_starts(1)
     cell_snapshot("revenue", month, "9000.00", "all", "", sample_size=40)
     cell_snapshot("revenue", month, "2500.00", "team", north, sample_size=12)
     cell_snapshot("revenue", month, "6500.00", "team", south, sample_size=28)
