@@ -29,7 +29,6 @@ from kpis.periods import (
     previous_period,
     to_datetime_range,
 )
-from kpis.tasks import OPEN_PERIODS_BEAT_NAME
 from sales.models import Activity, Lead, Opportunity, Order
 from sales.selectors import (
     activities_visible_to,
@@ -529,11 +528,16 @@ class Freshness:
         return max(0, int((self.next_run_at - self.now).total_seconds()))
 
 
+# The beat entry's task, by its dotted path: importing kpis.tasks here would close an import
+# cycle (tasks → engine → post_compute → alerts → selectors).
+OPEN_PERIODS_TASK = "kpis.tasks.compute_open_periods"
+
+
 def next_open_period_run(now: dt.datetime) -> dt.datetime | None:
     """When the beat next refreshes the open periods: its enabled PeriodicTask's crontab, as
     stored (admins may edit it); None when the entry is not installed or disabled."""
     entry = (
-        PeriodicTask.objects.filter(name=OPEN_PERIODS_BEAT_NAME, enabled=True)
+        PeriodicTask.objects.filter(task=OPEN_PERIODS_TASK, enabled=True)
         .select_related("crontab")
         .first()
     )
