@@ -23,6 +23,8 @@ class RecordForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
+            if isinstance(field, forms.ModelChoiceField) and field.empty_label is not None:
+                field.empty_label = "—"
             widget = field.widget
             if isinstance(widget, forms.HiddenInput):
                 continue
