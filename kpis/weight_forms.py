@@ -177,9 +177,7 @@ class WeightVersionForm(forms.Form):
         group_rows = {g.group: g for g in groups}
         for group in LifecycleGroup.values:
             group_row = group_rows.get(group)
-            initial[f"group_{group}_weight"] = (
-                plain(group_row.weight) if group_row else Decimal(0)
-            )
+            initial[f"group_{group}_weight"] = plain(group_row.weight) if group_row else Decimal(0)
             initial[f"group_{group}_priority"] = group_row.priority if group_row else 0
         for indicator in indicators:
             unit = charts.kpi_presentation(indicator.kpi).unit
