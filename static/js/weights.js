@@ -110,6 +110,8 @@
     function show(state) {
       var share = state.total > 0 ? Math.round((state.done / state.total) * 100) : 100;
       if (state.state === "done") share = 100;
+      // No animation: the bar shows the figure it states (and screenshots catch it).
+      bar.style.transition = "none";
       bar.style.width = share + "%";
       bar.textContent = share + " %";
       bar.parentElement.setAttribute("aria-valuenow", String(share));

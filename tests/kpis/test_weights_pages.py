@@ -438,3 +438,43 @@ def test_waterfall_and_index_page_list_indicators_by_priority(client):
     ]
     contributions = next(t for t in page.context["tables"] if t.slug == "contributions")
     assert [row[1].csv for row in contributions.rows] == ["churn_rate", "nps", "csat"]
+
+
+def test_activate_from_now_on_scores_the_open_period_and_leaves_history(
+    client, versions, django_capture_on_commit_callbacks
+):
+    active, draft = versions
+    open_month = charts.window_start(Granularity.MONTH, 1)
+    kpi("churn_rate", open_month, "0.055")
+    kpi("csat", open_month, "0.81")
+    from kpis.index import compute_index
+
+    for start in (JAN, open_month):
+        compute_index(granularity=Granularity.MONTH, period_start=start, version=active)
+    client.force_login(UserFactory(role="Admin"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("kpis:weights_activate", args=[draft.pk]), {"mode": "from_now"}
+        )
+
+    assert response.status_code == 302
+    assert "job=" not in response.url
+    # Only the open month is scored under the new version (53.33 as in January's arithmetic).
+    assert dict(
+        IndexSnapshot.objects.filter(version=draft).values_list("period_start", "value")
+    ) == {open_month: Decimal("53.33")}
+    assert IndexSnapshot.objects.filter(version=active).count() == 2
+    assert client.get(reverse("kpis:weights_job", args=["unknown"])).status_code == 404
+
+
+def test_activation_without_a_mode_is_refused_and_changes_nothing(client, versions):
+    _active, draft = versions
+    client.force_login(UserFactory(role="Admin"))
+
+    response = client.post(reverse("kpis:weights_activate", args=[draft.pk]), {"mode": ""})
+
+    assert response.status_code == 400
+    assert "restate history" in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.status == WeightVersion.Status.DRAFT
