@@ -91,6 +91,19 @@ def bulk_start(request: HttpRequest, kind_key: str) -> HttpResponseBase:
     return redirect("bulk:job", pk=job.pk)
 
 
+@login_required
+def bulk_fields(request: HttpRequest, kind_key: str) -> HttpResponse:
+    """The chosen action's fields for the bar (loaded on choice, so a list page does not read
+    every action's menus)."""
+    kind = _kind_for(request, kind_key)
+    action = kind.action(request.GET.get("action", ""))
+    if action is None:  # "export" and the empty choice have no fields
+        return HttpResponse("")
+    return render(
+        request, "crm/_bulk_fields.html", {"form": action_form(kind, action, request.user)}
+    )
+
+
 def _job_context(request: HttpRequest, pk: int) -> dict[str, object]:
     job = get_object_or_404(bulk_jobs_of(request.user), pk=pk)
     kind = bulk_kind(job.kind)

@@ -51,6 +51,7 @@ urlpatterns = [
             (
                 [
                     path("<slug:kind_key>/start/", bulk_views.bulk_start, name="start"),
+                    path("<slug:kind_key>/fields/", bulk_views.bulk_fields, name="fields"),
                     path("jobs/<int:pk>/", bulk_views.bulk_job_detail, name="job"),
                     path("jobs/<int:pk>/status/", bulk_views.bulk_job_status, name="status"),
                 ],

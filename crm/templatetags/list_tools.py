@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.db.models import Exists, OuterRef
 
-from crm.bulk import action_form, bulk_kind, filter_query
+from crm.bulk import bulk_kind, filter_query
 from crm.models import SavedViewDefault
 from crm.saved_view_views import SAVED_VIEW_PARAM, saved_view_url
 from crm.saved_views import saved_views_visible_to
@@ -24,12 +25,17 @@ def list_tools(context: template.Context, list_key: str) -> dict[str, Any]:
     if kind is None:
         raise template.TemplateSyntaxError(f"No bulk list {list_key!r}")
     page_obj = context.get("page_obj")
-    views = list(saved_views_visible_to(user, list_key))
-    default_id = (
-        SavedViewDefault.objects.filter(user_id=user.pk, list_key=list_key)
-        .values_list("view_id", flat=True)
-        .first()
+    # One query: the views with whether each is the user's default.
+    views = list(
+        saved_views_visible_to(user, list_key).annotate(
+            is_default=Exists(
+                SavedViewDefault.objects.filter(
+                    user_id=user.pk, list_key=list_key, view=OuterRef("pk")
+                )
+            )
+        )
     )
+    default_id = next((view.pk for view in views if view.is_default), None)
     requested = request.GET.get(SAVED_VIEW_PARAM, "")
     current = next((view for view in views if str(view.pk) == requested), None)
     can_bulk = kind.allowed(user)
@@ -44,11 +50,8 @@ def list_tools(context: template.Context, list_key: str) -> dict[str, Any]:
         "default_id": default_id,
         "user": user,
         "can_bulk": can_bulk,
-        "actions": (
-            [(action, action_form(kind, action, user)) for action in kind.actions]
-            if can_bulk
-            else []
-        ),
+        # Their fields (owner and team menus …) load when an action is picked (bulk:fields).
+        "actions": kind.actions if can_bulk else (),
     }
 
 

@@ -77,7 +77,6 @@
     const allButton = form.querySelector("[data-bulk-all]");
     const action = form.querySelector("[data-bulk-action]");
     const submit = form.querySelector("[data-bulk-submit]");
-    const groups = Array.from(form.querySelectorAll("[data-bulk-params]"));
 
     function refresh() {
       const ticked = rows().filter((box) => box.checked).length;
@@ -92,14 +91,6 @@
       const any = every || ticked > 0;
       action.disabled = !any;
       submit.disabled = !any || !action.value;
-      groups.forEach((group) => {
-        const shown = group.dataset.bulkParams === action.value;
-        group.classList.toggle("d-none", !shown);
-        group.classList.toggle("d-inline-flex", shown);
-        group.querySelectorAll("input, select, textarea").forEach((field) => {
-          field.disabled = !shown;
-        });
-      });
     }
 
     rows().forEach((box) =>

@@ -385,3 +385,19 @@ def test_queries_grow_by_a_fixed_number_per_record_and_per_chunk(teams, monkeypa
     # customer_update per record: lock, validation of each relation, save, audit context … a
     # fixed handful; plus one read of the chunk and one progress write.
     assert per_chunk <= 4 * 15
+
+
+def test_action_fields_offer_only_people_and_teams_of_the_users_teams(client, teams):
+    client.force_login(teams["rep"])
+
+    owners = client.get(reverse("bulk:fields", args=["customers"]), {"action": "assign_owner"})
+    team_menu = client.get(reverse("bulk:fields", args=["customers"]), {"action": "assign_team"})
+    export = client.get(reverse("bulk:fields", args=["customers"]), {"action": "export"})
+
+    html = owners.content.decode()
+    assert ">mate<" in html
+    assert ">boss<" in html
+    assert ">outsider<" not in html
+    assert ">A<" in team_menu.content.decode()
+    assert ">B<" not in team_menu.content.decode()
+    assert export.content == b""
