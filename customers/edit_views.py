@@ -238,7 +238,7 @@ def _picker_choices(user: Any, kind: str, term: str) -> Any:
     if kind == "channel":
         return channels_assignable().filter(name__icontains=term)
     if kind == "campaign":
-        return Campaign.objects.filter(name__icontains=term).select_related(None)
+        return Campaign.objects.filter(name__icontains=term)
     if kind == "customer":
         return customers_listed_to(user).filter(name__icontains=term).order_by("name", "pk")
     raise Http404

@@ -107,11 +107,8 @@ def compute_periods_since(since_iso: str) -> list[str]:
     """Recompute every period from the one holding `since` (an ISO date or datetime, e.g. a
     merged customer's earliest order) to the open one, each as its own task."""
     since = dt.datetime.fromisoformat(since_iso)
-    first_day = (
-        timezone.localtime(since, organisation_tz()).date()
-        if isinstance(since, dt.datetime) and timezone.is_aware(since)
-        else since.date()
-    )
+    aware = timezone.is_aware(since)
+    first_day = timezone.localtime(since, organisation_tz()).date() if aware else since.date()
     today = local_today()
     queued: list[str] = []
     for granularity in GRANULARITIES:

@@ -48,7 +48,7 @@ from crm.views import role_required
 from customers.forms import label_empty_choices
 from customers.models import Channel, Customer
 from customers.selectors import customers_visible_to
-from kpis.activity import ActivityRules, active_at_q
+from kpis.activity import ActivityRules, lifecycle_status_at
 from sales.filters import LeadFilter
 from sales.forms import (
     ActivityForm,
@@ -214,7 +214,8 @@ def my_day(request: HttpRequest) -> HttpResponse:
         .filter(owner_id=user.pk)
         .filter(Q(rfm_segment=Customer.RfmSegment.AT_RISK) | Q(health_band__in=AT_RISK_BANDS))
         # Churned customers are lost already, not at risk (the KPI activity rule, catalogue §1).
-        .filter(active_at_q(now, ActivityRules.load()))
+        .annotate(status_now=lifecycle_status_at(now, ActivityRules.load()))
+        .exclude(status_now=Customer.Status.CHURNED)
         .select_related("segment")
         .order_by(F("health_score").asc(nulls_last=True), "name", "id")[:MY_DAY_LIMIT]
     )

@@ -36,28 +36,21 @@ Report = Callable[[str], None]
 @dataclass(frozen=True)
 class EncryptedColumn:
     column: str
-    index_column: str | None  # its blind index, if it has one
-    kind: str | None
+    # Its blind indexes as (index column, kind): an e-mail has one for the address and may have
+    # one for its domain (Customer.email_domain_bidx).
+    indexes: tuple[tuple[str, str], ...]
 
 
 def encrypted_columns(model: type[models.Model]) -> list[EncryptedColumn]:
-    indexes = {
-        field.source: field
+    blind = [field for field in model._meta.concrete_fields if isinstance(field, BlindIndexField)]
+    return [
+        EncryptedColumn(
+            field.column,
+            tuple((index.column, index.kind) for index in blind if index.source == field.name),
+        )
         for field in model._meta.concrete_fields
-        if isinstance(field, BlindIndexField)
-    }
-    found = []
-    for field in model._meta.concrete_fields:
-        if isinstance(field, EncryptedMixin):
-            index = indexes.get(field.name)
-            found.append(
-                EncryptedColumn(
-                    field.column,
-                    index.column if index is not None else None,
-                    index.kind if index is not None else None,
-                )
-            )
-    return found
+        if isinstance(field, EncryptedMixin)
+    ]
 
 
 def encrypted_models(apps: Any = global_apps) -> list[type[models.Model]]:
@@ -115,9 +108,9 @@ def _walk(
                     new, plain = result
                     assignments.append(f"{quote(column.column)} = %s")
                     params.append(new)
-                    if column.index_column is not None and column.kind is not None:
-                        assignments.append(f"{quote(column.index_column)} = %s")
-                        params.append(blind_index(column.kind, plain) if plain is not None else "")
+                    for index_column, kind in column.indexes:
+                        assignments.append(f"{quote(index_column)} = %s")
+                        params.append(blind_index(kind, plain) if plain is not None else "")
                     guards.append(f"{quote(column.column)} = %s")
                     guard_params.append(stored)
                 if assignments:
@@ -155,7 +148,7 @@ def _rotate_token(column: EncryptedColumn, stored: str) -> tuple[str, str | None
 
 
 def _reindex(column: EncryptedColumn, stored: str) -> tuple[str, str | None] | None:
-    if stored == "" or column.index_column is None:
+    if stored == "" or not column.indexes:
         return None
     return stored, decrypt(stored)
 

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from crm.encryption import rows
+from crm.encryption.ciphers import blind_index
 from crm.encryption.fields import blind_index_q
 from crm.encryption.rows import encrypted_models, values_not_under_newest_key
 from customers.models import Contact, Customer
@@ -92,6 +93,10 @@ def test_reindex_recomputes_blind_indexes_under_a_new_index_key(settings):
     assert (
         Customer.objects.filter(blind_index_q(Customer, "email", "ada@example.com")).get()
         == customer
+    )
+    # Every blind index of the column is recomputed, the e-mail domain's too.
+    assert Customer.objects.get(pk=customer.pk).email_domain_bidx == blind_index(
+        "email_domain", "ada@example.com"
     )
 
 
