@@ -181,11 +181,12 @@ class TargetForm(ScopedConfigForm):
     period_start = forms.DateField(
         label=_("Period"),
         help_text=_("Any day of the period; it is taken as the period's start."),
-        widget=forms.DateInput(attrs={"type": "date"}),
+        # ISO in every language: the browser's date input reads nothing else.
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     kind = forms.ChoiceField(label=_("Kind of target"), choices=Target.Kind.choices)
     amount = _number_field(
-        _("Amount"),
+        _("Value or change"),
         _(
             "Absolute: the value in the KPI's unit (a rate in %). Relative: the change in % of "
             "the previous period (−5 = 5 % lower). Percentage points: the change in points."
