@@ -228,6 +228,9 @@ SUPPORT_FROM_EMAIL = env_str("SUPPORT_FROM_EMAIL", DEFAULT_FROM_EMAIL)
 SITE_URL = env_str("SITE_URL", "http://localhost:8000")
 SURVEY_RATE_LIMIT_PER_HOUR = env_int("SURVEY_RATE_LIMIT_PER_HOUR", 20)
 # KPI digests: local hour (organisation time zone) of the beat run, and the sender address.
+# Alerts of KPIs whose lifecycle group has index priority 1..N are e-mailed when they fire; the
+# others wait for the digest (kpis.priorities).
+KPI_ALERT_AT_ONCE_PRIORITY = env_int("KPI_ALERT_AT_ONCE_PRIORITY", 2)
 DIGEST_SEND_HOUR = env_int("DIGEST_SEND_HOUR", 7)
 if not 0 <= DIGEST_SEND_HOUR <= 23:
     raise ImproperlyConfigured(f"DIGEST_SEND_HOUR must be 0–23, got {DIGEST_SEND_HOUR}")

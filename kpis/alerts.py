@@ -67,6 +67,7 @@ from kpis.models import (
 )
 from kpis.page_queries import FILTER_LABELS
 from kpis.periods import period_label
+from kpis.priorities import priority_ranks
 from kpis.selectors import kpi_scope_for
 from kpis.targets import (
     kpi_direction,
@@ -490,16 +491,19 @@ def _notify_fired(
     the e-mail carries an absolute link to the KPI page (crm.notifications appends it)."""
     targets = targets or {}
     scopes: dict[int, Any] = {}
+    ranks = priority_ranks()
     # One insert per channel choice: (e-mail, in-app) → drafts.
     by_channel: dict[tuple[bool, bool], list[NotificationDraft]] = {}
     for alert in alerts:
         rule = alert.rule
-        if not (rule.notify_in_app or rule.notify_email):
+        # A low-priority KPI's alert is not e-mailed now: the digest carries it.
+        email = rule.notify_email and ranks.notifies_at_once(rule.kpi)
+        if not (rule.notify_in_app or email):
             continue
         target = targets.get((rule.kpi, rule.dimension, rule.dimension_value))
         title, body = alert_email_text(alert, target)
         link = alert_kpi_url(alert)
-        by_channel.setdefault((rule.notify_email, rule.notify_in_app), []).extend(
+        by_channel.setdefault((email, rule.notify_in_app), []).extend(
             NotificationDraft(
                 user=user, kind=Notification.Kind.ALERT, title=title, body=body, link=link
             )

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from django.conf import settings
 from django.db.models import Q
 
 from kpis.models import GroupWeight, IndicatorWeight, WeightVersion
@@ -45,6 +46,18 @@ class PriorityRanks:
 
     def order_groups(self, items: Iterable[T], key: Callable[[T], str] = str) -> list[T]:
         return sorted(items, key=lambda item: self.group_key(key(item)))
+
+    def notifies_at_once(self, kpi: str) -> bool:
+        """Whether an alert of `kpi` is e-mailed when it fires, or waits for the digest.
+
+        A KPI of a lifecycle group ranked within KPI_ALERT_AT_ONCE_PRIORITY (1 and 2 by default)
+        notifies at once, and so does a KPI outside the index (its rule is the only say on it);
+        a KPI of a lower-ranked or unprioritised group is listed in the app and the digest only.
+        """
+        if kpi not in self.kpis:
+            return True
+        group_rank, _own_rank = self.kpis[kpi]
+        return group_rank <= settings.KPI_ALERT_AT_ONCE_PRIORITY
 
 
 def priority_ranks(version: WeightVersion | None = None) -> PriorityRanks:

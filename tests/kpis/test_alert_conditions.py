@@ -243,3 +243,39 @@ def test_a_fresh_install_has_the_default_rules_and_installing_again_adds_nothing
     assert alert_rules_default_install() == []
     AlertRule.objects.filter(name="NPS down 10 points").delete()
     assert [rule.name for rule in alert_rules_default_install()] == ["NPS down 10 points"]
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("no_default_alert_rules")
+@pytest.mark.parametrize(("at_once", "emailed"), [(2, ["Churn"]), (5, ["Churn", "SLA"])])
+def test_a_low_priority_kpis_alert_waits_for_the_digest(
+    django_capture_on_commit_callbacks, settings, at_once, emailed
+):
+    """Default weights: retention is group priority 1, service 5 (kpis migration 0003)."""
+    settings.KPI_ALERT_AT_ONCE_PRIORITY = at_once
+    manager = UserFactory(username="mia", email="mia@example.com", role="Manager")
+    snapshot("churn_rate", MONTHS[0], "0.30")
+    snapshot("sla_first_response_attainment", MONTHS[0], "0.50")
+    alert_rule_create(
+        name="Churn",
+        kpi="churn_rate",
+        granularity="month",
+        upper_threshold=D("0.20"),
+        recipients=[manager],
+    )
+    alert_rule_create(
+        name="SLA",
+        kpi="sla_first_response_attainment",
+        granularity="month",
+        lower_threshold=D("0.90"),
+        recipients=[manager],
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        alerts_evaluate(granularity="month", period_start=MONTHS[0])
+
+    # With the default 2, only retention (1) is e-mailed at once; service (5) waits; with 5, both.
+    subjects = sorted(message.subject for message in mail.outbox)
+    assert [subject.rsplit(": ", 1)[1].split(" (")[0] for subject in subjects] == emailed
+    # Both are listed in the app either way.
+    assert Notification.objects.filter(user=manager, read_at__isnull=True).count() == 2
