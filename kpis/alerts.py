@@ -23,6 +23,7 @@ logged but does not fire alerts about the past.
 """
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -34,6 +35,7 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from audit.context import actor_context
 from crm.models import Notification
@@ -91,6 +93,40 @@ def rule_verdict(
     if reasons:
         return Verdict(AlertEvaluation.Outcome.BREACH, "; ".join(reasons), value, previous_value)
     return Verdict(AlertEvaluation.Outcome.OK, "", value, previous_value)
+
+
+# The stored reasons are English and machine-made (rule_verdict above); pages show them in the
+# reader's language through `reason_text`, which knows each part rule_verdict can write.
+_REASON_PARTS: tuple[tuple[re.Pattern[str], Any], ...] = (
+    (re.compile(r"^below (?P<value>-?[\d.]+)$"), gettext_lazy("below %(value)s")),
+    (re.compile(r"^above (?P<value>-?[\d.]+)$"), gettext_lazy("above %(value)s")),
+    (
+        re.compile(r"^changed (?P<change>[+-][\d.]+)% vs previous period$"),
+        gettext_lazy("changed %(change)s %% against the previous period"),
+    ),
+    (re.compile(r"^no snapshot$"), gettext_lazy("no figure for the period")),
+    (re.compile(r"^n/a$"), gettext_lazy("no value for the period")),
+    (re.compile(r"^low sample$"), gettext_lazy("too few records to judge")),
+    (re.compile(r"^no previous value$"), gettext_lazy("no previous value to compare with")),
+)
+
+
+def reason_text(reason: str) -> str:
+    """A stored reason ("below 0.5; changed -12.0% vs previous period") in the active language;
+    an alert message's "<kpi key>: " prefix is left out (pages name the KPI already)."""
+    kpi_key, separator, rest = reason.partition(": ")
+    if separator and kpi_key and " " not in kpi_key:
+        reason = rest
+    shown = []
+    for part in reason.split("; "):
+        for pattern, template in _REASON_PARTS:
+            match = pattern.match(part)
+            if match:
+                shown.append(str(template) % match.groupdict())
+                break
+        else:
+            shown.append(part)
+    return "; ".join(shown)
 
 
 def _streak(outcomes: Sequence[tuple[dt.date, str]], wanted: str, after: dt.date | None) -> int:

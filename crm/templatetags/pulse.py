@@ -7,7 +7,8 @@ from django.conf import settings
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
-from kpis import charts
+from crm.templatetags.readable import MINUTES_PER_DAY, business_duration, duration
+from kpis import alerts, charts
 
 register = template.Library()
 
@@ -42,9 +43,10 @@ def kpi_value(value: Decimal | None, unit: str) -> str:
     if unit == charts.UNIT_MONEY:
         return f"{text} {settings.CRM_CURRENCY}"
     if unit == charts.UNIT_MINUTES:
-        return _("%(value)s min") % {"value": text}
+        # The minute KPIs (first response, resolution) count business minutes.
+        return business_duration(shown)
     if unit == charts.UNIT_DAYS:
-        return _("%(value)s d") % {"value": text}
+        return duration(shown * MINUTES_PER_DAY)
     return text
 
 
@@ -88,3 +90,9 @@ def change_tone(value: Decimal | None, higher_is_better: bool | None) -> str:
     if value is None or value == 0 or higher_is_better is None:
         return "secondary"
     return "success" if (value > 0) == higher_is_better else "danger"
+
+
+@register.filter
+def alert_reason(reason: str | None) -> str:
+    """An alert's stored reason or message in the reader's language (kpis.alerts.reason_text)."""
+    return alerts.reason_text(reason or "")
