@@ -34,12 +34,14 @@ from django.db import transaction
 from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from audit.context import actor_context
 from crm.models import Notification
 from crm.notifications import NotificationDraft, notifications_send
+from kpis.charts import kpi_presentation
 from kpis.models import Alert, AlertEvaluation, AlertRule, Granularity, KpiSnapshot
 from kpis.targets import kpi_is_known, period_end_of, period_shift
 
@@ -255,11 +257,12 @@ def _notify_fired(alerts: Sequence[Alert]) -> None:
         rule = alert.rule
         recipients = list(rule.recipients.all()) or ([rule.created_by] if rule.created_by else [])
         title = _("KPI alert: %(rule)s") % {"rule": rule.name}
+        # Read by people: the KPI by name, the reason, period and date in the active language.
         body = _("%(message)s in the %(granularity)s starting %(start)s (value %(value)s).") % {
-            "message": alert.message,
-            "granularity": alert.granularity,
-            "start": alert.period_start,
-            "value": "n/a" if alert.value is None else _fmt(alert.value),
+            "message": f"{kpi_presentation(rule.kpi).name}: {reason_text(alert.message)}",
+            "granularity": Granularity(alert.granularity).label.lower(),
+            "start": date_format(alert.period_start, "DATE_FORMAT"),
+            "value": _("n/a") if alert.value is None else _fmt(alert.value),
         }
         link = reverse("admin:kpis_alert_change", args=[alert.pk]) if alert.pk else ""
         drafts.extend(

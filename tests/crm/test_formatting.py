@@ -132,3 +132,16 @@ def test_chinese_date_fields_accept_the_chinese_form():
         form = AuditFilterForm({"since": "2026年12月4日"})
         assert form.is_valid(), form.errors
     assert form.cleaned_data["since"] == dt.date(2026, 12, 4)
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "below 0.5; changed -12.0 % against the previous period"),
+        ("zh-hans", "低于 0.5; 较上一周期变化 -12.0 %"),
+    ],
+)
+def test_alert_reasons_are_translated_without_the_kpi_key(language, expected):
+    stored = "churn_rate: below 0.5; changed -12.0% vs previous period"
+
+    assert render("{% load pulse %}{{ reason|alert_reason }}", language, reason=stored) == expected
