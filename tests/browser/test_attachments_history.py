@@ -22,17 +22,6 @@ PASSWORD = "pulse-demo-pass"  # UserFactory's password
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
-@pytest.fixture(autouse=True)
-def attachment_storage_dir(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "attachments": {
-            "BACKEND": "crm.encryption.storage.EncryptedFileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "attachments")},
-        },
-    }
-
-
 def wait_for_tab(page, pane: str) -> None:
     """Bootstrap fades a tab in; screenshots wait until it is fully shown."""
     page.wait_for_function(
