@@ -24,4 +24,4 @@ class MultipleFileField(forms.FileField):
 
 
 class AttachmentUploadForm(forms.Form):
-    files = MultipleFileField(label=_("Files"), required=True)
+    upload = MultipleFileField(label=_("Files"), required=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.files import File
@@ -75,7 +75,7 @@ def attachments_add(
     *,
     record: models.Model,
     files: Iterable[IncomingFile],
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     source: str = Attachment.Source.UPLOAD,
     max_bytes: int | None = None,
 ) -> list[Attachment]:

@@ -38,12 +38,12 @@ def attachment_upload(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
                 record=record,
                 files=[
                     IncomingFile(name=upload.name or "", content=upload, size=upload.size or 0)
-                    for upload in form.cleaned_data["files"]
+                    for upload in form.cleaned_data["upload"]
                 ],
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,  # type: ignore[arg-type]  # signed in: role_required
             )
         except ValidationError as error:
-            form.add_error("files", error)
+            form.add_error("upload", error)
         else:
             messages.success(
                 request,

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.context import SOURCES
 from audit.selectors import EventFilters, record_types
+from crm.widgets import IsoDateInput
 from kpis.periods import organisation_tz
 
 
@@ -20,12 +21,8 @@ class AuditFilterForm(forms.Form):
         label=_("Actor"), required=False, queryset=get_user_model().objects.order_by("username")
     )
     source = forms.ChoiceField(label=_("Source"), required=False)
-    since = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    until = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    since = forms.DateField(label=_("From"), required=False, widget=IsoDateInput())
+    until = forms.DateField(label=_("To"), required=False, widget=IsoDateInput())
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import Q, QuerySet
@@ -341,6 +342,9 @@ def _display(field: models.Field | None, value: Any, linked: dict[Any, dict[Any,
         return str(target)
     if field.choices:
         return str(dict(field.flatchoices).get(value, value))
+    if field.name == "language":
+        # A language code ("zh-hans") by its name, as the language menu shows it.
+        return str(dict(settings.LANGUAGES).get(value, value))
     if isinstance(field, models.DateTimeField):
         moment = parse_datetime(str(value))
         if moment is not None:

@@ -88,6 +88,7 @@ def customer_matches(customers: QuerySet[Customer], term: str) -> list[Customer]
     if not term:
         return []
     return list(
-        customers.filter(Q(name__icontains=term) | blind_index_q(Customer, "email", term))
-        .order_by("name", "id")[:CUSTOMER_MATCHES]
+        customers.filter(Q(name__icontains=term) | blind_index_q(Customer, "email", term)).order_by(
+            "name", "id"
+        )[:CUSTOMER_MATCHES]
     )

@@ -214,6 +214,8 @@ def rule_verdict(
     return Verdict(AlertEvaluation.Outcome.OK, "", value, previous_value)
 
 
+# The stored reasons are English and machine-made (rule_verdict above); pages show them in the
+# reader's language through `reason_text`, which knows each part rule_verdict can write.
 def _streak(outcomes: Sequence[tuple[dt.date, str]], wanted: str, after: dt.date | None) -> int:
     """Leading run of `wanted` in newest-first (period, outcome) pairs, skipped ones ignored."""
     count = 0

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from crm.widgets import IsoDateInput
 from kpis import charts
 from kpis.models import Granularity
 from kpis.page_queries import FILTER_DIMENSIONS, FILTER_LABELS
@@ -29,7 +30,7 @@ class KpiFilterForm(forms.Form):
         label=_("Period"),
         required=False,
         help_text=_("A period start; empty means the latest stored period."),
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=IsoDateInput(),
     )
     periods = forms.TypedChoiceField(
         label=_("Periods shown"),

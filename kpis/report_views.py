@@ -27,6 +27,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.roles import SALES_REP, is_manager, user_roles
 from crm.views import manager_required
+from crm.widgets import IsoDateInput
 from kpis.annotations import annotation_create, annotation_delete, annotation_list
 from kpis.definitions import registry
 from kpis.definitions.base import STAGES
@@ -196,17 +197,17 @@ class AnnotationForm(forms.Form):
     period_start = forms.DateField(
         label=gettext_lazy("Period start"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=IsoDateInput(),
     )
     starts_on = forms.DateField(
         label=gettext_lazy("First day"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=IsoDateInput(),
     )
     ends_on = forms.DateField(
         label=gettext_lazy("Last day"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=IsoDateInput(),
     )
     kind = forms.ChoiceField(
         label=gettext_lazy("Kind"), choices=Annotation.Kind.choices, initial=Annotation.Kind.NOTE

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from crm.forms import service_errors_to_form  # noqa: F401  (the sales views import it here)
+from crm.widgets import IsoDateTimeInput
 from customers.models import Customer
 from sales.models import Activity, Order, Product
 
@@ -40,7 +41,7 @@ class ActivityForm(forms.Form):
     due_at = forms.DateTimeField(
         label=_("Due"),
         required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=IsoDateTimeInput(),
         help_text=_("Required for a task; a future date schedules a call or meeting."),
     )
 
@@ -90,7 +91,7 @@ class LeadConvertForm(forms.Form):
 class OrderForm(forms.Form):
     ordered_at = forms.DateTimeField(
         label=_("Ordered at"),
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=IsoDateTimeInput(),
     )
     status = forms.ChoiceField(
         label=_("Status"),

@@ -129,9 +129,7 @@ class Lead(EditStampedModel, BlindIndexedModel):
         on_delete=models.SET_NULL,
         related_name="merged_duplicates",
     )
-    disqualified_reason = models.CharField(
-        _("disqualified because"), max_length=200, blank=True
-    )
+    disqualified_reason = models.CharField(_("disqualified because"), max_length=200, blank=True)
     converted_at = models.DateTimeField(_("converted at"), null=True, blank=True)
     converted_customer = models.ForeignKey(
         Customer,

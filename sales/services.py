@@ -340,9 +340,7 @@ def _close_reason_check(reason: CloseReason | None, *, kind: str, field: str) ->
 
 @actor_context
 @transaction.atomic
-def lead_disqualify(
-    *, lead: Lead, reason: CloseReason | None, actor: User | None = None
-) -> Lead:
+def lead_disqualify(*, lead: Lead, reason: CloseReason | None, actor: User | None = None) -> Lead:
     """Mark a lead disqualified, keeping the reason chosen from the admins' list."""
     name = _close_reason_check(
         reason, kind=CloseReason.Kind.LEAD_DISQUALIFIED, field="disqualified_reason"

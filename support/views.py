@@ -35,6 +35,7 @@ from crm.importing.export import (
 from crm.roles import ADMIN, MANAGER, ROLES, SUPPORT_AGENT, is_admin, user_roles
 from crm.saved_view_views import with_default_view
 from crm.views import role_required
+from crm.widgets import IsoDateInput
 from customers.selectors import teams_of
 from support import services
 from support.filters import TicketFilter
@@ -217,7 +218,7 @@ def _style_filter_form(form: Any) -> Any:
         else:
             field.widget.attrs["class"] = "form-control form-control-sm"
             if isinstance(field.widget, forms.DateInput):
-                field.widget.input_type = "date"
+                field.widget = IsoDateInput(attrs=field.widget.attrs)
     return form
 
 

@@ -4,9 +4,17 @@ from crm.celery import app as celery_app
 
 
 @pytest.fixture(autouse=True)
-def _isolated_settings(settings):
-    """Tests never send real mail, and hash passwords cheaply (factories create many users)."""
+def _isolated_settings(settings, tmp_path):
+    """Tests never send real mail, hash passwords cheaply (factories create many users), and
+    store attachments (inbound mail's too) in the test's own folder, not the project's media."""
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "crm.encryption.storage.EncryptedFileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "attachments")},
+        },
+    }
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Two-factor sign-in is off by default here, on purpose: most tests sign in a manager or an
     # admin with force_login and test something else. tests/crm/test_signin.py turns it on.

@@ -9,9 +9,10 @@ from django import template
 from django.conf import settings
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
+from crm.templatetags.readable import MINUTES_PER_DAY, business_duration, duration
 from kpis import charts
+from kpis.alert_reasons import reason_text
 
 register = template.Library()
 
@@ -39,36 +40,19 @@ def _number(value: Decimal, places: int) -> str:
 
 
 def humanise_duration(seconds: Decimal | float | int | None) -> str:
-    """A duration as people say it: "45 s", "12 min", "2 h 15 min", "3.5 days" (both languages).
-
-    Under an hour in whole minutes, under a day in hours and minutes, from a day in days with
-    one decimal; a negative duration keeps its minus sign.
-    """
+    """A duration in seconds as people say it: "45 s" under a minute, else as the `duration`
+    filter of crm.templatetags.readable says minutes ("12 min", "2 h 15 min", "3.5 days")."""
     if seconds is None:
         return _("n/a")
     total = Decimal(seconds)
-    sign = MINUS if total < 0 else ""
-    total = abs(total)
-    if total < 60:
-        return sign + _("%(value)s s") % {"value": _number(total, 0)}
-    minutes = int((total / 60).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    if minutes < 60:
-        return sign + _("%(value)s min") % {"value": minutes}
-    if minutes < 24 * 60:
-        hours, rest = divmod(minutes, 60)
-        if rest == 0:
-            return sign + _("%(hours)s h") % {"hours": hours}
-        return sign + _("%(hours)s h %(minutes)s min") % {"hours": hours, "minutes": rest}
-    days = (total / 86400).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-    places = 0 if days == days.to_integral_value() else 1
-    # "1 day", but "1.5 days": ngettext's count picks the plural form.
-    return sign + ngettext("%(value)s day", "%(value)s days", 1 if days == 1 else 2) % {
-        "value": _number(days, places)
-    }
+    if abs(total) < 60:
+        sign = MINUS if total < 0 else ""
+        return sign + _("%(value)s s") % {"value": _number(abs(total), 0)}
+    return duration(total / 60).replace("-", MINUS)
 
 
 @register.filter
-def duration(seconds: Decimal | float | int | None) -> str:
+def seconds_duration(seconds: Decimal | float | int | None) -> str:
     return humanise_duration(seconds)
 
 
@@ -86,9 +70,10 @@ def kpi_value(value: Decimal | None, unit: str) -> str:
     if unit == charts.UNIT_MONEY:
         return f"{text} {settings.CRM_CURRENCY}"
     if unit == charts.UNIT_MINUTES:
-        return humanise_duration(shown * 60)
+        # The minute KPIs (first response, resolution) count business minutes.
+        return business_duration(shown)
     if unit == charts.UNIT_DAYS:
-        return humanise_duration(shown * 86400)
+        return duration(shown * MINUTES_PER_DAY)
     return text
 
 
@@ -136,3 +121,9 @@ def change_tone(value: Decimal | None, higher_is_better: bool | None) -> str:
     if value is None or value == 0 or higher_is_better is None:
         return "secondary"
     return "success" if (value > 0) == higher_is_better else "danger"
+
+
+@register.filter
+def alert_reason(reason: str | None) -> str:
+    """An alert's stored reason or message in the reader's language (kpis.alert_reasons)."""
+    return reason_text(reason or "")

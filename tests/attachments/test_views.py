@@ -40,7 +40,7 @@ def test_a_rep_uploads_several_files_at_once_to_a_customer(client, rep, team):
     response = client.post(
         upload_url("customer", customer),
         {
-            "files": [
+            "upload": [
                 SimpleUploadedFile("offer.pdf", PDF, content_type="application/pdf"),
                 SimpleUploadedFile("photo.png", PNG, content_type="image/png"),
             ]
@@ -63,7 +63,7 @@ def test_a_deal_takes_files_too(client, rep, team):
     deal = OpportunityFactory(team=team, owner=rep)
 
     response = client.post(
-        upload_url("deal", deal), {"files": [SimpleUploadedFile("terms.pdf", PDF)]}
+        upload_url("deal", deal), {"upload": [SimpleUploadedFile("terms.pdf", PDF)]}
     )
 
     assert response.status_code == 302
@@ -79,7 +79,7 @@ def test_oversize_file_is_refused_with_a_message_and_nothing_is_stored(
 
     response = client.post(
         upload_url("customer", customer),
-        {"files": [SimpleUploadedFile("small.txt", b"fine"), SimpleUploadedFile("big.pdf", PDF)]},
+        {"upload": [SimpleUploadedFile("small.txt", b"fine"), SimpleUploadedFile("big.pdf", PDF)]},
     )
 
     assert response.status_code == 400
@@ -95,7 +95,7 @@ def test_a_disallowed_type_is_refused_whatever_the_browser_claims(
     customer = CustomerFactory(team=team)
     program = SimpleUploadedFile("setup.pdf", b"MZ" + b"\x00" * 200, content_type="application/pdf")
 
-    response = client.post(upload_url("customer", customer), {"files": [program]})
+    response = client.post(upload_url("customer", customer), {"upload": [program]})
 
     assert response.status_code == 400
     assert "“setup.pdf” is not a file type we accept" in response.content.decode()
@@ -130,7 +130,7 @@ def test_another_teams_file_is_a_404_for_download_upload_and_delete(client, rep)
 
     download = client.get(reverse("attachments:download", args=[attachment.pk]))
     upload = client.post(
-        upload_url("customer", stranger_customer), {"files": [SimpleUploadedFile("x.pdf", PDF)]}
+        upload_url("customer", stranger_customer), {"upload": [SimpleUploadedFile("x.pdf", PDF)]}
     )
     delete = client.post(reverse("attachments:delete", args=[attachment.pk]))
 
@@ -195,7 +195,7 @@ def test_the_upload_page_adds_no_queries_per_file(client, rep, team):
     def post(count):
         return client.post(
             upload_url("customer", customer),
-            {"files": [SimpleUploadedFile(f"f{n}.pdf", PDF) for n in range(count)]},
+            {"upload": [SimpleUploadedFile(f"f{n}.pdf", PDF) for n in range(count)]},
         )
 
     with CaptureQueriesContext(connection) as one:

@@ -821,10 +821,10 @@ def test_support_page_shows_medians_p90_and_a_per_agent_table(client, manager):
     periods, agents, backlog = response.context["tables"]
     # Medians and p90s from the details: 30 and 60 minutes, 240 and 480 minutes; SLA 90 %.
     assert [c.text for c in periods.rows[0][1:6]] == [
-        "30 min",
-        "1 h",
-        "4 h",
-        "8 h",
+        "30 min (business hours)",
+        "1 h (business hours)",
+        "4 h (business hours)",
+        "8 h (business hours)",
         "90.0 %",
     ]
     assert agents.rows[0][0].text == "Ann Agent"
