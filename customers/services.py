@@ -12,6 +12,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from attachments.services import move_attachments
 from audit.context import actor_context
 from crm.concurrency import edit_conflict_check
 from crm.outbox import task_send_on_commit
@@ -378,8 +379,8 @@ def customer_merge(
             moved[label] = rows.update(**{relation.field.name: target.pk})
         elif label in MERGE_DELETED_RELATIONS:
             rows.delete()
-    # Attachments are moved here as well once they exist: attachments.services.move_attachments
-    # (source=source, target=target), inside this transaction.
+    # Attachments point at their record generically (no foreign key), so they move by hand.
+    moved["attachments"] = move_attachments(source=source, target=target)
 
     taken = {name: getattr(source, name) for name in chosen}
     old_acquired_at = target.acquired_at

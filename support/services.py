@@ -51,6 +51,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from attachments.services import move_attachments
 from audit.context import actor_context
 from crm.concurrency import edit_conflict_check
 from customers.models import Contact, Customer, Team
@@ -756,6 +757,8 @@ def ticket_merge(
             ),
         ]
     )
+    # The duplicate's files go to the survivor, where the agent works from now on.
+    move_attachments(source=duplicate, target=into)
     duplicate.merged_into = into
     changed = ["merged_into"]
     if duplicate.status != Status.CLOSED:
