@@ -31,7 +31,7 @@ class RecordKind:
     model: type[models.Model]
     label: Promise
     visible_to: Callable[[User], QuerySet[Any]]
-    # The record's page; None where no page exists yet (orders are shown on their customer's).
+    # The record's page; None where a kind has no page of its own (its customer's page instead).
     url_name: str | None
 
     def url(self, record: models.Model) -> str:
@@ -49,7 +49,7 @@ RECORD_KINDS: dict[str, RecordKind] = {
         RecordKind(
             "deal", Opportunity, _("Deal"), opportunities_visible_to, "sales:opportunity_detail"
         ),
-        RecordKind("order", Order, _("Order"), orders_visible_to, None),
+        RecordKind("order", Order, _("Order"), orders_visible_to, "sales:order_detail"),
         RecordKind("ticket", Ticket, _("Ticket"), tickets_visible_to, "support:ticket_detail"),
     )
 }

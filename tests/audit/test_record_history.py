@@ -124,3 +124,16 @@ def test_on_sqlite_the_pages_say_there_is_no_trail(client, rep, team):
 
     assert "SQLite, which keeps no history of changes" in tab
     assert "SQLite, which keeps no history of changes" in page
+
+
+@requires_trail
+def test_the_order_page_has_the_history_tab_and_the_history_page_links_back_to_it(
+    client, rep, team
+):
+    order = OrderFactory(customer=CustomerFactory(team=team))
+
+    page = client.get(reverse("sales:order_detail", args=[order.pk]))
+    history = client.get(reverse("history:record", args=["order", order.pk]))
+
+    assert 'data-testid="tab-history"' in page.content.decode()
+    assert reverse("sales:order_detail", args=[order.pk]) in history.content.decode()
