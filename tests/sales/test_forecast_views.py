@@ -89,7 +89,7 @@ def test_a_rep_sees_their_own_forecast_against_what_they_won(world):
     assert len(periods) == 12  # May 2025 – April 2026
     html = response.content.decode()
     assert "60.0 %" in html
-    assert "-40.0 %" in html
+    assert "\u221240.0 %" in html  # the minus sign, as every KPI figure writes it
     assert 'data-testid="forecast-no-snapshot"' in html
     assert 'data-testid="forecast-take"' not in html  # a rep does not store snapshots
 
