@@ -483,7 +483,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     ]
     # The composite index is the organisation's: a scoped user is told so on the card.
     index_latest, index_previous = (
-        _latest_index(filters.granularity, shown_start) if scope.is_organisation else (None, None)
+        _latest_index(filters.granularity) if scope.is_organisation else (None, None)
     )
     return _page(
         request,
@@ -717,7 +717,9 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
         previous=by_start.get(previous_period(filters.granularity, shown_start)[0]),
     )
     latest = figure.snapshot
-    breakdown_period = filters.period or (latest.period_start if latest else None)
+    # The breakdown of the shown period, else of the newest stored one.
+    newest = latest or (rows[-1] if rows else None)
+    breakdown_period = filters.period or (newest.period_start if newest else None)
     chart_params = {
         "granularity": filters.granularity,
         "periods": str(filters.periods),

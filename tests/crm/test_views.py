@@ -142,8 +142,8 @@ def test_every_form_on_a_page_carries_a_csrf_token(client):
     html = client.get(reverse("kpis:overview")).content.decode()
     post_forms = re.findall(r'<form method="post".*?</form>', html, flags=re.DOTALL)
 
-    # The language switch and the logout form.
-    assert len(post_forms) == 2
+    # The language switch, the logout form and "recompute now".
+    assert len(post_forms) == 3
     assert all('name="csrfmiddlewaretoken"' in form for form in post_forms)
 
 

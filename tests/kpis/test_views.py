@@ -1271,7 +1271,7 @@ def test_a_team_manager_sees_their_teams_figure_and_not_another_teams(client, tw
 def test_a_team_managers_breakdown_and_leaderboard_hold_their_team_only(client, two_teams):
     nora, north = two_teams["nora"], two_teams["north"]
     client.force_login(nora)
-    (month,) = month_starts(1)
+    (month,) = closed_month_starts(1)
 
     by_team = client.get(
         page_url("kpi_breakdown", key="revenue"), {"period": month.isoformat(), "by": "team"}
