@@ -122,7 +122,10 @@ def _lead_duplicates(
     return (
         likely_duplicate_leads(
             user=request.user,
-            **{name: data[name] or "" for name in LEAD_IDENTITY},
+            name=data["name"],
+            company=data["company"] or "",
+            email=data["email"] or "",
+            phone=data["phone"] or "",
             exclude_pk=lead.pk if lead else None,
             exclude_customer_pk=lead.converted_customer_id if lead else None,
         )
