@@ -138,17 +138,23 @@ def name_core(name: str) -> str:
     return " ".join(core or words)
 
 
-def _name_rule(name: str) -> tuple[Q, dict[str, Any]]:
-    """Near-identical names: trigram similarity on PostgreSQL, equal cores on SQLite."""
+def similar_name_rule(name: str, field: str = "name") -> tuple[Q, dict[str, Any]]:
+    """Near-identical names in `field`: trigram similarity on PostgreSQL, equal cores on SQLite.
+    Returns the rule and the annotations it needs (also used for leads, sales.selectors)."""
     if connection.vendor == "postgresql":
-        similarity = TrigramSimilarity("name", Value(name))  # type: ignore[arg-type]
-        return Q(name_similarity__gte=NAME_SIMILARITY), {"name_similarity": similarity}
+        similarity = TrigramSimilarity(field, Value(name))  # type: ignore[arg-type]
+        alias = f"{field}_similarity"
+        return Q(**{f"{alias}__gte": NAME_SIMILARITY}), {alias: similarity}
     core = name_core(name)
     if not core:
         return Q(pk__in=[]), {}
     # SQLite compares case-insensitively for ASCII only; cores are lower-cased on both sides
     # where it matters (the stored names are not normalised, hence the few spellings tried).
-    rule = Q(name__iexact=name.strip()) | Q(name__iexact=core) | Q(name__istartswith=f"{core} ")
+    rule = (
+        Q(**{f"{field}__iexact": name.strip()})
+        | Q(**{f"{field}__iexact": core})
+        | Q(**{f"{field}__istartswith": f"{core} "})
+    )
     return rule, {}
 
 
@@ -179,7 +185,7 @@ def likely_duplicate_customers(
     name_q: Q = Q(pk__in=[])
     name_annotations: dict[str, Any] = {}
     if (name or "").strip():
-        name_q, name_annotations = _name_rule(name)
+        name_q, name_annotations = similar_name_rule(name)
     candidates = customers_listed_to(user).annotate(**name_annotations)
     if exclude_pk is not None:
         candidates = candidates.exclude(pk=exclude_pk)

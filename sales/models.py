@@ -85,6 +85,8 @@ class Lead(EditStampedModel, BlindIndexedModel):
     phone = EncryptedCharField(_("phone"), max_length=40, blank=True)
     email_bidx = BlindIndexField(source="email", kind="email")
     phone_bidx = BlindIndexField(source="phone", kind="phone")
+    # Company leads sharing a domain may be one company (sales.selectors.likely_duplicate_leads).
+    email_domain_bidx = BlindIndexField(source="email", kind="email_domain")
     source = models.CharField(
         _("source"), max_length=20, choices=Source.choices, default=Source.OTHER
     )
@@ -150,6 +152,7 @@ class Lead(EditStampedModel, BlindIndexedModel):
             models.Index(fields=["team", "owner"]),
             models.Index(fields=["email_bidx"]),
             models.Index(fields=["phone_bidx"]),
+            models.Index(fields=["email_domain_bidx"]),
         ]
         constraints = [
             # A converted lead always knows when and into whom.

@@ -36,8 +36,10 @@ from sales.record_forms import (
     OrderRefundForm,
 )
 from sales.selectors import (
+    LeadDuplicates,
     close_reasons_offered,
     leads_visible_to,
+    likely_duplicate_leads,
     opportunities_visible_to,
     orders_visible_to,
     sales_owners_choosable_by,
@@ -60,6 +62,8 @@ LEAD_FIELDS = (
     "owner",
     "team",
 )
+# A change to any of these on edit is checked for likely duplicates again.
+LEAD_IDENTITY = ("name", "company", "email", "phone")
 
 
 def _actor(request: HttpRequest) -> User:
@@ -103,11 +107,51 @@ def _lead_form(request: HttpRequest, lead: Lead | None = None) -> LeadForm:
     )
 
 
+def _lead_duplicates(
+    request: HttpRequest, form: LeadForm, lead: Lead | None = None
+) -> LeadDuplicates | None:
+    """Likely duplicates of a valid posted lead, unless the person chose "create anyway" or an
+    edit left the name, company, e-mail and phone as they were."""
+    if request.method != "POST" or request.POST.get("create_anyway") or not form.is_valid():
+        return None
+    data = form.cleaned_data
+    if lead is not None and all(
+        (data[name] or "") == (getattr(lead, name) or "") for name in LEAD_IDENTITY
+    ):
+        return None
+    return (
+        likely_duplicate_leads(
+            user=request.user,
+            name=data["name"],
+            company=data["company"] or "",
+            email=data["email"] or "",
+            phone=data["phone"] or "",
+            exclude_pk=lead.pk if lead else None,
+            exclude_customer_pk=lead.converted_customer_id if lead else None,
+        )
+        or None
+    )
+
+
+def _lead_form_page(
+    request: HttpRequest, form: LeadForm, lead: Lead | None, duplicates: LeadDuplicates | None
+) -> HttpResponse:
+    """The lead form again: with the likely duplicates (200, nothing refused) or after a
+    refused POST (400)."""
+    return render(
+        request,
+        "sales/lead_form.html",
+        {"form": form, "lead": lead, "duplicates": duplicates},
+        status=400 if request.method == "POST" and not duplicates else 200,
+    )
+
+
 @sales_roles
 def lead_create(request: HttpRequest) -> HttpResponse:
     form = _lead_form(request)
     posted = request.method == "POST"
-    if posted and form.is_valid():
+    duplicates = _lead_duplicates(request, form)
+    if posted and form.is_valid() and not duplicates:
         data = {name: form.cleaned_data[name] for name in LEAD_FIELDS}
         try:
             lead = services.lead_create(**data, actor=_actor(request))
@@ -116,7 +160,7 @@ def lead_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Lead “%(name)s” created.") % {"name": lead.name})
             return redirect("sales:lead_detail", pk=lead.pk)
-    return _form_page(request, "sales/lead_form.html", {"form": form, "lead": None}, posted=posted)
+    return _lead_form_page(request, form, None, duplicates)
 
 
 @sales_roles
@@ -124,7 +168,8 @@ def lead_edit(request: HttpRequest, pk: int) -> HttpResponse:
     lead = get_object_or_404(leads_visible_to(request.user), pk=pk)
     form = _lead_form(request, lead)
     posted = request.method == "POST"
-    if posted and form.is_valid():
+    duplicates = _lead_duplicates(request, form, lead)
+    if posted and form.is_valid() and not duplicates:
         data = {name: form.cleaned_data[name] for name in LEAD_FIELDS}
         try:
             services.lead_update(
@@ -135,7 +180,7 @@ def lead_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Lead saved."))
             return redirect("sales:lead_detail", pk=lead.pk)
-    return _form_page(request, "sales/lead_form.html", {"form": form, "lead": lead}, posted=posted)
+    return _lead_form_page(request, form, lead, duplicates)
 
 
 @require_POST

@@ -9,12 +9,33 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.utils.translation import gettext as _
 
+from crm.encryption.ciphers import blind_index, normalise_email_domain
+from crm.encryption.fields import blind_index_q
 from crm.roles import MANAGER, SALES_REP, is_admin, user_roles
-from customers.models import Team
-from customers.selectors import customers_visible_to, teams_of
+from customers.models import Customer, Team
+from customers.selectors import (
+    FREE_MAIL_DOMAINS,
+    LikelyDuplicate,
+    customers_visible_to,
+    likely_duplicate_customers,
+    similar_name_rule,
+    teams_of,
+)
 from kpis.periods import to_datetime_range
 from sales.models import Activity, CloseReason, Lead, Opportunity, Order
 
@@ -33,6 +54,107 @@ def leads_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Lead]:
     if not user.is_authenticated:
         return Lead.objects.none()
     return Lead.objects.filter(_owned_or_team_q(user))
+
+
+# --- likely duplicates of a lead being entered ---------------------------------------------------
+
+# Leads still being worked; a converted lead lives on as its customer, which is checked too.
+OPEN_LEAD_STATUSES = (Lead.Status.NEW, Lead.Status.CONTACTED, Lead.Status.QUALIFIED)
+
+
+@dataclass(frozen=True)
+class LikelyDuplicateLead:
+    """An open lead that may be the one being entered, and why (translated reasons)."""
+
+    lead: Lead
+    reasons: list[str]
+
+
+@dataclass(frozen=True)
+class LeadDuplicates:
+    """What a lead being entered may duplicate: open leads and customers the user can see."""
+
+    leads: list[LikelyDuplicateLead]
+    customers: list[LikelyDuplicate]
+
+    def __bool__(self) -> bool:
+        return bool(self.leads or self.customers)
+
+
+def likely_duplicate_leads(
+    *,
+    user: AbstractBaseUser | AnonymousUser,
+    name: str,
+    company: str,
+    email: str,
+    phone: str,
+    exclude_pk: int | None = None,
+    exclude_customer_pk: int | None = None,
+    limit: int = 5,
+) -> LeadDuplicates:
+    """Visible open leads and visible customers that may be the lead being entered; two queries.
+
+    The rules are the customers' (customers.selectors.likely_duplicate_customers): the same
+    e-mail or normalised phone (blind indexes), for a company lead the same e-mail domain
+    (free-mail domains excepted), a near-identical name or company name. A company lead is
+    compared with company customers by its company, a person lead with persons by its name.
+    """
+    email_q = blind_index_q(Lead, "email", email or "")
+    phone_q = blind_index_q(Lead, "phone", phone or "")
+    company = (company or "").strip()
+    domain_q = Q(pk__in=[])
+    domain = normalise_email_domain(email or "")
+    if company and domain and domain not in FREE_MAIL_DOMAINS:
+        domain_q = Q(email_domain_bidx=blind_index("email_domain", email)) & ~Q(company="")
+    name_q, annotations = similar_name_rule(name) if (name or "").strip() else (Q(pk__in=[]), {})
+    company_q: Q = Q(pk__in=[])
+    if company:
+        company_q, company_annotations = similar_name_rule(company, "company")
+        annotations.update(company_annotations)
+    flags = {
+        "same_email": email_q,
+        "same_phone": phone_q,
+        "same_domain": domain_q,
+        "similar_name": name_q | company_q,
+    }
+    candidates = leads_visible_to(user).filter(status__in=OPEN_LEAD_STATUSES)
+    if exclude_pk is not None:
+        candidates = candidates.exclude(pk=exclude_pk)
+    rows = (
+        candidates.annotate(**annotations)
+        .annotate(
+            **{
+                flag: Case(When(rule, then=Value(1)), default=Value(0), output_field=IntegerField())
+                for flag, rule in flags.items()
+            }
+        )
+        .filter(email_q | phone_q | domain_q | name_q | company_q)
+        .annotate(grounds=F("same_email") + F("same_phone") + F("same_domain") + F("similar_name"))
+        .select_related("owner")
+        .order_by("-grounds", "name", "pk")[:limit]
+    )
+    labels = {
+        "same_email": _("same e-mail"),
+        "same_phone": _("same phone"),
+        "same_domain": _("same e-mail domain"),
+        "similar_name": _("similar name"),
+    }
+    leads = [
+        LikelyDuplicateLead(
+            lead=row, reasons=[str(label) for flag, label in labels.items() if getattr(row, flag)]
+        )
+        for row in rows
+    ]
+    customers = likely_duplicate_customers(
+        user=user,
+        name=company or name,
+        email=email,
+        phone=phone,
+        kind=Customer.Kind.COMPANY if company else Customer.Kind.PERSON,
+        exclude_pk=exclude_customer_pk,
+        limit=limit,
+    )
+    return LeadDuplicates(leads=leads, customers=customers)
 
 
 def opportunities_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Opportunity]:
