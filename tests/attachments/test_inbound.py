@@ -39,6 +39,7 @@ def test_an_accepted_attachment_is_stored_on_the_new_ticket():
     )
     with attachment_open(stored) as content:
         assert content.read() == PDF
+    assert result.message is not None
     assert f"[attachment: invoice.pdf, {len(PDF)} bytes]" in result.message.body
 
 
@@ -50,6 +51,7 @@ def test_a_refused_type_is_noted_but_not_stored_and_the_ticket_still_opens():
     )
 
     assert [a.name for a in attachments_of(result.ticket)] == ["invoice.pdf"]
+    assert result.message is not None
     assert "type not accepted: tool.exe" in result.message.body
 
 

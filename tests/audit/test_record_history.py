@@ -1,6 +1,8 @@
 """A record's History tab and /history/<kind>/<pk>/: who changed what, when, before → after, for
 anyone who may see the record (404 otherwise); on SQLite the pages say there is no trail."""
 
+from typing import Any
+
 import pytest
 from django.db import connection
 from django.urls import reverse
@@ -96,7 +98,7 @@ def test_an_order_has_a_history_page_behind_its_customers_visibility(client, rep
 @pytest.mark.parametrize("kind", ["customer", "order"])
 def test_another_teams_record_history_is_a_404(client, rep, kind):
     stranger = CustomerFactory(team=TeamFactory(name="South"))
-    record = stranger if kind == "customer" else OrderFactory(customer=stranger)
+    record: Any = stranger if kind == "customer" else OrderFactory(customer=stranger)
 
     response = client.get(reverse("history:record", args=[kind, record.pk]))
 

@@ -41,6 +41,7 @@ def teams():
 
 def run(user, kind_key, action_key, params, *, query="", ids=()):
     kind = bulk_kind(kind_key)
+    assert kind is not None
     action = kind.action(action_key)
     prefixed = {f"{action_key}-{name}": value for name, value in params.items()}
     job = bulk_job_create(

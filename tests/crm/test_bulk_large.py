@@ -66,6 +66,7 @@ def _walk(rows: int, monkeypatch) -> None:
     # A cheap action, so the test measures the engine's walk, not 100,000 service calls.
     seen: list[int] = []
     kind = bulk_kind("customers")
+    assert kind is not None
     probe = BulkAction("probe", "Probe", lambda record, values, actor: seen.append(1))
     monkeypatch.setitem(bulk._KINDS, "customers", dataclasses.replace(kind, actions=(probe,)))
     job = BulkJob.objects.create(user=boss, kind="customers", action="probe", total=rows)

@@ -188,7 +188,7 @@ def _month_start(months_back: int) -> dt.date:
     return start
 
 
-def _figure(kpi: str, month: dt.date, dimension: str = "all", value: str = "") -> Decimal:
+def _figure(kpi: str, month: dt.date, dimension: str = "all", value: str = "") -> Decimal | None:
     return KpiSnapshot.objects.get(
         kpi=kpi,
         granularity="month",

@@ -157,6 +157,7 @@ def test_the_run_of_an_open_month_stores_the_previous_months_same_days(post_comp
     assert figure.comparison == COMPARE_LIKE_FOR_LIKE
     assert figure.baseline == 3
     assert figure.change == -1
+    assert figure.relative_change is not None
     assert figure.relative_change.quantize(Decimal("0.001")) == Decimal("-0.333")
     assert (figure.elapsed_days, figure.period_days) == (4, 31)
     # Provisional: shown without an alarming colour.

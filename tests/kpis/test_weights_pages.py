@@ -92,6 +92,10 @@ def test_preview_scores_each_period_under_both_versions_with_group_contributions
     )
 
     january, february = preview.periods
+    assert january.active is not None
+    assert january.draft is not None
+    assert february.active is not None
+    assert february.draft is not None
     # Active: groups 25/25 → (50 + 60) ÷ 2 = 55.00; retention ½·50 = 25, maintenance ½·60 = 30.
     assert january.active.value == Decimal("55.00")
     # Draft: groups 50/25 → (50·50 + 25·60) ÷ 75 = 4000 ÷ 75 = 53.33.
@@ -276,6 +280,7 @@ def test_admin_edits_a_draft_in_display_units(client):
     assert draft.min_coverage == Decimal("0.600")
     assert draft.groups.get(group="retention").weight == Decimal(50)
     # The bands and health components came back unchanged through their rows.
+    assert draft.based_on is not None
     assert draft.bands == draft.based_on.bands
     assert draft.health_config == draft.based_on.health_config
 
