@@ -374,8 +374,9 @@ def test_durations_are_humanised_in_both_languages(seconds, english, chinese):
 
 def test_kpi_values_use_the_minus_sign_and_humanised_durations():
     with translation.override("en"):
-        # 135 minutes of first response → 2 h 15 min; 3.5 days of resolution → 3.5 days.
-        assert kpi_value(Decimal("135"), "minutes") == "2 h 15 min"
+        # 135 business minutes of first response → 2 h 15 min, said to be business hours;
+        # 3.5 days of resolution → 3.5 days.
+        assert kpi_value(Decimal("135"), "minutes") == "2 h 15 min (business hours)"
         assert kpi_value(Decimal("3.5"), "days") == "3.5 days"
         assert kpi_value(Decimal("-12.5"), "money").startswith("\u221212.50")
         # −0.04 rounds to zero: "0.0", not "−0.0".
