@@ -249,6 +249,13 @@ def predictions_for_kpis() -> QuerySet[CustomerPrediction]:
     return CustomerPrediction.objects.all()
 
 
+def predictions_visible_to(
+    user: AbstractBaseUser | AnonymousUser,
+) -> QuerySet[CustomerPrediction]:
+    """Scores of the customers the user may see."""
+    return CustomerPrediction.objects.filter(customer__in=customers_visible_to(user).values("pk"))
+
+
 def at_risk_threshold() -> float:
     return float(settings.PREDICTIONS_AT_RISK_P_ALIVE)
 

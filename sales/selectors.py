@@ -37,7 +37,15 @@ from customers.selectors import (
     teams_of,
 )
 from kpis.periods import to_datetime_range
-from sales.models import Activity, CloseReason, Lead, Opportunity, Order
+from sales.models import (
+    Activity,
+    CloseReason,
+    Lead,
+    Opportunity,
+    Order,
+    OrderLine,
+    RetentionCase,
+)
 
 
 def _owned_or_team_q(user: AbstractBaseUser | AnonymousUser) -> Q:
@@ -178,6 +186,26 @@ def orders_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Order]
     return Order.objects.filter(
         Q(customer__in=customers_visible_to(user).values("pk")) | Q(owner=user)
     )
+
+
+def order_lines_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[OrderLine]:
+    """Lines of the orders the user may see."""
+    if is_admin(user):
+        return OrderLine.objects.all()
+    if not user.is_authenticated:
+        return OrderLine.objects.none()
+    return OrderLine.objects.filter(order__in=orders_visible_to(user).values("pk"))
+
+
+def retention_cases_visible_to(
+    user: AbstractBaseUser | AnonymousUser,
+) -> QuerySet[RetentionCase]:
+    """Retention cases follow their customer: owning the outreach does not open the customer."""
+    if is_admin(user):
+        return RetentionCase.objects.all()
+    if not user.is_authenticated:
+        return RetentionCase.objects.none()
+    return RetentionCase.objects.filter(customer__in=customers_visible_to(user).values("pk"))
 
 
 def activities_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Activity]:

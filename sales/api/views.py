@@ -10,7 +10,6 @@ from rest_framework.response import Response
 
 from crm.api.viewsets import DomainViewSet, ExternalIdUpsertMixin
 from customers.api.serializers import CustomerSerializer
-from customers.selectors import customers_visible_to
 from sales import services
 from sales.api import serializers as api
 from sales.filters import ActivityFilter, LeadFilter, OpportunityFilter, OrderFilter
@@ -32,6 +31,7 @@ from sales.selectors import (
     leads_visible_to,
     opportunities_visible_to,
     orders_visible_to,
+    retention_cases_visible_to,
 )
 
 # --- reference data ------------------------------------------------------------------------------
@@ -375,9 +375,7 @@ class RetentionCaseViewSet(DomainViewSet):
     action_permissions = {"close": ("sales.change_retentioncase",)}
 
     def visible_queryset(self) -> QuerySet:
-        return RetentionCase.objects.filter(
-            customer__in=customers_visible_to(self.request.user).values("pk")
-        )
+        return retention_cases_visible_to(self.request.user)
 
     def create_record(self, fields: dict[str, Any]) -> RetentionCase:
         fields.setdefault("owner", self.actor)
