@@ -45,6 +45,12 @@ def test_adding_zero_minutes_on_a_saturday_is_the_saturday_instant_not_monday_mo
     assert WorkingCalendar(tz=BERLIN).add_minutes(saturday, 0) == saturday
 
 
+@pytest.mark.parametrize("minutes", [-1, -60])
+def test_a_negative_target_is_refused(minutes):
+    with pytest.raises(ValueError, match="must not be negative"):
+        OFFICE.add_minutes(berlin(2026, 11, 23, 10), minutes)
+
+
 def test_a_target_of_one_minute_at_closing_time_is_due_the_next_morning():
     # Friday 17:00 is outside [09:00, 17:00): the first minute is Monday 09:00–09:01.
     assert OFFICE.add_minutes(berlin(2026, 11, 27, 17), 1) == berlin(2026, 11, 30, 9, 1)
@@ -58,8 +64,10 @@ def test_a_target_of_one_minute_at_closing_time_is_due_the_next_morning():
 def test_calendar_minutes_are_whole_minutes_and_never_negative():
     start = berlin(2026, 11, 23, 9)
 
-    # 89 s → 1 whole minute; 0 s → 0; an end 1 minute before the start → 0, not −1 or 1.
-    assert calendar_minutes_between(start, start + dt.timedelta(seconds=89)) == 1
+    # 119 s → 1 whole minute (119 // 60); 120 s → 2; 0 s → 0; an end 1 minute before the
+    # start → 0, not −1 or 1.
+    assert calendar_minutes_between(start, start + dt.timedelta(seconds=119)) == 1
+    assert calendar_minutes_between(start, start + dt.timedelta(seconds=120)) == 2
     assert calendar_minutes_between(start, start) == 0
     assert calendar_minutes_between(start, start - dt.timedelta(minutes=1)) == 0
 
@@ -71,8 +79,9 @@ def test_calendar_minutes_are_whole_minutes_and_never_negative():
 @pytest.mark.parametrize(
     ("ends_at", "minutes"),
     [
-        # 23:00–23:59:59 means until midnight: 60 minutes.
+        # 23:00–23:59:59 means until midnight: 60 minutes; so does any end later than that.
         (dt.time(23, 59, 59), 60),
+        (dt.time(23, 59, 59, 500000), 60),
         # 23:00–23:59:58 is one second short of that: 59 min 58 s → 59 whole minutes.
         (dt.time(23, 59, 58), 59),
         # 23:00–23:59:00 is 59 minutes.
@@ -128,6 +137,19 @@ def test_an_overlap_after_a_separate_first_interval_is_still_merged():
 
     # 1 h (09–10) + 3 h (11–14) = 240 minutes; 12–13 is not counted twice.
     assert counted == 240
+
+
+@pytest.mark.django_db
+def test_an_interval_inside_another_adds_nothing():
+    # 12:00–13:00 lies inside 09:00–17:00 (it ends first, but starts later).
+    schedule = business_week_schedule(hours=((dt.time(9), dt.time(17)), (dt.time(12), dt.time(13))))
+
+    counted = business_minutes_between(
+        schedule=schedule, start=berlin(2026, 11, 23, 0), end=berlin(2026, 11, 24, 0)
+    )
+
+    # 09–17 once = 480 minutes.
+    assert counted == 480
 
 
 @pytest.mark.django_db
@@ -244,6 +266,21 @@ def test_the_3661st_empty_day_means_the_schedule_never_works():
         calendar.add_minutes(START, 1)
 
 
+def test_3660_empty_days_after_a_working_day_are_still_searched_through():
+    # The day before the start works; then 3660 holidays from the start's own date on.
+    calendar = WorkingCalendar(
+        tz=BERLIN,
+        intervals=EVERY_DAY.intervals,
+        holidays=holidays(DAY_BEFORE + dt.timedelta(days=1), 3660),
+    )
+    first_working_day = DAY_BEFORE + dt.timedelta(days=3661)
+
+    # One minute after the start is 09:01 on the first day after the holidays.
+    assert calendar.add_minutes(START, 1) == dt.datetime.combine(
+        first_working_day, dt.time(9, 1), tzinfo=BERLIN
+    )
+
+
 def test_empty_days_are_counted_afresh_after_a_working_day():
     # The day before the start works; then 3661 holidays from the start's own date on: 3661
     # empty days after a working one are one too many.
@@ -260,12 +297,14 @@ def test_empty_days_are_counted_afresh_after_a_working_day():
 # --- the editors' check of working intervals --------------------------------------------------
 
 
-def test_intervals_that_touch_are_accepted():
-    # 09:00–12:00 then 12:00–17:00 on Monday, 09:00–17:00 on Tuesday: no overlap.
+def test_intervals_that_touch_or_leave_a_gap_are_accepted():
+    # Monday 09:00–12:00 then 12:00–13:00 (touching), 14:00–17:00 after a gap; Tuesday
+    # 09:00–17:00: no two intervals share a minute, so the check raises no ValidationError.
     working_intervals_check(
         [
             (0, dt.time(9), dt.time(12)),
-            (0, dt.time(12), dt.time(17)),
+            (0, dt.time(12), dt.time(13)),
+            (0, dt.time(14), dt.time(17)),
             (1, dt.time(9), dt.time(17)),
         ]
     )
