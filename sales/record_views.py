@@ -241,21 +241,65 @@ def _mergeable_leads(request: HttpRequest, lead: Lead) -> Any:
     )
 
 
+def _shown(record: Any, name: str) -> str:
+    """A field's value as a person reads it: a choice's label, a person's name, or the text."""
+    display = getattr(record, f"get_{name}_display", None)
+    if display is not None:
+        return str(display())
+    value = getattr(record, name)
+    if value is None:
+        return ""
+    if hasattr(value, "get_username"):
+        return str(value.get_full_name() or value.get_username())
+    return str(value)
+
+
+def merge_rows(
+    survivor: Any, duplicate: Any, form: Any, fields: tuple[str, ...], defaults: frozenset[str]
+) -> list[dict[str, Any]]:
+    """One row per field a person picks on a merge page: both values and which one survives."""
+    rows = []
+    for name in fields:
+        stays, other = _shown(survivor, name), _shown(duplicate, name)
+        rows.append(
+            {
+                "name": name,
+                "label": survivor._meta.get_field(name).verbose_name,
+                "stays": stays,
+                "duplicate": other,
+                "differs": stays != other,
+                "take": stays != other and form.takes(name, name in defaults),
+            }
+        )
+    return rows
+
+
 @sales_roles
 def lead_merge(request: HttpRequest, pk: int) -> HttpResponse:
-    """Pick a duplicate of this lead, compare both side by side, merge it into this one."""
-    lead = get_object_or_404(leads_visible_to(request.user).select_related("owner", "team"), pk=pk)
+    """Pick a duplicate of this lead (search by name or company), compare both side by side,
+    choose per field whose value survives, and merge it into this one."""
+    related = ("owner", "team", "channel", "campaign")
+    lead = get_object_or_404(leads_visible_to(request.user).select_related(*related), pk=pk)
     posted = request.method == "POST"
     find = request.GET.get("find", "").strip() or lead.name
     form = DuplicateChoiceForm(
-        request.POST if posted else None, candidates=_mergeable_leads(request, lead)
+        request.POST if posted else None,
+        candidates=_mergeable_leads(request, lead).select_related(*related),
+        merge_fields=services.LEAD_MERGE_FIELDS,
     )
     duplicate = None
+    refusal = ""
     if posted:
         if form.is_valid():
             duplicate = form.cleaned_data["duplicate"]
+            defaults = services.lead_merge_defaults(survivor=lead, duplicate=duplicate)
             try:
-                services.lead_merge(duplicate=duplicate, into=lead, actor=_actor(request))
+                services.lead_merge(
+                    duplicate=duplicate,
+                    into=lead,
+                    take_from_duplicate=form.take_from_duplicate(defaults),
+                    actor=_actor(request),
+                )
             except ValidationError as error:
                 service_errors_to_form(form, error)
             else:
@@ -268,16 +312,32 @@ def lead_merge(request: HttpRequest, pk: int) -> HttpResponse:
         duplicate_id = _int_or_none(request.GET.get("duplicate"))
         if duplicate_id is not None:
             duplicate = get_object_or_404(
-                leads_visible_to(request.user).select_related("owner", "team"), pk=duplicate_id
+                leads_visible_to(request.user).select_related(*related), pk=duplicate_id
             )
+            if duplicate.pk == lead.pk:
+                refusal = _("A lead cannot be merged into itself.")
+                duplicate = None
+    rows = (
+        merge_rows(
+            lead,
+            duplicate,
+            form,
+            services.LEAD_MERGE_FIELDS,
+            services.lead_merge_defaults(survivor=lead, duplicate=duplicate),
+        )
+        if duplicate is not None
+        else []
+    )
     return _form_page(
         request,
         "sales/lead_merge.html",
         {
             "lead": lead,
             "duplicate": duplicate,
+            "refusal": refusal,
             "form": form,
             "find": find,
+            "rows": rows,
             "candidates": _lead_candidates(request, lead, find) if duplicate is None else [],
         },
         posted=posted,

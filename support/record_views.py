@@ -29,6 +29,7 @@ from support.views import can_work_tickets
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
+    from django.db.models import Field
 
 MERGE_CANDIDATES = 20
 TICKET_EDITED = ("subject", "category", "priority", "team")
@@ -147,9 +148,43 @@ def _first_message(ticket: Ticket) -> TicketMessage | None:
     return ticket.messages.order_by("created_at", "id").first()
 
 
+def _shown(ticket: Ticket, name: str) -> str:
+    """A field's value as a person reads it: a choice's label, a person's name, or the text."""
+    display = getattr(ticket, f"get_{name}_display", None)
+    if display is not None:
+        return str(display())
+    value = getattr(ticket, name)
+    if value is None:
+        return ""
+    if hasattr(value, "get_username"):
+        return str(value.get_full_name() or value.get_username())
+    return str(value)
+
+
+def _merge_rows(
+    ticket: Ticket, duplicate: Ticket, form: TicketDuplicateForm
+) -> list[dict[str, Any]]:
+    """One row per field the agent picks: both values and which one survives."""
+    rows = []
+    for name in services.TICKET_MERGE_FIELDS:
+        stays, other = _shown(ticket, name), _shown(duplicate, name)
+        rows.append(
+            {
+                "name": name,
+                "label": cast("Field[Any, Any]", Ticket._meta.get_field(name)).verbose_name,
+                "stays": stays,
+                "duplicate": other,
+                "differs": stays != other,
+                "take": stays != other and form.takes(name),
+            }
+        )
+    return rows
+
+
 @role_required(*ROLES)
 def ticket_merge(request: HttpRequest, pk: int) -> HttpResponse:
-    """Pick a duplicate of this ticket (same customer), compare both, merge it into this one."""
+    """Pick a duplicate of this ticket (same customer), compare both side by side, choose per
+    field whose value survives, and merge it into this one."""
     tickets = tickets_visible_to(request.user).select_related(
         "customer", "contact", "assignee", "team"
     )
@@ -157,14 +192,22 @@ def ticket_merge(request: HttpRequest, pk: int) -> HttpResponse:
     agent = _worker(request)
     posted = request.method == "POST"
     form = TicketDuplicateForm(
-        request.POST if posted else None, candidates=_mergeable(request, ticket)
+        request.POST if posted else None,
+        candidates=_mergeable(request, ticket).select_related("contact", "assignee", "team"),
+        merge_fields=services.TICKET_MERGE_FIELDS,
     )
     duplicate = None
+    refusal = ""
     if posted:
         if form.is_valid():
             duplicate = form.cleaned_data["duplicate"]
             try:
-                services.ticket_merge(duplicate=duplicate, into=ticket, actor=agent)
+                services.ticket_merge(
+                    duplicate=duplicate,
+                    into=ticket,
+                    take_from_duplicate=form.take_from_duplicate(),
+                    actor=agent,
+                )
             except ValidationError as error:
                 service_errors_to_form(form, error, {"into": "duplicate"})
             else:
@@ -178,6 +221,9 @@ def ticket_merge(request: HttpRequest, pk: int) -> HttpResponse:
         duplicate_id = _int_or_none(request.GET.get("duplicate"))
         if duplicate_id is not None:
             duplicate = get_object_or_404(tickets, pk=duplicate_id)
+            if duplicate.pk == ticket.pk:
+                refusal = _("A ticket cannot be merged into itself.")
+                duplicate = None
     candidates = (
         list(
             _mergeable(request, ticket)
@@ -193,8 +239,10 @@ def ticket_merge(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "ticket": ticket,
             "duplicate": duplicate,
+            "refusal": refusal,
             "form": form,
             "candidates": candidates,
+            "rows": _merge_rows(ticket, duplicate, form) if duplicate is not None else [],
             "ticket_first": _first_message(ticket),
             "duplicate_first": _first_message(duplicate) if duplicate else None,
         },
