@@ -175,3 +175,26 @@ def test_the_api_takes_the_chosen_fields(rep, team):
     assert response.status_code == 200
     assert (response.json()["name"], response.json()["company"]) == ("Kept name", "Taken Co")
     assert refused.status_code == 400
+
+
+@pytest.mark.parametrize("rows", [1, 20])
+def test_the_merge_page_and_the_merge_query_a_fixed_number_of_times(
+    rep_client, rep, team, rows, django_assert_max_num_queries
+):
+    lead = LeadFactory(owner=rep, team=team, name="Same")
+    duplicate = LeadFactory(owner=rep, team=team, name="Same", company="Taken")
+    for _ in range(rows):
+        LeadFactory(owner=rep, team=team, name="Same")
+        ActivityFactory(lead=duplicate, customer=None)
+
+    with django_assert_max_num_queries(7):
+        assert rep_client.get(merge_url(lead)).status_code == 200
+    with django_assert_max_num_queries(7):
+        assert rep_client.get(merge_url(lead), {"duplicate": duplicate.pk}).status_code == 200
+    with django_assert_max_num_queries(13):
+        merged = rep_client.post(
+            merge_url(lead), {"duplicate": duplicate.pk, "keep_company": "take"}
+        )
+
+    assert merged.status_code == 302
+    assert Activity.objects.filter(lead=lead).count() == rows

@@ -192,3 +192,26 @@ def test_an_inactive_assignee_chosen_in_a_merge_is_refused_and_nothing_is_taken(
 
     survivor.refresh_from_db()
     assert (survivor.subject, survivor.assignee_id) == ("Kept", None)
+
+
+@pytest.mark.parametrize("rows", [1, 20])
+def test_the_merge_page_and_the_merge_query_a_fixed_number_of_times(
+    agent_client, team, customer, rows, django_assert_max_num_queries
+):
+    ticket = ticket_create(customer=customer, subject="Main", body="Hi", team=team)
+    duplicate = ticket_create(customer=customer, subject="Dup", body="Hi", team=team)
+    for index in range(rows):
+        ticket_create(customer=customer, subject=f"Other {index}", body="Hi", team=team)
+
+    with django_assert_max_num_queries(8):
+        assert agent_client.get(merge_url(ticket)).status_code == 200
+    with django_assert_max_num_queries(9):
+        assert agent_client.get(merge_url(ticket), {"duplicate": duplicate.pk}).status_code == 200
+    with django_assert_max_num_queries(21):
+        merged = agent_client.post(
+            merge_url(ticket), {"duplicate": duplicate.pk, "keep_subject": "take"}
+        )
+
+    assert merged.status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.subject == "Dup"
