@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm.concurrency import EDIT_VERSION_FIELD, edit_version
 from crm.encryption.fields import blind_index_q
 from crm.forms import customer_matches, service_errors_to_form
 from crm.roles import MANAGER, SALES_REP
@@ -76,6 +77,16 @@ def _int_or_none(value: str | None) -> int | None:
         return int(value or "")
     except ValueError:
         return None
+
+
+def _carry_saved_version(form: Any, record: Any, error: ValidationError) -> None:
+    """After a stale refusal the form keeps the person's input but carries the saved version
+    from now on, so saving again after checking overwrites knowingly (as the customer page)."""
+    if getattr(error, "code", None) != "stale":
+        return
+    record.refresh_from_db(fields=["updated_at"])
+    form.data = form.data.copy()
+    form.data[EDIT_VERSION_FIELD] = edit_version(record)
 
 
 def _form_page(
@@ -177,6 +188,7 @@ def lead_edit(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except ValidationError as error:
             service_errors_to_form(form, error)
+            _carry_saved_version(form, lead, error)
         else:
             messages.success(request, _("Lead saved."))
             return redirect("sales:lead_detail", pk=lead.pk)
@@ -436,6 +448,7 @@ def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except ValidationError as error:
             service_errors_to_form(form, error, {"probability": "probability_percent"})
+            _carry_saved_version(form, deal, error)
         else:
             messages.success(request, _("Deal saved."))
             return redirect("sales:opportunity_detail", pk=deal.pk)
@@ -533,6 +546,7 @@ def order_edit(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except ValidationError as error:
             service_errors_to_form(form, error)
+            _carry_saved_version(form, order, error)
         else:
             messages.success(request, _("Order saved."))
             return redirect("sales:order_detail", pk=order.pk)

@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from crm.concurrency import EDIT_VERSION_FIELD, edit_version
 from crm.forms import customer_matches, service_errors_to_form
 from crm.roles import ROLES
 from crm.views import role_required
@@ -40,6 +41,16 @@ def _worker(request: HttpRequest) -> User:
     if not can_work_tickets(request.user):
         raise PermissionDenied
     return cast("User", request.user)
+
+
+def _carry_saved_version(form: Any, record: Any, error: ValidationError) -> None:
+    """After a stale refusal the form keeps the person's input but carries the saved version
+    from now on, so saving again after checking overwrites knowingly (as the customer page)."""
+    if getattr(error, "code", None) != "stale":
+        return
+    record.refresh_from_db(fields=["updated_at"])
+    form.data = form.data.copy()
+    form.data[EDIT_VERSION_FIELD] = edit_version(record)
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -122,6 +133,7 @@ def ticket_edit(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except ValidationError as error:
             service_errors_to_form(form, error)
+            _carry_saved_version(form, ticket, error)
         else:
             messages.success(request, _("Ticket saved."))
             if not tickets_visible_to(agent).filter(pk=ticket.pk).exists():
