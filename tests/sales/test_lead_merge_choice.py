@@ -198,3 +198,30 @@ def test_the_merge_page_and_the_merge_query_a_fixed_number_of_times(
 
     assert merged.status_code == 302
     assert Activity.objects.filter(lead=lead).count() == rows
+
+
+def test_the_api_refuses_a_merge_with_another_teams_lead(rep, team):
+    mine = LeadFactory(owner=rep, team=team, company="Mine Co")
+    outsider = UserFactory(role="Sales rep")
+    TeamFactory(name="South").members.add(outsider)
+    foreign = LeadFactory(owner=outsider, company="Their Co")
+    client = APIClient()
+    client.force_authenticate(user=rep)
+
+    as_duplicate = client.post(
+        f"/api/v1/leads/{foreign.pk}/merge/", {"into": mine.pk}, format="json"
+    )
+    as_survivor = client.post(
+        f"/api/v1/leads/{mine.pk}/merge/",
+        {"into": foreign.pk, "take_from_duplicate": ["company"]},
+        format="json",
+    )
+
+    assert (as_duplicate.status_code, as_survivor.status_code) == (404, 400)
+    mine.refresh_from_db()
+    foreign.refresh_from_db()
+    assert (mine.status, foreign.status, foreign.company) == (
+        Lead.Status.NEW,
+        Lead.Status.NEW,
+        "Their Co",
+    )

@@ -215,3 +215,26 @@ def test_the_merge_page_and_the_merge_query_a_fixed_number_of_times(
     assert merged.status_code == 302
     ticket.refresh_from_db()
     assert ticket.subject == "Dup"
+
+
+def test_the_api_refuses_a_merge_with_another_teams_ticket(agent, team, customer):
+    mine = ticket_create(customer=customer, subject="Mine", body="Hi", team=team)
+    foreign = ticket_create(
+        customer=customer, subject="Theirs", body="Hi", team=TeamFactory(name="Billing")
+    )
+    client = APIClient()
+    client.force_authenticate(user=agent)
+
+    as_duplicate = client.post(
+        f"/api/v1/tickets/{foreign.pk}/merge/", {"into": mine.pk}, format="json"
+    )
+    as_survivor = client.post(
+        f"/api/v1/tickets/{mine.pk}/merge/",
+        {"into": foreign.pk, "take_from_duplicate": ["subject"]},
+        format="json",
+    )
+
+    assert (as_duplicate.status_code, as_survivor.status_code) == (404, 400)
+    mine.refresh_from_db()
+    foreign.refresh_from_db()
+    assert (mine.merged_into_id, foreign.subject) == (None, "Theirs")
