@@ -319,6 +319,9 @@ def lead_merge(request: HttpRequest, pk: int) -> HttpResponse:
                     request,
                     _("Lead “%(name)s” merged into this lead.") % {"name": duplicate.name},
                 )
+                # An owner or team taken from the duplicate may put the lead out of sight.
+                if not leads_visible_to(request.user).filter(pk=lead.pk).exists():
+                    return redirect("sales:lead_list")
                 return redirect("sales:lead_detail", pk=lead.pk)
     else:
         duplicate_id = _int_or_none(request.GET.get("duplicate"))

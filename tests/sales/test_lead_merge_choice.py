@@ -191,7 +191,7 @@ def test_the_merge_page_and_the_merge_query_a_fixed_number_of_times(
         assert rep_client.get(merge_url(lead)).status_code == 200
     with django_assert_max_num_queries(7):
         assert rep_client.get(merge_url(lead), {"duplicate": duplicate.pk}).status_code == 200
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(14):
         merged = rep_client.post(
             merge_url(lead), {"duplicate": duplicate.pk, "keep_company": "take"}
         )
@@ -225,3 +225,22 @@ def test_the_api_refuses_a_merge_with_another_teams_lead(rep, team):
         Lead.Status.NEW,
         "Their Co",
     )
+
+
+def test_taking_an_owner_that_hides_the_lead_lands_on_the_lead_list(rep_client, rep, team):
+    south = TeamFactory(name="South")
+    colleague = UserFactory(role="Sales rep")
+    south.members.add(colleague)
+    # Visible to the rep: the survivor as its owner, the duplicate through the rep's team.
+    survivor = LeadFactory(owner=rep, team=south, name="Mine")
+    duplicate = LeadFactory(owner=colleague, team=team, name="Ours")
+
+    response = rep_client.post(
+        merge_url(survivor), {"duplicate": duplicate.pk, "keep_owner": "take"}
+    )
+
+    # Owned by the colleague in the South team, the survivor is out of the rep's sight.
+    assert response.status_code == 302
+    assert response.url == reverse("sales:lead_list")
+    survivor.refresh_from_db()
+    assert (survivor.owner_id, survivor.team_id) == (colleague.pk, south.pk)
