@@ -228,6 +228,9 @@ def ticket_merge(request: HttpRequest, pk: int) -> HttpResponse:
                     _("Ticket #%(duplicate)s merged into this ticket.")
                     % {"duplicate": duplicate.pk},
                 )
+                # A team or assignee taken from the duplicate may put the ticket out of sight.
+                if not tickets_visible_to(agent).filter(pk=ticket.pk).exists():
+                    return redirect("support:index")
                 return redirect("support:ticket_detail", pk=ticket.pk)
     else:
         duplicate_id = _int_or_none(request.GET.get("duplicate"))

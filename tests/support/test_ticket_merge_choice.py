@@ -207,7 +207,7 @@ def test_the_merge_page_and_the_merge_query_a_fixed_number_of_times(
         assert agent_client.get(merge_url(ticket)).status_code == 200
     with django_assert_max_num_queries(9):
         assert agent_client.get(merge_url(ticket), {"duplicate": duplicate.pk}).status_code == 200
-    with django_assert_max_num_queries(21):
+    with django_assert_max_num_queries(22):
         merged = agent_client.post(
             merge_url(ticket), {"duplicate": duplicate.pk, "keep_subject": "take"}
         )
@@ -238,3 +238,22 @@ def test_the_api_refuses_a_merge_with_another_teams_ticket(agent, team, customer
     mine.refresh_from_db()
     foreign.refresh_from_db()
     assert (mine.merged_into_id, foreign.subject) == (None, "Theirs")
+
+
+def test_taking_a_team_that_hides_the_ticket_lands_on_the_queue(
+    agent_client, agent, team, customer
+):
+    billing = TeamFactory(name="Billing")
+    kept = ticket_create(customer=customer, subject="Kept", body="Hi", team=team)
+    # Visible to the agent as its assignee, though it is the billing team's.
+    duplicate = ticket_create(
+        customer=customer, subject="Dup", body="Hi", team=billing, assignee=agent
+    )
+
+    response = agent_client.post(merge_url(kept), {"duplicate": duplicate.pk, "keep_team": "take"})
+
+    # Billing's and assigned to no one, the kept ticket is out of the agent's sight.
+    assert response.status_code == 302
+    assert response.url == reverse("support:index")
+    kept.refresh_from_db()
+    assert (kept.team_id, kept.assignee_id) == (billing.pk, None)
