@@ -108,6 +108,16 @@ class ContactForm(forms.Form):
     is_primary = forms.BooleanField(label=_("Primary contact"), required=False)
 
 
+class ContactEditForm(ContactForm):
+    """A contact's edit form: carries the version of the contact the person saw."""
+
+    edit_version = EditVersionField()
+
+    def service_fields(self) -> dict[str, Any]:
+        """cleaned_data as contact_update keyword arguments."""
+        return {name: value for name, value in self.cleaned_data.items() if name != "edit_version"}
+
+
 class FirstContactForm(ContactForm):
     """The contact entered with a new customer (prefix "contact"); optional as a whole."""
 

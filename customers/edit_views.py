@@ -25,6 +25,7 @@ from crm.roles import MANAGER, SALES_REP
 from crm.views import role_required
 from customers import services
 from customers.edit_forms import (
+    ContactEditForm,
     ContactForm,
     CustomerForm,
     FirstContactForm,
@@ -120,6 +121,10 @@ def _customer_initial(customer: Customer) -> dict[str, Any]:
     return initial
 
 
+# Fields a duplicate is recognised by: an edit changing one of them is checked again.
+IDENTITY_FIELDS = ("kind", "name", "email", "phone")
+
+
 @role_required(*EDITORS)
 def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     customer = _editable_customer(request, pk)
@@ -127,32 +132,48 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = CustomerForm(
         request.POST if posted else None, user=request.user, initial=_customer_initial(customer)
     )
+    duplicates: list[Any] = []
     if posted and form.is_valid():
-        try:
-            services.customer_update(
-                customer=customer,
-                seen_version=form.cleaned_data["edit_version"],
-                actor=request.user,  # type: ignore[arg-type]
-                **form.service_fields(),
+        fields = form.service_fields()
+        identity_changed = any(fields[name] != getattr(customer, name) for name in IDENTITY_FIELDS)
+        if identity_changed and not request.POST.get("save_anyway"):
+            duplicates = likely_duplicate_customers(
+                user=request.user,
+                name=fields["name"],
+                email=fields["email"],
+                phone=fields["phone"],
+                kind=fields["kind"],
+                exclude_pk=customer.pk,
             )
-        except ValidationError as error:
-            if getattr(error, "code", None) == "stale":
-                # The input stays; the form now carries the saved version, so saving again
-                # after checking overwrites knowingly.
-                data = request.POST.copy()
-                customer.refresh_from_db()
-                data["edit_version"] = edit_version(customer)
-                form = CustomerForm(data, user=request.user, initial=_customer_initial(customer))
-                form.is_valid()
-            _apply_errors(error, form)
-        else:
-            messages.success(request, _("Customer %(name)s saved.") % {"name": customer.name})
-            return redirect("customers:detail", customer.pk)
+        if not duplicates:
+            try:
+                services.customer_update(
+                    customer=customer,
+                    seen_version=form.cleaned_data["edit_version"],
+                    actor=request.user,  # type: ignore[arg-type]
+                    **fields,
+                )
+            except ValidationError as error:
+                if getattr(error, "code", None) == "stale":
+                    # The input stays; the form now carries the saved version, so saving again
+                    # after checking overwrites knowingly.
+                    data = request.POST.copy()
+                    customer.refresh_from_db()
+                    data["edit_version"] = edit_version(customer)
+                    form = CustomerForm(
+                        data, user=request.user, initial=_customer_initial(customer)
+                    )
+                    form.is_valid()
+                _apply_errors(error, form)
+            else:
+                messages.success(request, _("Customer %(name)s saved.") % {"name": customer.name})
+                return redirect("customers:detail", customer.pk)
+    failed = posted and not duplicates
     return render(
         request,
         "customers/customer_form.html",
-        {"form": form, "contact_form": None, "duplicates": [], "customer": customer},
-        status=400 if posted else 200,
+        {"form": form, "contact_form": None, "duplicates": duplicates, "customer": customer},
+        status=400 if failed else 200,
     )
 
 
@@ -185,16 +206,34 @@ def _contact_of(request: HttpRequest, pk: int, contact_pk: int) -> tuple[Custome
     return customer, get_object_or_404(Contact, customer_id=customer.pk, pk=contact_pk)
 
 
+def _contact_initial(contact: Contact) -> dict[str, Any]:
+    initial: dict[str, Any] = {name: getattr(contact, name) for name in ContactForm.base_fields}
+    initial["edit_version"] = services.contact_version(contact)
+    return initial
+
+
 @role_required(*EDITORS)
 def contact_edit(request: HttpRequest, pk: int, contact_pk: int) -> HttpResponse:
     customer, contact = _contact_of(request, pk, contact_pk)
     posted = request.method == "POST"
-    initial = {name: getattr(contact, name) for name in ContactForm.base_fields}
-    form = ContactForm(request.POST if posted else None, initial=initial)
+    form = ContactEditForm(request.POST if posted else None, initial=_contact_initial(contact))
     if posted and form.is_valid():
         try:
-            services.contact_update(contact=contact, **form.cleaned_data)
+            services.contact_update(
+                contact=contact,
+                seen_version=form.cleaned_data["edit_version"],
+                actor=request.user,  # type: ignore[arg-type]
+                **form.service_fields(),
+            )
         except ValidationError as error:
+            if getattr(error, "code", None) == "stale":
+                # The input stays; the form now carries the saved version, so saving again
+                # after checking overwrites knowingly.
+                data = request.POST.copy()
+                contact.refresh_from_db()
+                data["edit_version"] = services.contact_version(contact)
+                form = ContactEditForm(data, initial=_contact_initial(contact))
+                form.is_valid()
             _apply_errors(error, form)
         else:
             messages.success(request, _("Contact %(name)s saved.") % {"name": contact})

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import models, transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from attachments.services import move_attachments
@@ -17,6 +18,7 @@ from audit.context import actor_context
 from crm.concurrency import edit_conflict_check
 from crm.outbox import task_send_on_commit
 from customers.models import Channel, Contact, Customer, Segment, Team
+from customers.selectors import contact_last_change
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -204,10 +206,48 @@ CONTACT_EDITABLE = frozenset(
 )
 
 
+def contact_version(contact: Contact) -> str:
+    """The version a contact's edit form carries: a digest of the fields a person edits (a
+    contact has no edit stamp of its own, so its content is compared instead)."""
+    values = [str(getattr(contact, name) or "") for name in sorted(CONTACT_EDITABLE)]
+    return hashlib.sha256("\x1f".join(values).encode()).hexdigest()[:32]
+
+
+def _contact_conflict_check(contact: Contact, seen_version: str | None) -> None:
+    """Refuse a save over a contact changed since the form showed `seen_version`, naming who
+    changed it and when (from the audit trail, where there is one)."""
+    if not seen_version or seen_version == contact_version(contact):
+        return
+    editor, changed_at = contact_last_change(contact)
+    when = formats.date_format(timezone.localtime(changed_at), "H:i") if changed_at else ""
+    if editor is not None and when:
+        name = editor.get_full_name() or editor.get_username()
+        message = _("Changed by %(name)s at %(time)s since you opened it.") % {
+            "name": name,
+            "time": when,
+        }
+    elif when:
+        message = _("Changed by someone else at %(time)s since you opened it.") % {"time": when}
+    else:
+        message = _("Changed by someone else since you opened it.")
+    raise ValidationError(
+        message + " " + _("Your input is kept below: check it against the saved record."),
+        code="stale",
+    )
+
+
+@actor_context
 @transaction.atomic
-def contact_update(*, contact: Contact, **fields: Any) -> Contact:
+def contact_update(
+    *,
+    contact: Contact,
+    seen_version: str | None = None,
+    actor: User | None = None,
+    **fields: Any,
+) -> Contact:
     """Change a contact; made primary, it takes over from the customer's current primary
-    contact (the same rule as contact_create)."""
+    contact (the same rule as contact_create). `seen_version` (contact_version when the form
+    opened) refuses a save over someone else's newer change."""
     customer = fields.pop("customer", None)
     if customer is not None and getattr(customer, "pk", customer) != contact.customer_id:
         raise ValidationError({"customer": _("A contact cannot move to another customer.")})
@@ -219,6 +259,7 @@ def contact_update(*, contact: Contact, **fields: Any) -> Contact:
     # Lock the customer first, as contact_create does, so two edits cannot both be primary.
     Customer.objects.select_for_update().filter(pk=contact.customer_id).first()
     locked = Contact.objects.select_for_update().get(pk=contact.pk)
+    _contact_conflict_check(locked, seen_version)
     for name, value in fields.items():
         if isinstance(value, str) and name != "external_id":
             value = value.strip()

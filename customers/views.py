@@ -39,6 +39,7 @@ from sales.forms import ActivityForm
 from sales.models import OpportunityStageChange, Order
 from sales.selectors import activities_visible_to, opportunities_visible_to, orders_visible_to
 from support.selectors import tickets_visible_to
+from support.views import can_work_tickets
 from surveys.models import SurveyKind, SurveyResponse
 from surveys.selectors import responses_visible_to
 
@@ -354,6 +355,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
             "last_csat": _answer(customer, SurveyKind.CSAT),
             "timeline": customer_timeline(request.user, customer, request.GET.get("tpage")),
             "can_log": can_log_sales_work(request.user),
+            "can_open_tickets": can_work_tickets(request.user),
             "activity_form": ActivityForm(),
         },
     )

@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm.concurrency import EDIT_VERSION_FIELD, edit_version
 from crm.encryption.fields import blind_index_q
 from crm.forms import customer_matches, service_errors_to_form
 from crm.roles import MANAGER, SALES_REP
@@ -76,6 +77,16 @@ def _int_or_none(value: str | None) -> int | None:
         return int(value or "")
     except ValueError:
         return None
+
+
+def _carry_saved_version(form: Any, record: Any, error: ValidationError) -> None:
+    """After a stale refusal the form keeps the person's input but carries the saved version
+    from now on, so saving again after checking overwrites knowingly (as the customer page)."""
+    if getattr(error, "code", None) != "stale":
+        return
+    record.refresh_from_db(fields=["updated_at"])
+    form.data = form.data.copy()
+    form.data[EDIT_VERSION_FIELD] = edit_version(record)
 
 
 def _form_page(
@@ -177,6 +188,7 @@ def lead_edit(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except ValidationError as error:
             service_errors_to_form(form, error)
+            _carry_saved_version(form, lead, error)
         else:
             messages.success(request, _("Lead saved."))
             return redirect("sales:lead_detail", pk=lead.pk)
@@ -241,21 +253,65 @@ def _mergeable_leads(request: HttpRequest, lead: Lead) -> Any:
     )
 
 
+def _shown(record: Any, name: str) -> str:
+    """A field's value as a person reads it: a choice's label, a person's name, or the text."""
+    display = getattr(record, f"get_{name}_display", None)
+    if display is not None:
+        return str(display())
+    value = getattr(record, name)
+    if value is None:
+        return ""
+    if hasattr(value, "get_username"):
+        return str(value.get_full_name() or value.get_username())
+    return str(value)
+
+
+def merge_rows(
+    survivor: Any, duplicate: Any, form: Any, fields: tuple[str, ...], defaults: frozenset[str]
+) -> list[dict[str, Any]]:
+    """One row per field a person picks on a merge page: both values and which one survives."""
+    rows = []
+    for name in fields:
+        stays, other = _shown(survivor, name), _shown(duplicate, name)
+        rows.append(
+            {
+                "name": name,
+                "label": survivor._meta.get_field(name).verbose_name,
+                "stays": stays,
+                "duplicate": other,
+                "differs": stays != other,
+                "take": stays != other and form.takes(name, name in defaults),
+            }
+        )
+    return rows
+
+
 @sales_roles
 def lead_merge(request: HttpRequest, pk: int) -> HttpResponse:
-    """Pick a duplicate of this lead, compare both side by side, merge it into this one."""
-    lead = get_object_or_404(leads_visible_to(request.user).select_related("owner", "team"), pk=pk)
+    """Pick a duplicate of this lead (search by name or company), compare both side by side,
+    choose per field whose value survives, and merge it into this one."""
+    related = ("owner", "team", "channel", "campaign")
+    lead = get_object_or_404(leads_visible_to(request.user).select_related(*related), pk=pk)
     posted = request.method == "POST"
     find = request.GET.get("find", "").strip() or lead.name
     form = DuplicateChoiceForm(
-        request.POST if posted else None, candidates=_mergeable_leads(request, lead)
+        request.POST if posted else None,
+        candidates=_mergeable_leads(request, lead).select_related(*related),
+        merge_fields=services.LEAD_MERGE_FIELDS,
     )
     duplicate = None
+    refusal = ""
     if posted:
         if form.is_valid():
             duplicate = form.cleaned_data["duplicate"]
+            defaults = services.lead_merge_defaults(survivor=lead, duplicate=duplicate)
             try:
-                services.lead_merge(duplicate=duplicate, into=lead, actor=_actor(request))
+                services.lead_merge(
+                    duplicate=duplicate,
+                    into=lead,
+                    take_from_duplicate=form.take_from_duplicate(defaults),
+                    actor=_actor(request),
+                )
             except ValidationError as error:
                 service_errors_to_form(form, error)
             else:
@@ -263,21 +319,40 @@ def lead_merge(request: HttpRequest, pk: int) -> HttpResponse:
                     request,
                     _("Lead “%(name)s” merged into this lead.") % {"name": duplicate.name},
                 )
+                # An owner or team taken from the duplicate may put the lead out of sight.
+                if not leads_visible_to(request.user).filter(pk=lead.pk).exists():
+                    return redirect("sales:lead_list")
                 return redirect("sales:lead_detail", pk=lead.pk)
     else:
         duplicate_id = _int_or_none(request.GET.get("duplicate"))
         if duplicate_id is not None:
             duplicate = get_object_or_404(
-                leads_visible_to(request.user).select_related("owner", "team"), pk=duplicate_id
+                leads_visible_to(request.user).select_related(*related), pk=duplicate_id
             )
+            if duplicate.pk == lead.pk:
+                refusal = _("A lead cannot be merged into itself.")
+                duplicate = None
+    rows = (
+        merge_rows(
+            lead,
+            duplicate,
+            form,
+            services.LEAD_MERGE_FIELDS,
+            services.lead_merge_defaults(survivor=lead, duplicate=duplicate),
+        )
+        if duplicate is not None
+        else []
+    )
     return _form_page(
         request,
         "sales/lead_merge.html",
         {
             "lead": lead,
             "duplicate": duplicate,
+            "refusal": refusal,
             "form": form,
             "find": find,
+            "rows": rows,
             "candidates": _lead_candidates(request, lead, find) if duplicate is None else [],
         },
         posted=posted,
@@ -376,6 +451,7 @@ def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except ValidationError as error:
             service_errors_to_form(form, error, {"probability": "probability_percent"})
+            _carry_saved_version(form, deal, error)
         else:
             messages.success(request, _("Deal saved."))
             return redirect("sales:opportunity_detail", pk=deal.pk)
@@ -473,6 +549,7 @@ def order_edit(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except ValidationError as error:
             service_errors_to_form(form, error)
+            _carry_saved_version(form, order, error)
         else:
             messages.success(request, _("Order saved."))
             return redirect("sales:order_detail", pk=order.pk)

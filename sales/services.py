@@ -233,15 +233,64 @@ def lead_convert(
     return customer, opportunity
 
 
+# Fields whose surviving value a person picks when merging leads; status, conversion and the
+# audit stamps are worked out, not picked.
+LEAD_MERGE_FIELDS = (
+    "name",
+    "company",
+    "email",
+    "phone",
+    "source",
+    "channel",
+    "campaign",
+    "owner",
+    "team",
+)
+
+
+def lead_merge_defaults(*, survivor: Lead, duplicate: Lead) -> frozenset[str]:
+    """The fields the survivor takes without a choice: what the duplicate knew that it does
+    not (a blank of the survivor's against a value of the duplicate's)."""
+    return frozenset(
+        name
+        for name in LEAD_MERGE_FIELDS
+        # serializable_value reads a foreign key's id without loading the related row.
+        if survivor.serializable_value(name) in (None, "")
+        and duplicate.serializable_value(name) not in (None, "")
+    )
+
+
 @actor_context
 @transaction.atomic
-def lead_merge(*, duplicate: Lead, into: Lead, actor: User | None = None) -> Lead:
-    """Fold a duplicate lead into the surviving one; returns the surviving lead."""
+def lead_merge(
+    *,
+    duplicate: Lead,
+    into: Lead,
+    take_from_duplicate: Iterable[str] | None = None,
+    actor: User | None = None,
+) -> Lead:
+    """Fold a duplicate lead into the surviving one; returns the surviving lead.
+
+    `take_from_duplicate` names the fields (LEAD_MERGE_FIELDS) whose value the survivor takes
+    from the duplicate; None takes lead_merge_defaults (the survivor's blanks filled).
+    """
     if duplicate.pk == into.pk:
         raise ValidationError({"into": _("A lead cannot be merged into itself.")})
+    if take_from_duplicate is None:
+        chosen = None
+    else:
+        chosen = set(take_from_duplicate)
+        unknown = sorted(chosen - set(LEAD_MERGE_FIELDS))
+        if unknown:
+            raise ValidationError(
+                {name: _("This field cannot be taken over in a merge.") for name in unknown}
+            )
+    # Lock in primary-key order so two opposite merges cannot deadlock.
     locked = {
         each.pk: each
-        for each in Lead.objects.select_for_update().filter(pk__in=[duplicate.pk, into.pk])
+        for each in Lead.objects.select_for_update()
+        .filter(pk__in=[duplicate.pk, into.pk])
+        .order_by("pk")
     }
     dup, survivor = locked[duplicate.pk], locked[into.pk]
     if dup.status in (Lead.Status.MERGED, Lead.Status.CONVERTED):
@@ -250,14 +299,14 @@ def lead_merge(*, duplicate: Lead, into: Lead, actor: User | None = None) -> Lea
         )
     if survivor.status == Lead.Status.MERGED:
         raise ValidationError({"into": _("Cannot merge into a lead that was itself merged.")})
-    # Keep what the duplicate knew that the survivor does not.
-    changed = []
-    for field in ("company", "email", "phone"):
-        if not getattr(survivor, field) and getattr(dup, field):
-            setattr(survivor, field, getattr(dup, field))
-            changed.append(field)
-    if changed:
-        survivor.save(update_fields=changed)
+    if chosen is None:
+        chosen = set(lead_merge_defaults(survivor=survivor, duplicate=dup))
+    taken = [field for field in LEAD_MERGE_FIELDS if field in chosen]
+    for field in taken:
+        setattr(survivor, field, getattr(dup, field))
+    if taken:
+        # The values come from a saved lead, so they are valid as they are.
+        survivor.save(update_fields=taken)
     Activity.objects.filter(lead=dup).update(lead=survivor)
     Opportunity.objects.filter(lead=dup).update(lead=survivor)
     dup.status = Lead.Status.MERGED

@@ -65,8 +65,34 @@ class TicketEditForm(EditedRecordForm):
 
 
 class TicketDuplicateForm(RecordForm):
+    """The duplicate to merge into the ticket of the page, and per field whose value survives:
+    `keep_<field>` is "keep" (the surviving ticket's, the default) or "take" (the duplicate's)."""
+
+    KEEP, TAKE = "keep", "take"
+
     duplicate = forms.ModelChoiceField(label=_("Duplicate"), queryset=Ticket.objects.none())
 
-    def __init__(self, *args: Any, candidates: QuerySet[Ticket], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        candidates: QuerySet[Ticket],
+        merge_fields: tuple[str, ...] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["duplicate"].queryset = candidates  # type: ignore[attr-defined]
+        self.merge_fields = merge_fields
+        for name in merge_fields:
+            self.fields[f"keep_{name}"] = forms.ChoiceField(
+                choices=[(self.KEEP, self.KEEP), (self.TAKE, self.TAKE)],
+                required=False,
+                widget=forms.HiddenInput,
+            )
+
+    def takes(self, name: str, default: bool = False) -> bool:
+        """Whether the duplicate's value of `name` survives; `default` when nothing was chosen."""
+        choice = self.data.get(f"keep_{name}", "") if self.is_bound else ""
+        return choice == self.TAKE if choice in (self.KEEP, self.TAKE) else default
+
+    def take_from_duplicate(self) -> list[str]:
+        return [name for name in self.merge_fields if self.takes(name)]

@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from crm.concurrency import EDIT_VERSION_FIELD, edit_version
 from crm.forms import customer_matches, service_errors_to_form
 from crm.roles import ROLES
 from crm.views import role_required
@@ -29,6 +30,7 @@ from support.views import can_work_tickets
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
+    from django.db.models import Field
 
 MERGE_CANDIDATES = 20
 TICKET_EDITED = ("subject", "category", "priority", "team")
@@ -39,6 +41,16 @@ def _worker(request: HttpRequest) -> User:
     if not can_work_tickets(request.user):
         raise PermissionDenied
     return cast("User", request.user)
+
+
+def _carry_saved_version(form: Any, record: Any, error: ValidationError) -> None:
+    """After a stale refusal the form keeps the person's input but carries the saved version
+    from now on, so saving again after checking overwrites knowingly (as the customer page)."""
+    if getattr(error, "code", None) != "stale":
+        return
+    record.refresh_from_db(fields=["updated_at"])
+    form.data = form.data.copy()
+    form.data[EDIT_VERSION_FIELD] = edit_version(record)
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -121,6 +133,7 @@ def ticket_edit(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except ValidationError as error:
             service_errors_to_form(form, error)
+            _carry_saved_version(form, ticket, error)
         else:
             messages.success(request, _("Ticket saved."))
             if not tickets_visible_to(agent).filter(pk=ticket.pk).exists():
@@ -147,9 +160,43 @@ def _first_message(ticket: Ticket) -> TicketMessage | None:
     return ticket.messages.order_by("created_at", "id").first()
 
 
+def _shown(ticket: Ticket, name: str) -> str:
+    """A field's value as a person reads it: a choice's label, a person's name, or the text."""
+    display = getattr(ticket, f"get_{name}_display", None)
+    if display is not None:
+        return str(display())
+    value = getattr(ticket, name)
+    if value is None:
+        return ""
+    if hasattr(value, "get_username"):
+        return str(value.get_full_name() or value.get_username())
+    return str(value)
+
+
+def _merge_rows(
+    ticket: Ticket, duplicate: Ticket, form: TicketDuplicateForm
+) -> list[dict[str, Any]]:
+    """One row per field the agent picks: both values and which one survives."""
+    rows = []
+    for name in services.TICKET_MERGE_FIELDS:
+        stays, other = _shown(ticket, name), _shown(duplicate, name)
+        rows.append(
+            {
+                "name": name,
+                "label": cast("Field[Any, Any]", Ticket._meta.get_field(name)).verbose_name,
+                "stays": stays,
+                "duplicate": other,
+                "differs": stays != other,
+                "take": stays != other and form.takes(name),
+            }
+        )
+    return rows
+
+
 @role_required(*ROLES)
 def ticket_merge(request: HttpRequest, pk: int) -> HttpResponse:
-    """Pick a duplicate of this ticket (same customer), compare both, merge it into this one."""
+    """Pick a duplicate of this ticket (same customer), compare both side by side, choose per
+    field whose value survives, and merge it into this one."""
     tickets = tickets_visible_to(request.user).select_related(
         "customer", "contact", "assignee", "team"
     )
@@ -157,14 +204,22 @@ def ticket_merge(request: HttpRequest, pk: int) -> HttpResponse:
     agent = _worker(request)
     posted = request.method == "POST"
     form = TicketDuplicateForm(
-        request.POST if posted else None, candidates=_mergeable(request, ticket)
+        request.POST if posted else None,
+        candidates=_mergeable(request, ticket).select_related("contact", "assignee", "team"),
+        merge_fields=services.TICKET_MERGE_FIELDS,
     )
     duplicate = None
+    refusal = ""
     if posted:
         if form.is_valid():
             duplicate = form.cleaned_data["duplicate"]
             try:
-                services.ticket_merge(duplicate=duplicate, into=ticket, actor=agent)
+                services.ticket_merge(
+                    duplicate=duplicate,
+                    into=ticket,
+                    take_from_duplicate=form.take_from_duplicate(),
+                    actor=agent,
+                )
             except ValidationError as error:
                 service_errors_to_form(form, error, {"into": "duplicate"})
             else:
@@ -173,11 +228,17 @@ def ticket_merge(request: HttpRequest, pk: int) -> HttpResponse:
                     _("Ticket #%(duplicate)s merged into this ticket.")
                     % {"duplicate": duplicate.pk},
                 )
+                # A team or assignee taken from the duplicate may put the ticket out of sight.
+                if not tickets_visible_to(agent).filter(pk=ticket.pk).exists():
+                    return redirect("support:index")
                 return redirect("support:ticket_detail", pk=ticket.pk)
     else:
         duplicate_id = _int_or_none(request.GET.get("duplicate"))
         if duplicate_id is not None:
             duplicate = get_object_or_404(tickets, pk=duplicate_id)
+            if duplicate.pk == ticket.pk:
+                refusal = _("A ticket cannot be merged into itself.")
+                duplicate = None
     candidates = (
         list(
             _mergeable(request, ticket)
@@ -193,8 +254,10 @@ def ticket_merge(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "ticket": ticket,
             "duplicate": duplicate,
+            "refusal": refusal,
             "form": form,
             "candidates": candidates,
+            "rows": _merge_rows(ticket, duplicate, form) if duplicate is not None else [],
             "ticket_first": _first_message(ticket),
             "duplicate_first": _first_message(duplicate) if duplicate else None,
         },

@@ -39,6 +39,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -694,21 +695,35 @@ def ticket_mark_spam(
     return ticket
 
 
+# Fields whose surviving value the agent picks when merging tickets; status, clocks and the
+# messages are worked out, not picked.
+TICKET_MERGE_FIELDS = ("subject", "category", "priority", "contact", "assignee", "team")
+
+
 @actor_context
 @transaction.atomic
 def ticket_merge(
     *,
     duplicate: Ticket,
     into: Ticket,
+    take_from_duplicate: Iterable[str] = (),
     actor: User | None = None,
     at: dt.datetime | None = None,
 ) -> Ticket:
     """Close `duplicate` as merged into `into` (same customer) and note it on both; returns
     `into`. The duplicate's messages stay on it: moving them would rewrite `into`'s clocks.
+    `into` takes the duplicate's value of each field named in `take_from_duplicate`
+    (TICKET_MERGE_FIELDS), its SLA clocks re-derived as on an edit.
     `at` (default now, never before either ticket was created) dates the notes and the close.
     """
     if duplicate.pk == into.pk:
         raise ValidationError(_("A ticket cannot be merged into itself."))
+    chosen = set(take_from_duplicate)
+    unknown = sorted(chosen - set(TICKET_MERGE_FIELDS))
+    if unknown:
+        raise ValidationError(
+            {name: _("This field cannot be taken over in a merge.") for name in unknown}
+        )
     # Lock in primary-key order so two opposite merges cannot deadlock.
     locked = {
         t.pk: t
@@ -734,6 +749,14 @@ def ticket_merge(
     if timezone.is_naive(moment):
         raise ValidationError({"at": _("The time must include a time zone.")})
     moment = max(moment, into.created_at, duplicate.created_at)
+    taken = [name for name in TICKET_MERGE_FIELDS if name in chosen]
+    if "assignee" in chosen:
+        ticket_assign_check(ticket=into, assignee=duplicate.assignee)
+    for name in taken:
+        setattr(into, name, getattr(duplicate, name))
+    if taken:
+        _refresh_clocks(into)
+        into.save(update_fields=[*taken, *CLOCK_FIELDS])
     TicketMessage.objects.bulk_create(
         [
             TicketMessage(

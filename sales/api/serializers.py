@@ -25,7 +25,7 @@ from sales.models import (
     SalesCost,
 )
 from sales.selectors import leads_visible_to, opportunities_visible_to
-from sales.services import LEAD_SETTABLE_STATUSES
+from sales.services import LEAD_MERGE_FIELDS, LEAD_SETTABLE_STATUSES
 
 ZERO = Decimal("0")
 NOT_NEGATIVE = {"min_value": ZERO}
@@ -123,6 +123,14 @@ class LeadStatusSerializer(serializers.Serializer):
 
 class LeadMergeSerializer(serializers.Serializer):
     into = lead_field(help_text=_("The surviving lead; this lead becomes its merged duplicate."))
+    take_from_duplicate = serializers.MultipleChoiceField(
+        choices=LEAD_MERGE_FIELDS,
+        required=False,
+        help_text=_(
+            "Fields whose value the surviving lead takes from this lead. Omitted, the surviving "
+            "lead fills its blank fields from this lead."
+        ),
+    )
 
 
 # --- opportunities -------------------------------------------------------------------------------

@@ -167,7 +167,10 @@ class LeadViewSet(ExternalIdUpsertMixin, DomainViewSet):
         payload = api.LeadMergeSerializer(data=request.data, context=self.get_serializer_context())
         payload.is_valid(raise_exception=True)
         survivor = services.lead_merge(
-            duplicate=duplicate, into=payload.validated_data["into"], actor=self.actor
+            duplicate=duplicate,
+            into=payload.validated_data["into"],
+            take_from_duplicate=payload.validated_data.get("take_from_duplicate"),
+            actor=self.actor,
         )
         return Response(self.get_serializer(survivor).data)
 

@@ -12,6 +12,7 @@ from customers.models import Contact, Team
 from customers.selectors import customers_visible_to
 from support.models import Priority, SLAPolicy, Ticket, TicketMessage, TicketStatusChange
 from support.selectors import tickets_visible_to
+from support.services import TICKET_MERGE_FIELDS
 
 
 def contacts_visible_to(user: Any) -> QuerySet[Contact]:
@@ -146,6 +147,11 @@ class TicketAssignSerializer(serializers.Serializer):
 
 class TicketMergeSerializer(serializers.Serializer):
     into = ticket_field(help_text=_("The surviving ticket (same customer)."))
+    take_from_duplicate = serializers.MultipleChoiceField(
+        choices=TICKET_MERGE_FIELDS,
+        required=False,
+        help_text=_("Fields whose value the surviving ticket takes from this ticket."),
+    )
 
 
 class TicketMessageSerializer(ApiModelSerializer):

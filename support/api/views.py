@@ -100,7 +100,10 @@ class TicketViewSet(ExternalIdUpsertMixin, DomainViewSet):
         )
         payload.is_valid(raise_exception=True)
         into = services.ticket_merge(
-            duplicate=duplicate, into=payload.validated_data["into"], actor=self.actor
+            duplicate=duplicate,
+            into=payload.validated_data["into"],
+            take_from_duplicate=payload.validated_data.get("take_from_duplicate", ()),
+            actor=self.actor,
         )
         return self._reloaded(into)
 
