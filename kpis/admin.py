@@ -1,37 +1,34 @@
-"""Admin for the kpis app: read-only KPI history, the index weight editor, targets and alerts.
+"""Admin for the kpis app: everything readable, nothing about KPI configuration editable.
 
-The admin holds no rules of its own: forms call the same validators as the services, and the
-actions call kpis.index / kpis.alerts services.
+Weight versions, targets and alert rules are edited on their product pages (kpis:weights,
+kpis:targets, kpis:alert_rules), which write through the services of kpis.index, kpis.targets and
+kpis.alerts and record the audit trail; here each row links to the page that edits it. The only
+writes left are the alert actions, which call kpis.alerts' services.
 """
 
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
-from django.urls import URLPattern, path, reverse
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils.functional import Promise
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from kpis.alerts import alert_acknowledge, alert_resolve
-from kpis.index import (
-    validate_bands,
-    validate_health_config,
-    weight_version_activate,
-    weight_version_create_draft,
-)
+from crm.templatetags.readable import band_label
+from kpis import charts
+from kpis.alerts import alert_acknowledge, alert_resolve, alert_threshold_text
 from kpis.models import (
     Alert,
     AlertEvaluation,
     AlertRule,
     CustomerHealthSnapshot,
     CustomerSegmentSnapshot,
-    Direction,
     GroupScore,
     GroupWeight,
     IndexContribution,
@@ -39,21 +36,16 @@ from kpis.models import (
     IndicatorWeight,
     KpiRun,
     KpiSnapshot,
-    Normalisation,
     Target,
     WeightVersion,
 )
-from kpis.targets import (
-    kpi_is_known,
-    period_shift,
-    progress_of,
-    target_clean,
-    targets_with_values,
-)
+from kpis.targets import progress_of, target_sentence, targets_with_values
+from kpis.weight_forms import HEALTH_LABELS, HEALTH_UNITS, to_display, unit_suffix
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """History written by the KPI run: viewable and filterable, never edited by hand."""
+    """Viewable and filterable, never edited by hand: history is written by the KPI run,
+    configuration by its product pages."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -116,190 +108,143 @@ class KpiRunAdmin(ReadOnlyAdmin):
     date_hierarchy = "started_at"
 
 
-# --- the weight editor ----------------------------------------------------------------------
+# --- weight versions: read here, edited on the weights page ------------------------------------
 
 
-class DraftOnlyInline(admin.TabularInline):
-    """Rows of a weight version: editable while the version is a draft, read-only afterwards."""
-
-    extra = 0
-
-    def _editable(self, obj: WeightVersion | None) -> bool:
-        return obj is None or obj.is_editable
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._editable(obj) and super().has_add_permission(request, obj)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._editable(obj) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._editable(obj) and super().has_delete_permission(request, obj)
+def _product_link(url: str, text: Any) -> str:
+    return format_html('<a href="{}" data-testid="admin-product-link">{}</a>', url, text)
 
 
-class GroupWeightInline(DraftOnlyInline):
+def _band_text(bands: Any) -> str:
+    """ "red 0–40 · yellow 40–70 · green 70–100": band names in the reader's language."""
+    return " · ".join(
+        f"{band_label(band.get('name'))} {band.get('min')}–{band.get('max')}"
+        for band in bands or []
+        if isinstance(band, dict)
+    )
+
+
+def _health_text(components: Any) -> str:
+    rows = []
+    for row in components or []:
+        if not isinstance(row, dict):
+            continue
+        name = str(row.get("component", ""))
+        suffix = unit_suffix(HEALTH_UNITS.get(name, ""))
+        best, worst = (f"{row.get(key)} {suffix}".strip() for key in ("best", "worst"))
+        rows.append(
+            _("%(name)s: weight %(weight)s, best %(best)s, worst %(worst)s")
+            % {"name": HEALTH_LABELS.get(name, name), "weight": row.get("weight"), "best": best,
+               "worst": worst}
+        )  # fmt: skip
+    return format_html_join(mark_safe("<br>"), "{}", ((row,) for row in rows))
+
+
+def _bound_text(kpi: str, value: Decimal | None) -> str:
+    """A stored bound in the KPI's display unit (a rate's fraction as a percentage)."""
+    if value is None:
+        return "—"
+    unit = charts.kpi_presentation(kpi).unit
+    return f"{to_display(value, unit)} {unit_suffix(unit)}".strip()
+
+
+class GroupWeightInline(ReadOnlyInline):
     model = GroupWeight
-    fields = ["group", "weight", "priority"]
+    fields = readonly_fields = ("group", "weight", "priority")
 
 
-class IndicatorWeightForm(forms.ModelForm):
-    class Meta:
-        model = IndicatorWeight
-        fields = [
-            "kpi",
-            "group",
-            "weight",
-            "priority",
-            "normalisation",
-            "direction",
-            "best",
-            "worst",
-            "target",
-        ]
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("kpi") and not kpi_is_known(data["kpi"]):
-            self.add_error("kpi", _("Unknown KPI key."))
-        best, worst = data.get("best"), data.get("worst")
-        if data.get("normalisation") == Normalisation.BOUNDED_LINEAR:
-            if best is None or worst is None or best == worst:
-                raise ValidationError(_("Bounded linear needs different best and worst values."))
-            # best < worst means lower is better: the bounds decide the direction.
-            data["direction"] = Direction.HIGHER if best > worst else Direction.LOWER
-            self.instance.direction = data["direction"]
-        return data
-
-
-class IndicatorWeightInline(DraftOnlyInline):
+class IndicatorWeightInline(ReadOnlyInline):
     model = IndicatorWeight
-    form = IndicatorWeightForm
+    fields = readonly_fields = (
+        "indicator",
+        "group",
+        "weight",
+        "priority",
+        "normalisation",
+        "direction",
+        "best_shown",
+        "worst_shown",
+        "target_shown",
+    )
 
+    @admin.display(description=_("KPI"))
+    def indicator(self, obj: IndicatorWeight) -> str:
+        return format_html("{} <code>{}</code>", charts.kpi_presentation(obj.kpi).name, obj.kpi)
 
-class WeightVersionForm(forms.ModelForm):
-    class Meta:
-        model = WeightVersion
-        fields = ["name", "notes", "min_coverage", "bands", "health_config", "health_bands"]
+    @admin.display(description=_("best value"))
+    def best_shown(self, obj: IndicatorWeight) -> str:
+        return _bound_text(obj.kpi, obj.best)
 
-    # The validators raise field-keyed errors; a clean_<field> method must raise plain ones.
-    def clean_bands(self) -> Any:
-        try:
-            return validate_bands(self.cleaned_data.get("bands"))
-        except ValidationError as exc:
-            raise ValidationError(exc.messages) from None
+    @admin.display(description=_("worst value"))
+    def worst_shown(self, obj: IndicatorWeight) -> str:
+        return _bound_text(obj.kpi, obj.worst)
 
-    def clean_health_bands(self) -> Any:
-        try:
-            return validate_bands(self.cleaned_data.get("health_bands"))
-        except ValidationError as exc:
-            raise ValidationError(exc.messages) from None
-
-    def clean_health_config(self) -> Any:
-        try:
-            return validate_health_config(self.cleaned_data.get("health_config"))
-        except ValidationError as exc:
-            raise ValidationError(exc.messages) from None
+    @admin.display(description=_("Target"))
+    def target_shown(self, obj: IndicatorWeight) -> str:
+        return _bound_text(obj.kpi, obj.target)
 
 
 @admin.register(WeightVersion)
-class WeightVersionAdmin(admin.ModelAdmin):
-    form = WeightVersionForm
+class WeightVersionAdmin(ReadOnlyAdmin):
+    """Weight versions are drafted, previewed and activated on the weights page (kpis:weights),
+    where every change goes through kpis.index's services and the audit trail; here they are
+    read only, in display units rather than as raw JSON."""
+
     inlines = [GroupWeightInline, IndicatorWeightInline]
     list_display = [
         "name",
         "status",
-        "min_coverage",
+        "coverage_minimum",
         "created_by",
         "created_at",
         "activated_by",
         "activated_at",
         "retired_at",
+        "weights_page",
     ]
     list_filter = ["status"]
     list_select_related = ["created_by", "activated_by"]
-    readonly_fields = [
+    fields = readonly_fields = (
+        "name",
         "status",
+        "weights_page",
+        "notes",
+        "coverage_minimum",
+        "index_bands",
+        "health_components",
+        "health_score_bands",
         "based_on",
         "created_by",
         "created_at",
         "activated_by",
         "activated_at",
         "retired_at",
-    ]
-    actions = ["create_draft", "activate"]
+    )
     change_form_template = "admin/kpis/weightversion/change_form.html"
     change_list_template = "admin/kpis/weightversion/change_list.html"
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # An active or retired version is immutable: its page is read-only.
-        if obj is not None and not obj.is_editable:
-            return False
-        return super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        if obj is not None and not obj.is_editable:
-            return False
-        return super().has_delete_permission(request, obj)
-
-    def save_model(self, request: HttpRequest, obj: WeightVersion, form: Any, change: bool) -> None:
-        if not change:
-            obj.created_by = request.user  # type: ignore[assignment]
-            obj.status = WeightVersion.Status.DRAFT
-        super().save_model(request, obj, form, change)
-
-    def get_urls(self) -> list[URLPattern]:
-        return [
-            path(
-                "<int:object_id>/preview/",
-                self.admin_site.admin_view(self.preview_view),
-                name="kpis_weightversion_preview",
-            ),
-            path(
-                "create-draft/",
-                self.admin_site.admin_view(self.create_draft_view),
-                name="kpis_weightversion_create_draft",
-            ),
-            *super().get_urls(),
-        ]
-
-    @admin.action(description=_("Create a draft copy of the selected version"), permissions=["add"])
-    def create_draft(self, request: HttpRequest, queryset: QuerySet[WeightVersion]) -> None:
-        if queryset.count() != 1:
-            self.message_user(request, _("Select exactly one version to copy."), messages.ERROR)
-            return
-        source = queryset.get()
-        draft = weight_version_create_draft(actor=request.user, source=source)
-        self.message_user(request, _("Draft “%(name)s” created.") % {"name": draft.name})
-
-    @admin.action(description=_("Activate the selected draft"), permissions=["change"])
-    def activate(self, request: HttpRequest, queryset: QuerySet[WeightVersion]) -> None:
-        if queryset.count() != 1:
-            self.message_user(request, _("Select exactly one draft to activate."), messages.ERROR)
-            return
-        try:
-            version = weight_version_activate(version=queryset.get(), actor=request.user)
-        except ValidationError as exc:
-            self.message_user(request, " ".join(exc.messages), messages.ERROR)
-            return
-        self.message_user(request, _("“%(name)s” is now active.") % {"name": version.name})
-
-    def create_draft_view(self, request: HttpRequest) -> HttpResponse:
-        """POST: a new draft copied from the active version, then its edit page."""
-        if request.method != "POST" or not self.has_add_permission(request):
-            raise PermissionDenied
-        draft = weight_version_create_draft(actor=request.user)
-        self.message_user(request, _("Draft “%(name)s” created.") % {"name": draft.name})
-        return HttpResponseRedirect(reverse("admin:kpis_weightversion_change", args=[draft.pk]))
-
-    def preview_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
-        """The preview is a product page (kpis.weights_views): it offers to compute the periods
-        that have no snapshots instead of showing nothing."""
-        version = get_object_or_404(WeightVersion, pk=object_id)
-        if not self.has_view_permission(request, version):
-            raise PermissionDenied
-        return HttpResponseRedirect(
-            reverse("kpis:weights_preview", args=[version.pk]) + "?granularity=quarter"
+    @admin.display(description=_("Edit"))
+    def weights_page(self, obj: WeightVersion) -> str:
+        return _product_link(
+            reverse("kpis:weights_version", args=[obj.pk]),
+            _("Edit on the weights page") if obj.is_editable else _("Open on the weights page"),
         )
+
+    @admin.display(description=_("minimum coverage"))
+    def coverage_minimum(self, obj: WeightVersion) -> str:
+        return f"{to_display(obj.min_coverage, charts.UNIT_RATE)} %"
+
+    @admin.display(description=_("index bands"))
+    def index_bands(self, obj: WeightVersion) -> str:
+        return _band_text(obj.bands)
+
+    @admin.display(description=_("health score components"))
+    def health_components(self, obj: WeightVersion) -> str:
+        return _health_text(obj.health_config)
+
+    @admin.display(description=_("health bands"))
+    def health_score_bands(self, obj: WeightVersion) -> str:
+        return _band_text(obj.health_bands)
 
 
 # --- index history --------------------------------------------------------------------------
@@ -374,143 +319,97 @@ class CustomerHealthSnapshotAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
 
-# --- targets --------------------------------------------------------------------------------
-
-
-class TargetForm(forms.ModelForm):
-    class Meta:
-        model = Target
-        fields = [
-            "kpi",
-            "dimension",
-            "dimension_value",
-            "granularity",
-            "period_start",
-            "kind",
-            "amount",
-            "baseline_period_start",
-            "notes",
-        ]
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        required = ("kpi", "granularity", "period_start", "kind")
-        if all(data.get(name) for name in required):
-            try:
-                target_clean(
-                    kpi=data["kpi"],
-                    granularity=data["granularity"],
-                    period_start=data["period_start"],
-                    kind=data["kind"],
-                    baseline_period_start=data.get("baseline_period_start"),
-                )
-            except ValidationError as exc:
-                for field_name, field_errors in exc.message_dict.items():
-                    for message in field_errors:
-                        self.add_error(field_name, message)
-        return data
+# --- targets and alert rules: read here, edited on their pages ----------------------------------
 
 
 @admin.register(Target)
-class TargetAdmin(admin.ModelAdmin):
-    form = TargetForm
+class TargetAdmin(ReadOnlyAdmin):
+    """Targets are set on the targets page (kpis:targets) through kpis.targets' services."""
+
     list_display = [
-        "kpi",
+        "kpi_name",
         "dimension_value",
         "granularity",
         "period_start",
-        "kind",
-        "amount",
-        "baseline_period_start",
-        "resolved",
-        "current",
+        "sentence",
         "progress",
+        "targets_page",
     ]
     list_filter = ["granularity", "kind", "kpi"]
-    readonly_fields = ["created_by", "created_at"]
+    change_list_template = "admin/kpis/product_page_list.html"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Target]:
         return targets_with_values(super().get_queryset(request))
 
-    def _progress(self, obj: Target) -> Any:
-        return progress_of(
-            obj,
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        extra = {"product_page_url": reverse("kpis:targets"), "product_page": _("Targets")}
+        return super().changelist_view(request, {**(extra_context or {}), **extra})
+
+    @admin.display(description=_("KPI"), ordering="kpi")
+    def kpi_name(self, obj: Target) -> str:
+        return str(charts.kpi_presentation(obj.kpi).name)
+
+    @admin.display(description=_("Target"))
+    def sentence(self, obj: Target) -> str:
+        return target_sentence(
+            kpi=obj.kpi,
+            granularity=obj.granularity,
+            period_start=obj.period_start,
+            kind=obj.kind,
+            amount=obj.amount,
             baseline=getattr(obj, "baseline_value", None),
-            current=getattr(obj, "current_value", None),
+            baseline_period_start=obj.baseline_period_start,
         )
-
-    @admin.display(description=_("resolved target"))
-    def resolved(self, obj: Target) -> Decimal | None:
-        return self._progress(obj).resolved_value
-
-    @admin.display(description=_("current value"))
-    def current(self, obj: Target) -> Decimal | None:
-        return getattr(obj, "current_value", None)
 
     @admin.display(description=_("progress"))
     def progress(self, obj: Target) -> str:
-        progress = self._progress(obj).progress
+        progress = progress_of(
+            obj,
+            baseline=getattr(obj, "baseline_value", None),
+            current=getattr(obj, "current_value", None),
+        ).progress
         return "—" if progress is None else f"{progress * 100:.0f} %"
 
-    def save_model(self, request: HttpRequest, obj: Target, form: Any, change: bool) -> None:
-        if not change:
-            obj.created_by = request.user  # type: ignore[assignment]
-        if obj.kind != Target.Kind.ABSOLUTE and obj.baseline_period_start is None:
-            obj.baseline_period_start = period_shift(obj.granularity, obj.period_start, -1)
-        super().save_model(request, obj, form, change)
-
-
-# --- alerts ---------------------------------------------------------------------------------
-
-
-class AlertRuleForm(forms.ModelForm):
-    class Meta:
-        model = AlertRule
-        fields = [
-            "name",
-            "kpi",
-            "dimension",
-            "dimension_value",
-            "granularity",
-            "lower_threshold",
-            "upper_threshold",
-            "change_pct",
-            "fire_after",
-            "resolve_after",
-            "recipients",
-            "is_active",
-        ]
-
-    def clean_kpi(self) -> str:
-        kpi = self.cleaned_data["kpi"]
-        if not kpi_is_known(kpi):
-            raise ValidationError(_("Unknown KPI key."))
-        return kpi
+    @admin.display(description=_("Edit"))
+    def targets_page(self, obj: Target) -> str:
+        return _product_link(reverse("kpis:target_edit", args=[obj.pk]), _("Edit"))
 
 
 @admin.register(AlertRule)
-class AlertRuleAdmin(admin.ModelAdmin):
-    form = AlertRuleForm
+class AlertRuleAdmin(ReadOnlyAdmin):
+    """Alert rules are made on the alert rules page (kpis:alert_rules) through kpis.alerts."""
+
     list_display = [
         "name",
-        "kpi",
+        "kpi_name",
         "dimension_value",
         "granularity",
-        "lower_threshold",
-        "upper_threshold",
-        "change_pct",
+        "condition",
         "fire_after",
         "resolve_after",
         "is_active",
+        "rules_page",
     ]
     list_filter = ["is_active", "granularity", "kpi"]
     search_fields = ["name", "kpi"]
-    filter_horizontal = ["recipients"]
+    exclude = ["recipient_roles"]
+    change_list_template = "admin/kpis/product_page_list.html"
 
-    def save_model(self, request: HttpRequest, obj: AlertRule, form: Any, change: bool) -> None:
-        if not change:
-            obj.created_by = request.user  # type: ignore[assignment]
-        super().save_model(request, obj, form, change)
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        extra = {"product_page_url": reverse("kpis:alert_rules"), "product_page": _("Alert rules")}
+        return super().changelist_view(request, {**(extra_context or {}), **extra})
+
+    @admin.display(description=_("KPI"), ordering="kpi")
+    def kpi_name(self, obj: AlertRule) -> str:
+        return str(charts.kpi_presentation(obj.kpi).name)
+
+    @admin.display(description=_("condition"))
+    def condition(self, obj: AlertRule) -> str:
+        return alert_threshold_text(obj, None)
+
+    @admin.display(description=_("Edit"))
+    def rules_page(self, obj: AlertRule) -> str:
+        return _product_link(reverse("kpis:alert_rule_edit", args=[obj.pk]), _("Edit"))
 
 
 @admin.register(AlertEvaluation)

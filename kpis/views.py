@@ -26,6 +26,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Case, Value, When
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -42,7 +43,7 @@ from crm.views import RoleRequiredMixin, manager_required, role_required
 from kpis import charts, page_queries
 from kpis.forms import KpiFilters, parse_filters
 from kpis.models import Granularity, KpiSnapshot
-from kpis.periods import PeriodError, current_period, previous_period
+from kpis.periods import PeriodError, current_period, period_label, previous_period
 from kpis.priorities import priority_ranks
 from kpis.recompute import kpi_recompute_start, kpi_recompute_status
 from kpis.selectors import (
@@ -329,27 +330,37 @@ def _open_alerts(filters: KpiFilters) -> dict[str, Any]:
     return by_kpi
 
 
-def _latest_index(granularity: str, last: dt.date | None = None) -> tuple[Any, Any]:
-    """The newest index snapshot (up to the period starting `last`) and the previous period's
-    under the same weight version."""
-    try:
-        from kpis.models import IndexSnapshot
-    except ImportError:
-        return None, None
+def _index_at(granularity: str, period_start: dt.date) -> tuple[Any, Any]:
+    """The index of the period starting `period_start` and the previous one under the same
+    weight version (what the change is read against).
+
+    A restated period has one snapshot per version: the active version's is shown, else the
+    newest computed (a period scored before the active version and not restated).
+    """
+    from kpis.models import IndexSnapshot, WeightVersion
+
     snapshots = IndexSnapshot.objects.filter(granularity=granularity).select_related(
         "version", "version__activated_by"
     )
-    if last is not None:
-        snapshots = snapshots.filter(period_start__lte=last)
-    latest = snapshots.order_by("-period_start", "-computed_at").first()
-    if latest is None:
+    shown = (
+        snapshots.filter(period_start=period_start)
+        .annotate(
+            in_force=Case(
+                When(version__status=WeightVersion.Status.ACTIVE, then=Value(0)),
+                default=Value(1),
+            )
+        )
+        .order_by("in_force", "-computed_at")
+        .first()
+    )
+    if shown is None:
         return None, None
     previous = (
-        snapshots.filter(version=latest.version_id, period_start__lt=latest.period_start)
+        snapshots.filter(version=shown.version_id, period_start__lt=shown.period_start)
         .order_by("-period_start")
         .first()
     )
-    return latest, previous
+    return shown, previous
 
 
 def _freshness_context(request: HttpRequest, granularity: str) -> dict[str, Any]:
@@ -481,9 +492,10 @@ def overview(request: HttpRequest) -> HttpResponse:
         for key, stage_cards in by_stage.items()
         if stage_cards
     ]
-    # The composite index is the organisation's: a scoped user is told so on the card.
+    # The composite index is the organisation's: a scoped user is told so on the card. The card
+    # shows the same period as the KPI cards.
     index_latest, index_previous = (
-        _latest_index(filters.granularity) if scope.is_organisation else (None, None)
+        _index_at(filters.granularity, shown_start) if scope.is_organisation else (None, None)
     )
     return _page(
         request,
@@ -499,7 +511,8 @@ def overview(request: HttpRequest) -> HttpResponse:
         index_latest=index_latest,
         index_previous=index_previous,
         index_chart_url=_url("kpis:index_chart", {"granularity": filters.granularity}),
-        # The index is the company's: under a filter the card says so.
+        index_period=period_label(filters.granularity, shown_start),
+        # The index is the company's: the card says so, and under a filter that it ignores it.
         index_filter_label=page_queries.FILTER_LABELS.get(filters.dimension, "")
         if filters.is_filtered
         else "",
@@ -1228,7 +1241,7 @@ class WaterfallChartView(PayloadChartView):
     organisation_only = True
 
     def build(self, request: HttpRequest, filters: KpiFilters, **kwargs: Any) -> ChartPayload:
-        latest, previous, steps = _waterfall(filters.granularity)
+        latest, previous, steps = _waterfall(filters.granularity, filters.period)
         labels: list[Any] = []
         bars: list[Any] = []
         colours: list[str] = []
@@ -1254,11 +1267,15 @@ class WaterfallChartView(PayloadChartView):
         )
 
 
-def _waterfall(granularity: str) -> tuple[Any, Any, list[tuple[str, Decimal]]]:
-    """Latest and previous published index snapshots and each indicator's change in points."""
+def _waterfall(
+    granularity: str, requested: dt.date | None
+) -> tuple[Any, Any, list[tuple[str, Decimal]]]:
+    """The shown period's index (the one asked for, else the last closed one), the previous
+    period's under the same version and each indicator's change in points between them."""
     from kpis.models import IndexContribution
 
-    latest, previous = _latest_index(granularity)
+    shown_start, _shown_end = shown_period(granularity=granularity, requested=requested)
+    latest, previous = _index_at(granularity, shown_start)
     if latest is None:
         return None, None, []
     ids = [row.pk for row in (latest, previous) if row is not None]
@@ -1886,7 +1903,8 @@ def index_page(request: HttpRequest) -> HttpResponse:
         return _unavailable(
             request, title=_("CRM quality index"), filters=filters, form=form, choices=choices
         )
-    latest, previous, steps = _waterfall(filters.granularity)
+    # Opens on the last closed period, like the overview: an open period's index is partial.
+    latest, previous, steps = _waterfall(filters.granularity, filters.period)
     contributions = Table(
         slug="contributions",
         title=_("Contributions to the latest value"),
@@ -1963,6 +1981,10 @@ def index_page(request: HttpRequest) -> HttpResponse:
         tables=[groups, contributions],
         latest=latest,
         previous=previous,
+        index_period=period_label(
+            filters.granularity,
+            shown_period(granularity=filters.granularity, requested=filters.period)[0],
+        ),
         chart_blocks=[
             {
                 "slug": "index",

@@ -1026,7 +1026,7 @@ def test_overview_cards_export_as_csv(client, manager):
 def index_history():
     from kpis.models import IndexContribution, IndexSnapshot, WeightVersion
 
-    previous_month, latest_month = month_starts(2)
+    previous_month, latest_month = closed_month_starts(2)
     # The default version the migrations activate; only the name is ours.
     version = WeightVersion.objects.get(status=WeightVersion.Status.ACTIVE)
     version.name = "Spring weights"
