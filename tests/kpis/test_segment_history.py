@@ -13,7 +13,7 @@ from kpis.engine import compute_period, compute_range
 from kpis.models import CustomerHealthSnapshot, CustomerSegmentSnapshot, KpiSnapshot
 from kpis.periods import period_bounds, to_datetime_range
 from kpis.rfm import rfm_rows
-from tests.customers.factories import CustomerFactory
+from tests.customers.factories import CustomerFactory, SegmentFactory
 from tests.kpis.conftest import local, snapshot
 from tests.sales.factories import OrderFactory
 
@@ -258,3 +258,30 @@ def test_every_period_stores_health_bands_but_only_the_latest_sets_todays_scores
     # today's scores come from Q3, the latest period run: H3 churned → his stored segment
     assert h3.rfm_segment == "churned"
     assert h3.health_score == CustomerHealthSnapshot.objects.get(customer=h3, period_start=Q3).score
+
+
+def test_segment_overrides_and_contracts_follow_the_same_rules(post_compute_calls):
+    build_company()
+    fast = SegmentFactory(name="Fast", inactivity_days=30)
+    # last order 20 days before 1 April: past d/2 = 15 days of its segment → dormant (the
+    # default 90 days would make it regular-looking)
+    person_in_fast = person("F", (local(2025, 1, 5), "50.00"), (local(2025, 3, 12), "50.00"))
+    Customer.objects.filter(pk=person_in_fast.pk).update(segment=fast)
+    # a contract customer churned on 1 March after an order on 1 February → churned, however
+    # recent the order
+    contract = person("K", (local(2025, 2, 1), "900.00"), (local(2025, 2, 2), "900.00"))
+    Customer.objects.filter(pk=contract.pk).update(churned_at=local(2025, 3, 1))
+
+    compute_period(granularity="quarter", period_start=Q1, kpi_keys=["orders"], now=NOW)
+
+    stored = {
+        row.customer_id: (row.rfm_segment, row.r, row.f, row.m, row.recency_days)
+        for row in CustomerSegmentSnapshot.objects.filter(period_start=Q1)
+    }
+    as_of = to_datetime_range(*period_bounds("quarter", Q1))[1]
+    assert stored == {
+        row.customer_id: (row.segment, row.r, row.f, row.m, row.recency_days)
+        for row in rfm_rows(as_of=as_of)
+    }
+    assert stored[person_in_fast.pk][0] == "dormant"
+    assert stored[contract.pk][0] == "churned"
