@@ -176,6 +176,9 @@ def copy_text(value: Any) -> str:
     return str(value)
 
 
+LOAD_TIME = dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
 def model_defaults(table: str, columns: str) -> tuple[str, str]:
     """Columns of `table` the generator does not write, with their Django model defaults.
 
@@ -200,6 +203,11 @@ def model_defaults(table: str, columns: str) -> tuple[str, str]:
                 value = None
             elif model_field.empty_strings_allowed:
                 value = ""
+            elif getattr(model_field, "auto_now", False) or getattr(
+                model_field, "auto_now_add", False
+            ):
+                # A timestamp the model sets on save (e.g. updated_at): the load's moment.
+                value = LOAD_TIME
             else:
                 raise SystemExit(f"{table}.{model_field.column}: NOT NULL without a default")
             names.append(model_field.column)

@@ -20,6 +20,7 @@ from kpis import post_compute
 from kpis.activity import ActivityRules
 from kpis.definitions import registry
 from kpis.definitions.base import KpiContext, KpiDefinition, KpiResult
+from kpis.definitions.frame import customer_frame
 from kpis.models import KpiRun, KpiSnapshot
 from kpis.periods import like_for_like_window, parse_granularity, period_bounds
 
@@ -149,8 +150,10 @@ def compute_period(
 ) -> KpiRun:
     """Compute the KPIs of the period of `granularity` starting at `period_start`.
 
-    `refresh_scores=False` skips the customer RFM/health refresh of the post-compute hook (a
-    backfill refreshes them once, for its last period); None leaves the hook's own rule.
+    Every run stores each customer's RFM scores and segment (customer frame) and health score
+    and band (post-compute hook) as of the period's end. `refresh_scores=False` leaves the
+    customers' current scores alone (a backfill refreshes them once, for its last period); None
+    leaves the hook's own rule.
 
     Raises UnknownKpiError / PeriodError before writing anything on bad input. On a failure the
     snapshots are rolled back, the KpiRun row records the error and the exception propagates.
@@ -186,17 +189,26 @@ def compute_period(
                 period_end=end,
                 now=now,
                 rules=ActivityRules.load(),
-                # One customer frame (kpis.definitions.frame) shared by the run's KPIs.
+                # One customer frame (kpis.definitions.frame) shared by the run's KPIs; it
+                # also stores the customers' segments at the period's end.
                 shared={},
+                segment_history=True,
             )
             snapshots: list[KpiSnapshot] = []
             for definition in definitions:
                 snapshots.extend(build_snapshots(definition, ctx, definition.compute(ctx)))
             attach_like_for_like(definitions, ctx, snapshots)
             KpiSnapshot.objects.bulk_create(snapshots, batch_size=500)
+            # Built here when none of the run's KPIs needed it: every run stores its period's
+            # segments.
+            frame = customer_frame(ctx)
             hook_options = {} if refresh_scores is None else {"refresh_scores": refresh_scores}
             post_compute.after_period_computed(
-                granularity=granularity, period_start=start, period_end=end, **hook_options
+                granularity=granularity,
+                period_start=start,
+                period_end=end,
+                order_measures=frame.order_measures,
+                **hook_options,
             )
             run.status = KpiRun.Status.SUCCEEDED
             run.rows_written = len(snapshots)
@@ -258,8 +270,9 @@ def compute_range(
 ) -> list[KpiRun]:
     """Backfill every period of `granularity` overlapping [start, end), one run each.
 
-    Customer RFM/health scores describe "now": each period would overwrite the previous one's,
-    so only the last period of the range may refresh them (by the hook's own rule).
+    The customers' current RFM/health scores describe "now": each period would overwrite the
+    previous one's, so only the last period of the range may refresh them (by the hook's own
+    rule); every period still stores its own point-in-time segments and health bands.
     """
     from kpis.periods import iter_periods
 

@@ -300,10 +300,13 @@ def health_recompute(
     period_start: dt.date | None = None,
     version: WeightVersion | None = None,
     order_measures: OrderMeasures | None = None,
+    update_customers: bool = True,
 ) -> int:
     """Store every customer's health score and band; for a KPI period also its history rows.
 
-    Returns the number of customers scored. Idempotent per (granularity, period_start).
+    `update_customers=False` writes only the period's history rows (a past period must not
+    overwrite the customers' current scores). Returns the number of customers scored.
+    Idempotent per (granularity, period_start).
     """
     version = version or active_weight_version()
     config, bands = health_config_of(version)
@@ -325,11 +328,12 @@ def health_recompute(
     def flush() -> None:
         # Written a chunk at a time: the components of 100k customers would not fit the
         # worker's memory budget at once.
-        bulk_set(
-            Customer,
-            ["health_score", "health_band"],
-            [(h.customer_id, h.score, h.band) for h in chunk],
-        )
+        if update_customers:
+            bulk_set(
+                Customer,
+                ["health_score", "health_band"],
+                [(h.customer_id, h.score, h.band) for h in chunk],
+            )
         if keep_history:
             bulk_insert(
                 CustomerHealthSnapshot,
@@ -389,6 +393,8 @@ def health_recompute(
         if len(chunk) >= HEALTH_CHUNK:
             flush()
     flush()
+    if not update_customers:
+        return scored
     Customer.objects.exclude(acquired_at__lt=as_of).exclude(
         health_score__isnull=True, health_band=""
     ).update(health_score=None, health_band="")

@@ -1,8 +1,9 @@
 """What runs after a (granularity, period)'s KPI snapshots are written.
 
-The order is fixed by catalogue §5: RFM segments and customer health, the composite index,
-then alert evaluation. Called by kpis.tasks inside the same run (and transaction), so readers
-never see a period's KPIs without its index, and alert e-mails leave only after commit.
+The order is fixed by catalogue §5: customer health (and, for the latest period, the customers'
+current RFM segments), the composite index, then alert evaluation. Called by kpis.tasks inside
+the same run (and transaction), so readers never see a period's KPIs without its index, and
+alert e-mails leave only after commit.
 """
 
 import datetime as dt
@@ -14,7 +15,7 @@ from kpis.alerts import alerts_evaluate
 from kpis.health import health_recompute
 from kpis.index import active_weight_version, compute_index
 from kpis.models import KpiSnapshot
-from kpis.rfm import org_tz, rfm_recompute
+from kpis.rfm import OrderMeasures, org_tz, rfm_recompute
 
 logger = logging.getLogger(__name__)
 
@@ -43,20 +44,35 @@ def after_period_computed(
     period_start: dt.date,
     period_end: dt.date,
     refresh_scores: bool | None = None,
+    order_measures: OrderMeasures | None = None,
 ) -> None:
-    """`refresh_scores=False`: leave customer scores alone (a backfill refreshes them once, for
-    its last period); None: refresh them when the period is the latest (period_is_latest)."""
+    """Store the customers' health scores and bands as of the period's end (its history rows;
+    the RFM segments of the period are stored by the engine's customer frame).
+
+    The customers' current RFM and health scores are refreshed too when the period is the latest
+    (period_is_latest), unless `refresh_scores=False` (a backfill refreshes them once, for its
+    last period). `order_measures`: the frame's per-customer order measures at the same moment,
+    so the health score does not read the orders again.
+    """
+    # Scores as of the period end, or now while the period is still open.
+    as_of = min(timezone.now(), _local_midnight(period_end))
     if refresh_scores is not False and period_is_latest(
         granularity=granularity, period_start=period_start, period_end=period_end
     ):
-        # Scores as of the period end, or now while the period is still open.
-        as_of = min(timezone.now(), _local_midnight(period_end))
-        rfm = rfm_recompute(as_of=as_of, granularity=granularity, period_start=period_start)
+        rfm = rfm_recompute(as_of=as_of)
         health_recompute(
             as_of=as_of,
             granularity=granularity,
             period_start=period_start,
             order_measures=rfm.order_measures,
+        )
+    else:
+        health_recompute(
+            as_of=as_of,
+            granularity=granularity,
+            period_start=period_start,
+            order_measures=order_measures,
+            update_customers=False,
         )
     version = active_weight_version()
     if version is not None:

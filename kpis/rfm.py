@@ -12,7 +12,7 @@ equal values the same score (ten customers with one order day never land in thre
 quintiles); on distinct values it matches NTILE's buckets up to rounding at the edges.
 
 Named segments, first match wins (facts about the lifecycle before score patterns, and the more
-actionable pattern first):
+actionable pattern first; the table SEGMENT_RULES below states them once for Python and SQL):
 1. ``churned``   — not active at ``as_of`` under the §1 rule: an explicit ``churned_at`` not
    followed by an order, a past ``contract_end_date``, or no order within the inactivity days ``d``
    (the segment's override, else ``CRM_INACTIVITY_DAYS``);
@@ -26,9 +26,10 @@ actionable pattern first):
 
 import datetime as dt
 import math
+import operator
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, cast
@@ -245,6 +246,61 @@ def _counted_orders(as_of: dt.datetime, prefix: str = "") -> Q:
     )
 
 
+# The named segments, first match wins (module docstring): (segment, conditions that must all
+# hold), each condition (measure, comparison, number). The one statement of the rules: Python
+# (`segment_for`, today's refresh) and SQL (`segment_case_sql`, the point-in-time segments of
+# every KPI period in the customer frame) both read it. Measures: `churned` and `dormant` are
+# 0/1 flags, `order_days_ever` distinct order days ever, `r`, `f`, `m` the 1–5 scores.
+SegmentCondition = tuple[str, str, int]
+SEGMENT_RULES: tuple[tuple[str, tuple[SegmentCondition, ...]], ...] = (
+    (Customer.RfmSegment.CHURNED, (("churned", "=", 1),)),
+    (Customer.RfmSegment.DORMANT, (("dormant", "=", 1),)),
+    (Customer.RfmSegment.FIRST_TIME_BUYER, (("order_days_ever", "=", 1),)),
+    (Customer.RfmSegment.CHAMPION, (("r", ">=", 4), ("f", ">=", 4), ("m", ">=", 4))),
+    (Customer.RfmSegment.AT_RISK, (("r", "<=", 2), ("f", ">=", 3))),
+    (Customer.RfmSegment.HIGH_FREQUENCY, (("f", "=", 5),)),
+    (Customer.RfmSegment.REGULAR, ()),
+)
+SEGMENT_MEASURES = ("churned", "dormant", "order_days_ever", "r", "f", "m")
+_COMPARISONS: dict[str, Callable[[int, int], bool]] = {
+    "=": operator.eq,
+    ">=": operator.ge,
+    "<=": operator.le,
+}
+
+
+def segment_for(measures: Mapping[str, int]) -> str:
+    """The first SEGMENT_RULES segment whose conditions all hold for `measures`."""
+    for segment, conditions in SEGMENT_RULES:
+        if all(
+            _COMPARISONS[comparison](measures[measure], number)
+            for measure, comparison, number in conditions
+        ):
+            return str(segment)
+    return ""
+
+
+def segment_case_sql(columns: Mapping[str, tuple[str, list[Any]]]) -> tuple[str, list[Any]]:
+    """SEGMENT_RULES as one SQL CASE; `columns` gives each measure's (expression, params).
+
+    An expression is repeated (with its params) wherever a rule reads it.
+    """
+    branches: list[str] = []
+    params: list[Any] = []
+    fallback = "''"
+    for segment, conditions in SEGMENT_RULES:
+        if not conditions:
+            fallback = f"'{segment}'"
+            break
+        tests = []
+        for measure, comparison, number in conditions:
+            expression, values = columns[measure]
+            tests.append(f"({expression}) {comparison} {int(number)}")
+            params += values
+        branches.append(f"WHEN {' AND '.join(tests)} THEN '{segment}'")
+    return f"CASE {' '.join(branches)} ELSE {fallback} END", params
+
+
 def named_segment(
     *,
     r: int,
@@ -255,20 +311,17 @@ def named_segment(
     days_since_last_order: Decimal,
     inactivity_days: int,
 ) -> str:
-    """The named segment for one customer's measures (priority order in the module docstring)."""
-    if churned:
-        return Customer.RfmSegment.CHURNED
-    if days_since_last_order > Decimal(inactivity_days) / 2:
-        return Customer.RfmSegment.DORMANT
-    if order_days_ever == 1:
-        return Customer.RfmSegment.FIRST_TIME_BUYER
-    if r >= 4 and f >= 4 and m >= 4:
-        return Customer.RfmSegment.CHAMPION
-    if r <= 2 and f >= 3:
-        return Customer.RfmSegment.AT_RISK
-    if f == 5:
-        return Customer.RfmSegment.HIGH_FREQUENCY
-    return Customer.RfmSegment.REGULAR
+    """The named segment for one customer's measures (SEGMENT_RULES)."""
+    return segment_for(
+        {
+            "churned": int(churned),
+            "dormant": int(days_since_last_order > Decimal(inactivity_days) / 2),
+            "order_days_ever": order_days_ever,
+            "r": r,
+            "f": f,
+            "m": m,
+        }
+    )
 
 
 def rfm_rows(*, as_of: dt.datetime) -> Iterator[CustomerRfm]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from kpis import config_views, views, weights_views
+from kpis import config_views, segment_views, views, weights_views
 
 app_name = "kpis"
 
@@ -12,6 +12,18 @@ urlpatterns = [
         "kpi/<slug:key>/breakdown.json", views.KpiBreakdownChartView.as_view(), name="kpi_breakdown"
     ),
     path("cohorts/", views.cohorts, name="cohorts"),
+    # How customers move between RFM segments: kpis.segment_views.
+    path("segments/movement/", segment_views.segment_movement_page, name="segment_movement"),
+    path(
+        "segments/movement/customers/",
+        segment_views.segment_movement_customers_page,
+        name="segment_movement_customers",
+    ),
+    path(
+        "segments/movement/chart.json",
+        segment_views.SegmentMovementChartView.as_view(),
+        name="segment_movement_chart",
+    ),
     path("nps/", views.nps, name="nps"),
     path("charts/nps.json", views.NpsChartView.as_view(), name="nps_chart"),
     path("support/", views.support_analytics, name="support"),

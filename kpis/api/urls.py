@@ -1,5 +1,7 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from kpis import segment_views
 from kpis.api import views
 
 router = SimpleRouter()
@@ -11,4 +13,11 @@ router.register("targets", views.TargetViewSet, basename="kpi-target")
 router.register("alert-rules", views.AlertRuleViewSet, basename="kpi-alert-rule")
 router.register("alerts", views.AlertViewSet, basename="kpi-alert")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path(
+        "segment-movement/",
+        segment_views.SegmentMovementApiView.as_view(),
+        name="kpi-segment-movement",
+    ),
+    *router.urls,
+]

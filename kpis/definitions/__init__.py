@@ -16,6 +16,7 @@ from kpis.definitions import (
     prediction,
     quality,
     retention,
+    segments,
     service,
 )
 from kpis.definitions.base import STAGES, KpiContext, KpiDefinition, KpiResult
@@ -78,6 +79,7 @@ registry = Registry(
         *maintenance.DEFINITIONS,
         *enhancement.DEFINITIONS,
         *retention.DEFINITIONS,
+        *segments.DEFINITIONS,
         *service.DEFINITIONS,
         *pipeline.DEFINITIONS,
         *quality.DEFINITIONS,

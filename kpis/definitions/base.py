@@ -72,6 +72,9 @@ class KpiContext:
     # Per-run cache shared by the definitions of one engine run (the customer frame); None
     # outside a run, so a definition computed on its own never reads stale figures.
     shared: dict[str, Any] | None = field(default=None, compare=False, hash=False, repr=False)
+    # True in an engine run: the customer frame stores each customer's point-in-time RFM
+    # segment for the period (CustomerSegmentSnapshot) as it computes the KPIs.
+    segment_history: bool = field(default=False, compare=False)
 
     @classmethod
     def build(
@@ -83,6 +86,7 @@ class KpiContext:
         now: dt.datetime,
         rules: ActivityRules | None = None,
         shared: dict[str, Any] | None = None,
+        segment_history: bool = False,
     ) -> KpiContext:
         start, end = to_datetime_range(period_start, period_end)
         return cls(
@@ -94,6 +98,7 @@ class KpiContext:
             now=now,
             rules=rules or ActivityRules.load(),
             shared=shared,
+            segment_history=segment_history,
         )
 
 

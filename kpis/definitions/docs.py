@@ -75,8 +75,24 @@ is the KPI catalogue (the "catalogue"); departures are listed per KPI and below.
 
 - **Business segment vs RFM segment**: the catalogue's `segment` dimension is the business
   segment (`Customer.segment`); the RFM named segment is the extra dimension `rfm_segment`.
-- **Point-in-time dimensions**: segment "at acquisition" (customers_new) is the segment at
-  compute time — no segment history is stored.
+- **Point-in-time dimensions**: the `rfm_segment` dimension of the customer-frame KPIs
+  (revenue, orders, repeat purchase, active customers, churn, retention, reactivation) is the
+  segment the customer had at the period's end (or now, for an open period): every run — a
+  backfill and a restatement too — stores each buyer's R, F, M scores and named segment as of
+  that moment (`CustomerSegmentSnapshot`), computed in SQL from the frame's one pass over the
+  orders with the rules of `kpis.rfm.SEGMENT_RULES` (the same table the Python refresh of
+  today's segments reads), and each run's post-compute stores every customer's health score and
+  band for the period (`CustomerHealthSnapshot`). The prediction KPIs (`rfm_segment` too) group
+  on today's segment: predictions exist only for now. The other business dimensions (segment
+  "at acquisition" of customers_new, team, owner, channel) are still the values at compute time.
+- **Segment at P.start** (`first_to_repeat_rate`, `dormant_reactivated_rate`,
+  `high_frequency_retained_rate`, not in the catalogue): the catalogue names the segments but no
+  segment KPI. The segment at P.start is the one stored by the run of the previous period of the
+  same granularity (as of its end, which is P.start), not a second RFM pass per run; the first
+  period ever computed therefore has no figure (n/a). "Bought again" / "ordered" is any
+  non-cancelled order dated in P; "still high-frequency" is the named segment at P.end, so a
+  high-frequency customer who becomes a champion (the rule ranked first) is not counted as
+  retained.
 - **Absolute KPIs use min_sample 0** so that a real zero is not flagged low-sample.
 - **Open periods are provisional** (window 0 for non-cohort KPIs), which the catalogue only
   states for cohorts.

@@ -38,11 +38,14 @@ from django.db.models import Count, F, Field, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.db.models.lookups import GreaterThan
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from customers.models import Customer
 from kpis.activity import countable_orders
 from kpis.definitions.base import KpiContext, KpiResult, RatioKpi, group_key, ratio, to_decimal
-from kpis.periods import organisation_tz, to_datetime_range
+from kpis.models import CustomerSegmentSnapshot
+from kpis.periods import organisation_tz, previous_period, to_datetime_range
+from kpis.rfm import TRAILING_DAYS, segment_case_sql
 
 FRAME_TABLE = "kpis_customer_frame"
 TOP_SHARE_DIMENSIONS = ("all", "segment", "team", "channel")
@@ -90,6 +93,15 @@ def clv_month_starts(ctx: KpiContext) -> list[dt.datetime]:
     ]
 
 
+def _aware(value: Any) -> dt.datetime:
+    """A timestamp read back from the temporary table (SQLite returns UTC text)."""
+    if isinstance(value, dt.datetime):
+        return value if timezone.is_aware(value) else value.replace(tzinfo=dt.UTC)
+    parsed = parse_datetime(str(value))
+    assert parsed is not None
+    return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=dt.UTC)
+
+
 def money(number: Any) -> Decimal:
     """A money sum as the ORM returns it: exact on PostgreSQL; SQLite sums in floating point,
     which Django reads with 15 significant digits and quantizes to the field's 2 places."""
@@ -112,6 +124,12 @@ class CustomerFrame:
         self.a_start = self.column_of[ctx.start]
         self.a_end = self.column_of[ctx.end]
         self.month_columns = [self.column_of[month] for month in months]
+        # The moment of the period's point-in-time RFM segments: its end, or now while it is open.
+        self.as_of = min(ctx.now, ctx.end)
+        self.segments_written = 0
+        # Per customer with an order before `as_of`: (last order, order days and net revenue
+        # in the trailing 365 days) — the health score's order measures (kpis.health).
+        self.order_measures: dict[int, tuple[dt.datetime, int, Decimal]] = {}
         self.stats: dict[str, dict[str, dict[str, Any]]] = {}
         self.top_share: dict[str, dict[str, tuple[Any, Any, int]]] = {}
         self._build()
@@ -150,6 +168,16 @@ class CustomerFrame:
             "orders_12": Count("pk", filter=trailing),
             "revenue_12": Sum("net_amount", filter=trailing),
         }
+        # The RFM measures as of `as_of` (kpis.rfm.rfm_rows, in the same pass).
+        before = Q(ordered_at__lt=self.as_of)
+        year = before & Q(ordered_at__gte=self.as_of - dt.timedelta(days=TRAILING_DAYS))
+        aggregates |= {
+            "rfm_last": Max("ordered_at", filter=before),
+            "rfm_last_day": Max(local_day, filter=before),
+            "rfm_days_ever": Count(local_day, filter=before, distinct=True),
+            "rfm_frequency": Count(local_day, filter=year, distinct=True),
+            "rfm_monetary": Sum("net_amount", filter=year),
+        }
         summary = (
             countable_orders()
             .filter(ordered_at__lt=ctx.end)
@@ -158,7 +186,92 @@ class CustomerFrame:
             .annotate(**aggregates)
         )
         sql, params = summary.query.sql_with_params()
-        return sql, list(params)
+        return self._with_rfm_scores(sql), list(params)
+
+    def _with_rfm_scores(self, summary_sql: str) -> str:
+        """The order summary with each buyer's R, F and M quintile scores (kpis.rfm: PERCENT_RANK
+        among the customers with an order before `as_of`, recency inverted)."""
+        floor = "FLOOR({})" if connection.vendor == "postgresql" else "CAST({} AS INTEGER)"
+
+        def score(rank: str) -> str:
+            # kpis.rfm.quintile: min(5, floor(rank · 5 + ε) + 1)
+            scaled = f"{rank} * 5 + 0.000000001"
+            return (
+                f"CASE WHEN s.rfm_last IS NULL THEN NULL WHEN {scaled} >= 4 THEN 5 "
+                f"ELSE CAST({floor.format(scaled)} AS INTEGER) + 1 END"
+            )
+
+        buyers = "PARTITION BY CASE WHEN s.rfm_last IS NULL THEN 0 ELSE 1 END"
+        ranked = (
+            f"SELECT s.*, "
+            f"PERCENT_RANK() OVER ({buyers} ORDER BY s.rfm_last_day) AS r_rank, "
+            f"PERCENT_RANK() OVER ({buyers} ORDER BY s.rfm_frequency) AS f_rank, "
+            f"PERCENT_RANK() OVER ({buyers} ORDER BY COALESCE(s.rfm_monetary, 0)) AS m_rank "
+            f"FROM ({summary_sql}) s"
+        )
+        return (
+            f"SELECT s.*, {score('s.r_rank')} AS rfm_r, {score('s.f_rank')} AS rfm_f, "
+            f"{score('s.m_rank')} AS rfm_m FROM ({ranked}) s"
+        )
+
+    def _segment_sql(self, col: dict[str, str]) -> tuple[str, list[Any]]:
+        """The customer's named segment at `as_of` (kpis.rfm.SEGMENT_RULES), '' without orders.
+
+        churned / dormant follow kpis.rfm.rfm_rows: an explicit churn not followed by an order,
+        else a contract end on or before the day, else no order within d (dormant: d/2) days,
+        with d the customer's segment override or the default.
+        """
+        as_of = self.as_of
+        as_of_day = timezone.localtime(as_of, organisation_tz()).date()
+        rules = self.ctx.rules
+        by_days: dict[int, list[int]] = {}
+        for segment_id, days in rules.segment_days:
+            by_days.setdefault(days, []).append(segment_id)
+
+        def lapsed(fraction: int) -> tuple[str, list[Any]]:
+            """No order for more than d / fraction days (d per segment override)."""
+            branches, params = [], []
+            for days, ids in sorted(by_days.items()):
+                marks = ", ".join(["%s"] * len(ids))
+                branches.append(f"WHEN {col['segment']} IN ({marks}) THEN o.rfm_last < %s")
+                params += [*ids, self._adapt(as_of - dt.timedelta(days=days / fraction))]
+            default = as_of - dt.timedelta(days=rules.default_days / fraction)
+            sql = (
+                f"CASE {' '.join(branches)} ELSE o.rfm_last < %s END"
+                if branches
+                else ("o.rfm_last < %s")
+            )
+            return f"CASE WHEN {sql} THEN 1 ELSE 0 END", [*params, self._adapt(default)]
+
+        inactive_sql, inactive_params = lapsed(1)
+        churned = (
+            f"CASE WHEN {col['churned_at']} IS NOT NULL AND {col['churned_at']} <= %s "
+            f"AND o.rfm_last <= {col['churned_at']} THEN 1 "
+            f"WHEN {col['churned_at']} IS NULL AND {col['contract_end_date']} IS NOT NULL THEN "
+            f"CASE WHEN {col['contract_end_date']} <= %s THEN 1 ELSE 0 END "
+            f"ELSE {inactive_sql} END"
+        )
+        case_sql, case_params = segment_case_sql(
+            {
+                "churned": (
+                    churned,
+                    [self._adapt(as_of), self._adapt(as_of_day), *inactive_params],
+                ),
+                "dormant": lapsed(2),
+                "order_days_ever": ("o.rfm_days_ever", []),
+                "r": ("o.rfm_r", []),
+                "f": ("o.rfm_f", []),
+                "m": ("o.rfm_m", []),
+            }
+        )
+        return f"CASE WHEN o.rfm_r IS NULL THEN '' ELSE {case_sql} END", case_params
+
+    def _recency_sql(self) -> tuple[str, list[Any]]:
+        """Days from the last order's local day to `as_of`'s local day."""
+        day = timezone.localtime(self.as_of, organisation_tz()).date()
+        if connection.vendor == "postgresql":
+            return "(CAST(%s AS date) - o.rfm_last_day)", [self._adapt(day)]
+        return "CAST(julianday(%s) - julianday(o.rfm_last_day) AS INTEGER)", [self._adapt(day)]
 
     def _active_sql(self, index: int, at: dt.datetime, col: dict[str, str]) -> tuple[str, list]:
         """kpis.activity.active_at_q for the frame row (`o.l{index}` = last order after churn)."""
@@ -212,15 +325,32 @@ class CustomerFrame:
                 "team",
                 "owner",
                 "channel",
-                "rfm_segment",
                 "acquired_at",
                 "churned_at",
                 "contract_end_date",
             )
         }
         select = [f"{col['id']} AS id"]
-        select += [f"{col[name]} AS d_{name}" for name in FRAME_DIMENSIONS if name != "all"]
         params: list[Any] = []
+        for name in FRAME_DIMENSIONS:
+            if name == "rfm_segment":
+                # The segment the customer had at the period's end, not today's.
+                segment_sql, segment_params = self._segment_sql(col)
+                select.append(f"{segment_sql} AS d_rfm_segment")
+                params += segment_params
+            elif name != "all":
+                select.append(f"{col[name]} AS d_{name}")
+        recency_sql, recency_params = self._recency_sql()
+        select += [
+            "o.rfm_last AS rfm_last",
+            "o.rfm_r AS rfm_r",
+            "o.rfm_f AS rfm_f",
+            "o.rfm_m AS rfm_m",
+            f"{recency_sql} AS rfm_recency",
+            "COALESCE(o.rfm_frequency, 0) AS rfm_frequency",
+            "COALESCE(o.rfm_monetary, 0) AS rfm_monetary",
+        ]
+        params += recency_params
         for index, instant in enumerate(self.instants):
             sql, values = self._active_sql(index, instant, col)
             select.append(f"{sql} AS a{index}")
@@ -253,13 +383,24 @@ class CustomerFrame:
                 members.append(f"{col['id']} IN ({sub_sql})")
                 params += list(sub_params)
             select.append(f"{flag.format(' OR '.join(members))} AS s_{name}")
+        # The segment at P.start: the one stored for the previous period (as of its end).
+        select.append("COALESCE(p.rfm_segment, '') AS start_segment")
         summary_sql, summary_params = self._order_summary()
+        history = CustomerSegmentSnapshot._meta
+        previous_start, _previous_end = previous_period(ctx.granularity, ctx.period_start)
         sql = (
             f"CREATE TEMPORARY TABLE {quote(FRAME_TABLE)} AS SELECT {', '.join(select)} "
             f"FROM {quote(opts.db_table)} c "
-            f"LEFT JOIN ({summary_sql}) o ON o.customer_id = {col['id']}"
+            f"LEFT JOIN ({summary_sql}) o ON o.customer_id = {col['id']} "
+            f"LEFT JOIN {quote(history.db_table)} p ON p.customer_id = {col['id']} "
+            f"AND p.granularity = %s AND p.period_start = %s"
         )
-        return sql, params + summary_params
+        return sql, [
+            *params,
+            *summary_params,
+            ctx.granularity,
+            self._adapt(previous_start),
+        ]
 
     def measures(self) -> dict[str, str]:
         """Measure name → aggregate over the frame table (flags are 0/1 integers)."""
@@ -296,6 +437,20 @@ class CustomerFrame:
             )
             + ")",
         }
+        # Segment transitions between P.start and P.end (kpis.definitions.segments).
+        for name, segment in (
+            ("first_time", "first_time_buyer"),
+            ("dormant", "dormant"),
+            ("high_frequency", "high_frequency"),
+        ):
+            measures[f"{name}_start"] = self._flag_sum(f"start_segment = '{segment}'")
+        measures["first_time_repeat"] = self._flag_sum(
+            "start_segment = 'first_time_buyer' AND ord_p = 1"
+        )
+        measures["dormant_reactivated"] = self._flag_sum("start_segment = 'dormant' AND ord_p = 1")
+        measures["high_frequency_retained"] = self._flag_sum(
+            "start_segment = 'high_frequency' AND d_rfm_segment = 'high_frequency'"
+        )
         if "engaged" in CUSTOMER_SETS:
             measures["engaged"] = f"SUM({during} * s_engaged)"
         if "upsold" in CUSTOMER_SETS:
@@ -303,6 +458,10 @@ class CustomerFrame:
         if "cross_sold" in CUSTOMER_SETS:
             measures["cross_sold"] = "SUM(ord_p * before_s * s_cross_sold)"
         return measures
+
+    @staticmethod
+    def _flag_sum(condition: str) -> str:
+        return f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END)"
 
     def _aggregate(self) -> None:
         quote = connection.ops.quote_name
@@ -373,9 +532,57 @@ class CustomerFrame:
             cursor.execute(sql, params)
         try:
             self._aggregate()
+            if self.ctx.segment_history:
+                self._store_segments()
         finally:
             with connection.cursor() as cursor:
                 cursor.execute(f"DROP TABLE IF EXISTS {quote(FRAME_TABLE)}")
+
+    def _store_segments(self) -> None:
+        """Replace the period's CustomerSegmentSnapshot rows with the frame's segments: one
+        INSERT … SELECT from the temporary table (every customer with an order before `as_of`)."""
+        ctx = self.ctx
+        quote = connection.ops.quote_name
+        opts = CustomerSegmentSnapshot._meta
+        CustomerSegmentSnapshot.objects.filter(
+            granularity=ctx.granularity, period_start=ctx.period_start
+        ).delete()
+        columns = ", ".join(
+            quote(cast(Field, opts.get_field(name)).column)
+            for name in (
+                "customer",
+                "granularity",
+                "period_start",
+                "as_of",
+                "rfm_segment",
+                "r",
+                "f",
+                "m",
+                "recency_days",
+                "frequency",
+                "monetary",
+            )
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {quote(opts.db_table)} ({columns}) "
+                "SELECT id, %s, %s, %s, d_rfm_segment, rfm_r, rfm_f, rfm_m, rfm_recency, "
+                f"rfm_frequency, rfm_monetary FROM {quote(FRAME_TABLE)} WHERE rfm_r IS NOT NULL",
+                [
+                    ctx.granularity,
+                    self._adapt(ctx.period_start),
+                    self._adapt(self.as_of),
+                ],
+            )
+            self.segments_written = cursor.rowcount
+            cursor.execute(
+                f"SELECT id, rfm_last, rfm_frequency, rfm_monetary FROM {quote(FRAME_TABLE)} "
+                "WHERE rfm_r IS NOT NULL"
+            )
+            self.order_measures = {
+                customer_id: (_aware(last), int(frequency), money(monetary))
+                for customer_id, last, frequency, monetary in cursor.fetchall()
+            }
 
     # --- reading ------------------------------------------------------------------------
 
@@ -417,6 +624,27 @@ class FrameRatioKpi(RatioKpi):
         if ctx.shared is None:  # computed on its own: one frame for all its dimensions
             ctx = replace(ctx, shared={})
         return super().compute(ctx)
+
+    def records(
+        self, ctx: KpiContext, dimension: str = "all", value: str = "", part: str = "numerator"
+    ) -> QuerySet[Any] | None:
+        """The rows behind one number; an RFM segment is the one stored for the period (the
+        figure's attribution), not the customer's segment today."""
+        if dimension != "rfm_segment":
+            return super().records(ctx, dimension, value, part)
+        queryset = super().records(ctx, "all", "", part)
+        path = self.path(dimension, part)
+        if queryset is None or path is None:
+            return queryset
+        customer = path.removesuffix("rfm_segment") + "pk__in"
+        in_period = CustomerSegmentSnapshot.objects.filter(
+            granularity=ctx.granularity, period_start=ctx.period_start
+        )
+        if value == "":
+            return queryset.exclude(**{customer: in_period.values("customer_id")})
+        return queryset.filter(
+            **{customer: in_period.filter(rfm_segment=value).values("customer_id")}
+        )
 
     def frame_numerators(
         self, ctx: KpiContext, dimension: str

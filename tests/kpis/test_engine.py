@@ -73,6 +73,8 @@ def test_recompute_of_some_kpis_keeps_the_others(some_business):
 def test_run_calls_the_post_compute_hook_once(some_business, post_compute_calls):
     compute_period(granularity="week", period_start=dt.date(2026, 3, 2), now=NOW)
 
+    # The frame's order measures go along, so the health score does not read the orders again.
+    measures = [call.pop("order_measures") for call in post_compute_calls]
     assert post_compute_calls == [
         {
             "granularity": "week",
@@ -80,6 +82,11 @@ def test_run_calls_the_post_compute_hook_once(some_business, post_compute_calls)
             "period_end": dt.date(2026, 3, 9),
         }
     ]
+    assert len(measures) == 1
+    assert measures[0]
+    for last, frequency, _revenue in measures[0].values():
+        assert last.tzinfo is not None
+        assert frequency >= 1
 
 
 def test_failed_run_writes_nothing_and_logs_the_error(some_business, monkeypatch):

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from kpis.models import KpiSnapshot
 from sales.models import Opportunity
 from tests.customers.factories import ChannelFactory, TeamFactory
 from tests.kpis.conftest import buyer, customer, local, snapshot
@@ -200,14 +201,20 @@ def test_upsell_rate(compute):
 
 
 def test_revenue_by_rfm_segment_is_a_separate_dimension_from_business_segment(compute):
+    # today's stored segment says champion; at the end of March the customer had ordered on
+    # one day only, so March's revenue goes to first-time buyers
     champion = customer(local(2025, 1, 1), rfm_segment="champion")
     OrderFactory.create(customer=champion, ordered_at=local(2026, 3, 3), total=Decimal("80.00"))
     OrderFactory.create(customer=customer(local(2025, 1, 1)), ordered_at=local(2026, 3, 4))
 
     compute("revenue")
 
-    row = snapshot("revenue", dimension="rfm_segment", value="champion")
+    row = snapshot("revenue", dimension="rfm_segment", value="first_time_buyer")
     unsegmented = snapshot("revenue", dimension="segment", value="")
-    # the champion's 80; both customers have no business segment → 80 + 100 = 180
-    assert (row.value, row.dimension_label) == (Decimal("80"), "Champion")
+    # both customers are first-time buyers at 1 April → 80 + 100 = 180; neither has a business
+    # segment → 180 under "(none)"
+    assert (row.value, row.dimension_label) == (Decimal("180"), "First-time buyer")
     assert (unsegmented.value, unsegmented.dimension_label) == (Decimal("180"), "(none)")
+    assert not KpiSnapshot.objects.filter(
+        kpi="revenue", dimension="rfm_segment", dimension_value="champion"
+    ).exists()

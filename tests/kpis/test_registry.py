@@ -20,6 +20,8 @@ CATALOGUE_KEYS = {
     "data_completeness",
     # Customer predictions (issue 17).
     "expected_purchases_90d", "predicted_clv", "at_risk_value",
+    # Segments through time (kpis/definitions/segments.py).
+    "first_to_repeat_rate", "dormant_reactivated_rate", "high_frequency_retained_rate",
 }  # fmt: skip
 
 

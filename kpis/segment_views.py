@@ -1,0 +1,404 @@
+"""The segment movement page, its chart, its cell drill-down and its API endpoint.
+
+Every reader sees the customers they may see (customers_visible_to) within their KPI scope's
+cell (kpi_scope_for): an organisation reader any team, owner, channel or business segment, a
+team manager their teams and people, a rep their own customers. The page quietly narrows a
+filter outside the scope to the scope's own cell, as the KPI pages do; the chart, the drill-down
+and the API answer 404 to it, as the KPI charts do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from chartjs.views.lines import BaseLineChartView
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from customers.models import Customer
+from customers.selectors import customers_visible_to
+from kpis import charts, page_queries
+from kpis.models import Granularity
+from kpis.page_queries import FILTER_LABELS
+from kpis.periods import PeriodError, period_bounds, period_label
+from kpis.segments import (
+    SEGMENT_ORDER,
+    SegmentMovement,
+    default_movement_periods,
+    movement_customers,
+    segment_label,
+    segment_movement,
+    stored_segment_periods,
+)
+from kpis.selectors import KpiScope, kpi_scope_for
+from kpis.views import (
+    PALETTE,
+    ChartPayload,
+    PayloadChartView,
+    kpi_access_required,
+)
+
+# The customer attributes a movement can be narrowed by (the KPI pages' filters but product
+# line, which is not a customer's).
+MOVEMENT_DIMENSIONS = ("segment", "team", "owner", "channel")
+CUSTOMER_FIELDS = {
+    "segment": "segment_id",
+    "team": "team_id",
+    "owner": "owner_id",
+    "channel": "channel_id",
+}
+# The movement shows customers' revenue: readers whose scope has the sales figures.
+SCOPE_KPI = "revenue"
+PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class MovementFilters:
+    granularity: str
+    source: dt.date
+    target: dt.date
+    dimension: str = "all"
+    value: str = ""
+
+    def params(self, **overrides: Any) -> dict[str, str]:
+        params = {
+            "granularity": self.granularity,
+            "from": self.source.isoformat(),
+            "to": self.target.isoformat(),
+        }
+        if self.dimension != "all":
+            params[self.dimension] = self.value
+        params.update({name: str(value) for name, value in overrides.items()})
+        return params
+
+    @property
+    def querystring(self) -> str:
+        return urlencode(self.params())
+
+
+def _period(granularity: str, raw: str | None, default: dt.date) -> dt.date:
+    """The start of the period holding the date `raw` (ISO), else `default`."""
+    if not raw:
+        return default
+    try:
+        return period_bounds(granularity, dt.date.fromisoformat(raw))[0]
+    except (ValueError, PeriodError):
+        return default
+
+
+def _dimension_choices(scope: KpiScope) -> dict[str, list[tuple[str, str]]]:
+    if scope.is_organisation:
+        stored = page_queries.filter_choices()
+        return {name: stored.get(name, []) for name in MOVEMENT_DIMENSIONS}
+    return {name: scope.choices(name) for name in MOVEMENT_DIMENSIONS if scope.choices(name)}
+
+
+def movement_filters(data: Any, scope: KpiScope, *, strict: bool) -> MovementFilters:
+    """The filters `data` asks for, within `scope`: outside it, the scope's own cell (`strict`:
+    404, for the chart, the drill-down and the API)."""
+    granularity = str(data.get("granularity") or Granularity.QUARTER)
+    if granularity not in Granularity.values:
+        granularity = Granularity.QUARTER
+    default_source, default_target = default_movement_periods(granularity)
+    target = _period(granularity, data.get("to"), default_target)
+    source = _period(granularity, data.get("from"), default_source)
+    dimension, value = "all", ""
+    for name in MOVEMENT_DIMENSIONS:
+        raw = str(data.get(name) or "").strip()
+        if raw:
+            dimension, value = name, raw[:100]
+            break
+    if not scope.is_organisation and not scope.allows(dimension, value):
+        if strict:
+            raise Http404
+        dimension, value = scope.default_cell
+    return MovementFilters(granularity, source, target, dimension, value)
+
+
+def movement_population(user: Any, filters: MovementFilters) -> QuerySet[Customer]:
+    """The customers the reader may see, narrowed to the filter's cell."""
+    customers = customers_visible_to(user)
+    if filters.dimension in CUSTOMER_FIELDS:
+        field = CUSTOMER_FIELDS[filters.dimension]
+        if filters.value == "":
+            return customers.filter(**{f"{field}__isnull": True})
+        try:
+            return customers.filter(**{field: int(filters.value)})
+        except ValueError:
+            return customers.none()
+    return customers
+
+
+def _scope_or_404(request: HttpRequest) -> KpiScope:
+    scope = kpi_scope_for(request.user)
+    if not scope.covers(SCOPE_KPI):
+        raise Http404
+    return scope
+
+
+def _url(name: str, params: dict[str, str]) -> str:
+    return f"{reverse(name)}?{urlencode(params)}"
+
+
+@dataclass(frozen=True)
+class TableCell:
+    customers: int
+    revenue: Any
+    url: str
+
+
+def _matrix(movement: SegmentMovement, filters: MovementFilters) -> list[dict[str, Any]]:
+    """Rows of the transition table: per source segment its cells, in column order, and totals."""
+    rows = []
+    for source in movement.segments:
+        cells = []
+        for target in movement.segments:
+            cell = movement.cell(source, target)
+            cells.append(
+                TableCell(
+                    cell.customers,
+                    cell.revenue,
+                    _url(
+                        "kpis:segment_movement_customers",
+                        filters.params(source_segment=source, target_segment=target),
+                    ),
+                )
+            )
+        customers, revenue = movement.row_total(source)
+        rows.append(
+            {
+                "segment": source,
+                "label": segment_label(source),
+                "cells": cells,
+                "customers": customers,
+                "revenue": revenue,
+            }
+        )
+    return rows
+
+
+@kpi_access_required
+def segment_movement_page(request: HttpRequest) -> HttpResponse:
+    scope = kpi_scope_for(request.user)
+    unavailable = not scope.covers(SCOPE_KPI)
+    filters = movement_filters(request.GET, scope, strict=False)
+    stored = stored_segment_periods(filters.granularity)
+    periods = [
+        (day.isoformat(), period_label(filters.granularity, day))
+        for day in sorted({*stored, filters.source, filters.target}, reverse=True)
+    ]
+    choices = _dimension_choices(scope)
+    dimension_fields = [
+        (name, FILTER_LABELS[name], choices[name])
+        for name in MOVEMENT_DIMENSIONS
+        if name in choices
+    ]
+    movement = None
+    if not unavailable:
+        movement = segment_movement(
+            movement_population(request.user, filters),
+            granularity=filters.granularity,
+            source=filters.source,
+            target=filters.target,
+        )
+    context = {
+        "title": _("Segment movement"),
+        "scope": scope,
+        "scope_unavailable": unavailable,
+        "granularities": Granularity.choices,
+        "periods": periods,
+        "dimension_fields": dimension_fields,
+        "filters": filters,
+        "query": urlencode({"granularity": filters.granularity}),
+        "filter_label": dict(choices.get(filters.dimension, [])).get(filters.value, filters.value),
+        "source_label": period_label(filters.granularity, filters.source),
+        "target_label": period_label(filters.granularity, filters.target),
+        "movement": movement,
+        "columns": [(segment, segment_label(segment)) for segment in movement.segments]
+        if movement
+        else [],
+        "rows": _matrix(movement, filters) if movement else [],
+        "column_totals": [movement.column_total(segment) for segment in movement.segments]
+        if movement
+        else [],
+        "chart": {
+            "slug": "segment-movement",
+            "title": _("Where each segment's customers went"),
+            "url": _url("kpis:segment_movement_chart", filters.params()),
+            "stacked": True,
+        },
+        "currency": settings.CRM_CURRENCY,
+        "request_path": request.path,
+    }
+    return render(request, "kpis/segments_movement.html", context)
+
+
+class SegmentMovementChartView(PayloadChartView):
+    """Stacked bars: one bar per segment at the earlier period's end, split by the segment its
+    customers had at the later period's end (customers)."""
+
+    chart_name = "segment-movement"
+    kpis = (SCOPE_KPI,)
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.scope = _scope_or_404(request)
+        filters = movement_filters(request.GET, self.scope, strict=True)
+        movement = segment_movement(
+            movement_population(request.user, filters),
+            granularity=filters.granularity,
+            source=filters.source,
+            target=filters.target,
+        )
+        segments = movement.segments
+        series = []
+        for target in segments:
+            # One colour per segment whatever the segments present.
+            rgb = ", ".join(
+                str(part) for part in PALETTE[SEGMENT_ORDER.index(target) % len(PALETTE)]
+            )
+            series.append(
+                (
+                    segment_label(target),
+                    [movement.cell(source, target).customers for source in segments],
+                    {
+                        "stack": "movement",
+                        "backgroundColor": f"rgba({rgb}, 0.75)",
+                        "borderColor": f"rgba({rgb}, 1)",
+                    },
+                )
+            )
+        self.payload = ChartPayload(
+            labels=[segment_label(source) for source in segments],
+            series=series,
+            unit=charts.UNIT_COUNT,
+            chart_type="bar",
+            extra={"stacked": True, "categorical": True},
+        )
+        if request.GET.get("format") in {"csv", "xlsx"}:
+            context = self.get_context_data()
+            return self.chart_csv(self.chart_name, context["labels"], context["datasets"])
+        return BaseLineChartView.get(self, request, *args, **kwargs)
+
+
+@kpi_access_required
+def segment_movement_customers_page(request: HttpRequest) -> HttpResponse:
+    """The customers of one cell of the movement table."""
+    scope = _scope_or_404(request)
+    filters = movement_filters(request.GET, scope, strict=True)
+    source_segment = request.GET.get("source_segment", "")
+    target_segment = request.GET.get("target_segment", "")
+    if source_segment not in SEGMENT_ORDER or target_segment not in SEGMENT_ORDER:
+        raise Http404
+    customers = movement_customers(
+        movement_population(request.user, filters),
+        granularity=filters.granularity,
+        source=filters.source,
+        target=filters.target,
+        source_segment=source_segment,
+        target_segment=target_segment,
+    ).select_related("owner", "team")
+    page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
+    source_label = period_label(filters.granularity, filters.source)
+    target_label = period_label(filters.granularity, filters.target)
+    return render(
+        request,
+        "kpis/segments_movement_customers.html",
+        {
+            "title": _("%(source)s → %(target)s: customers")
+            % {
+                "source": segment_label(source_segment),
+                "target": segment_label(target_segment),
+            },
+            "scope": scope,
+            "filters": filters,
+            "query": urlencode({"granularity": filters.granularity}),
+            "page": page,
+            "source_label": source_label,
+            "target_label": target_label,
+            "source_segment": segment_label(source_segment),
+            "target_segment": segment_label(target_segment),
+            "back_url": _url("kpis:segment_movement", filters.params()),
+            "page_query": _url(
+                "kpis:segment_movement_customers",
+                filters.params(source_segment=source_segment, target_segment=target_segment),
+            ),
+            "currency": settings.CRM_CURRENCY,
+        },
+    )
+
+
+MOVEMENT_PARAMETERS = [
+    OpenApiParameter(
+        "granularity",
+        OpenApiTypes.STR,
+        enum=list(Granularity.values),
+        description=gettext_lazy("Default: quarter."),
+    ),
+    OpenApiParameter(
+        "from", OpenApiTypes.DATE, description=gettext_lazy("Earlier period (any day in it).")
+    ),
+    OpenApiParameter(
+        "to", OpenApiTypes.DATE, description=gettext_lazy("Later period (any day in it).")
+    ),
+    *(
+        OpenApiParameter(name, OpenApiTypes.STR, description=str(FILTER_LABELS[name]))
+        for name in MOVEMENT_DIMENSIONS
+    ),
+]
+
+
+class SegmentMovementApiView(APIView):
+    """Customers and revenue moved from each RFM segment at one period's end to each at
+    another's (default: the last two closed quarters), within the caller's KPI scope."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(parameters=MOVEMENT_PARAMETERS, responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        scope = kpi_scope_for(request.user)
+        if not scope.covers(SCOPE_KPI):
+            raise Http404
+        filters = movement_filters(request.query_params, scope, strict=True)
+        movement = segment_movement(
+            movement_population(request.user, filters),
+            granularity=filters.granularity,
+            source=filters.source,
+            target=filters.target,
+        )
+        return Response(
+            {
+                "granularity": movement.granularity,
+                "from": movement.source.isoformat(),
+                "to": movement.target.isoformat(),
+                "dimension": filters.dimension,
+                "dimension_value": filters.value,
+                "from_stored": movement.source_stored,
+                "to_stored": movement.target_stored,
+                "customers": movement.customers,
+                "revenue": str(movement.revenue),
+                "cells": [
+                    {
+                        "from_segment": cell.source,
+                        "to_segment": cell.target,
+                        "customers": cell.customers,
+                        "revenue": str(cell.revenue),
+                    }
+                    for cell in movement.cells
+                ],
+            }
+        )
