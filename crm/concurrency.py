@@ -8,11 +8,13 @@ form again with the person's input kept.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import connection, models
+from django.db import models
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -37,18 +39,45 @@ class EditVersionField(forms.CharField):
         super().__init__(**kwargs)
 
 
-def last_editor(record: models.Model) -> Any:
-    """The user of the latest audit event of `record`, or None (no trail on SQLite, or a task)."""
-    if connection.vendor != "postgresql":
-        return None
-    from audit.selectors import event_model_for  # audit imports every domain app's models
+def last_change(record: models.Model) -> tuple[Any, dt.datetime | None]:
+    """Who last changed `record` and when, from its latest audit event; (None, None) without a
+    trail (SQLite), an audited model or an event."""
+    from audit.context import trail_supported  # audit imports every domain app's models
+    from audit.selectors import record_history_events
 
+    if not trail_supported():
+        return None, None
     try:
-        events = event_model_for(type(record))
-    except LookupError:
-        return None
-    event = events.objects.filter(pgh_obj_id=record.pk).order_by("-pgh_id").first()
-    return getattr(event, "user", None) if event is not None else None
+        event = record_history_events(record).first()
+    except LookupError:  # a model the trail does not track
+        return None, None
+    if event is None:
+        return None, None
+    user_id = getattr(event, "user_id", None)
+    editor = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    return editor, event.pgh_created_at
+
+
+def stale_edit_error(record: models.Model, stamp: dt.datetime | None = None) -> ValidationError:
+    """The refusal of a save over `record` changed since its form was opened: who (from the
+    audit trail) and when (`stamp`, else the time of the latest audit event)."""
+    editor, changed_at = last_change(record)
+    changed_at = stamp or changed_at
+    when = formats.date_format(timezone.localtime(changed_at), "H:i") if changed_at else ""
+    if editor is not None and when:
+        name = editor.get_full_name() or editor.get_username()
+        message = _("Changed by %(name)s at %(time)s since you opened it.") % {
+            "name": name,
+            "time": when,
+        }
+    elif when:
+        message = _("Changed by someone else at %(time)s since you opened it.") % {"time": when}
+    else:
+        message = _("Changed by someone else since you opened it.")
+    return ValidationError(
+        message + " " + _("Your input is kept below: check it against the saved record."),
+        code="stale",
+    )
 
 
 def edit_conflict_check(record: models.Model, seen_version: str | None) -> None:
@@ -59,21 +88,7 @@ def edit_conflict_check(record: models.Model, seen_version: str | None) -> None:
     """
     if not seen_version or seen_version == edit_version(record):
         return
-    stamp = getattr(record, "updated_at", None)
-    when = formats.date_format(timezone.localtime(stamp), "H:i") if stamp else ""
-    editor = last_editor(record)
-    if editor is not None:
-        name = editor.get_full_name() or editor.get_username()
-        message = _("Changed by %(name)s at %(time)s since you opened it.") % {
-            "name": name,
-            "time": when,
-        }
-    else:
-        message = _("Changed by someone else at %(time)s since you opened it.") % {"time": when}
-    raise ValidationError(
-        message + " " + _("Your input is kept below: check it against the saved record."),
-        code="stale",
-    )
+    raise stale_edit_error(record, getattr(record, "updated_at", None))
 
 
 class EditStampedModel(models.Model):

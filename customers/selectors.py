@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +16,7 @@ from django.utils.translation import gettext as _
 from crm.encryption.ciphers import blind_index, normalise_email_domain
 from crm.encryption.fields import blind_index_q
 from crm.roles import MANAGER, SALES_REP, SUPPORT_AGENT, is_admin, user_roles
-from customers.models import Channel, Contact, Customer, Segment, Team
+from customers.models import Channel, Customer, Segment, Team
 
 
 def teams_of(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Team, Any]:
@@ -222,18 +221,3 @@ def likely_duplicate_customers(
         )
         for row in rows
     ]
-
-
-def contact_last_change(contact: Contact) -> tuple[Any, dt.datetime | None]:
-    """Who last changed `contact` and when, from its latest audit event; (None, None) without
-    a trail (SQLite) or an event."""
-    if connection.vendor != "postgresql":
-        return None, None
-    from audit.selectors import record_history_events  # audit imports every app's models
-
-    event = record_history_events(contact).first()
-    if event is None:
-        return None, None
-    user_id = getattr(event, "user_id", None)
-    editor = get_user_model().objects.filter(pk=user_id).first() if user_id else None
-    return editor, event.pgh_created_at

@@ -10,15 +10,14 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import models, transaction
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from attachments.services import move_attachments
 from audit.context import actor_context
-from crm.concurrency import edit_conflict_check
+from crm.concurrency import edit_conflict_check, stale_edit_error
 from crm.outbox import task_send_on_commit
 from customers.models import Channel, Contact, Customer, Segment, Team
-from customers.selectors import contact_last_change
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -214,26 +213,9 @@ def contact_version(contact: Contact) -> str:
 
 
 def _contact_conflict_check(contact: Contact, seen_version: str | None) -> None:
-    """Refuse a save over a contact changed since the form showed `seen_version`, naming who
-    changed it and when (from the audit trail, where there is one)."""
-    if not seen_version or seen_version == contact_version(contact):
-        return
-    editor, changed_at = contact_last_change(contact)
-    when = formats.date_format(timezone.localtime(changed_at), "H:i") if changed_at else ""
-    if editor is not None and when:
-        name = editor.get_full_name() or editor.get_username()
-        message = _("Changed by %(name)s at %(time)s since you opened it.") % {
-            "name": name,
-            "time": when,
-        }
-    elif when:
-        message = _("Changed by someone else at %(time)s since you opened it.") % {"time": when}
-    else:
-        message = _("Changed by someone else since you opened it.")
-    raise ValidationError(
-        message + " " + _("Your input is kept below: check it against the saved record."),
-        code="stale",
-    )
+    """Refuse a save over a contact changed since the form showed `seen_version`."""
+    if seen_version and seen_version != contact_version(contact):
+        raise stale_edit_error(contact)
 
 
 @actor_context
