@@ -51,7 +51,9 @@ class BulkAction:
     """One action of a list: its form fields (for the acting user) and what it does to a record.
 
     `apply(record, values, actor)` calls the record's service; it raises ValidationError to
-    refuse the record. `values` are the cleaned form fields.
+    refuse the record. `values` are the cleaned form fields. An action whose service can take a
+    whole chunk set-based gives `apply_chunk(records, values, actor)` instead, returning the
+    refusals by record id; the engine then calls it once per chunk.
     """
 
     key: str
@@ -59,6 +61,23 @@ class BulkAction:
     # The service's return value is not used.
     apply: Callable[[Any, dict[str, Any], User], object]
     fields: Callable[[User], dict[str, forms.Field]] = lambda user: {}
+    apply_chunk: Callable[[list[Any], dict[str, Any], User], dict[int, ValidationError]] | None = (
+        None
+    )
+
+    def apply_to(
+        self, records: list[Any], values: dict[str, Any], actor: User
+    ) -> dict[int, ValidationError]:
+        """Apply to a chunk: the refusals by record id."""
+        if self.apply_chunk is not None:
+            return self.apply_chunk(records, values, actor)
+        refusals: dict[int, ValidationError] = {}
+        for record in records:
+            try:
+                self.apply(record, values, actor)
+            except ValidationError as error:
+                refusals[record.pk] = error
+        return refusals
 
 
 @dataclass(frozen=True)
@@ -267,13 +286,11 @@ def bulk_job_run(*, job_id: int) -> BulkJob:
         for records, invisible in _chunks(job, kind, _selection(job, kind)):
             for pk in invisible:
                 _refuse(job, pk, f"#{pk}", _("Not found, or not yours to change."))
+            refused = action.apply_to(records, values, job.user)
             for record in records:
-                try:
-                    action.apply(record, values, job.user)
-                except ValidationError as error:
-                    _refuse(job, record.pk, str(record), _reason(error))
-                else:
-                    job.succeeded += 1
+                if record.pk in refused:
+                    _refuse(job, record.pk, str(record), _reason(refused[record.pk]))
+            job.succeeded += len(records) - len(refused)
             job.done += len(records) + len(invisible)
             job.cursor = max([job.cursor, *(r.pk for r in records), *invisible])
             # A row may join the filter while the job runs; the total follows.

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 from crm.bulk import BulkAction, BulkKind, bulk_kind_register, list_request
 from crm.roles import MANAGER, SALES_REP
 from customers.models import Customer, Segment
-from customers.services import customer_update
+from customers.services import customer_update, customers_reassign
 from customers.views import EXPORT_COLUMNS, _filtered_customers
 from sales.bulk import assign_owner_action, assign_team_action, follow_up_action
 from sales.models import RetentionCase
@@ -64,8 +64,8 @@ bulk_kind_register(
         export_columns=EXPORT_COLUMNS,
         export_filename="customers",
         actions=(
-            assign_owner_action(customer_update, "customer"),
-            assign_team_action(customer_update, "customer"),
+            assign_owner_action(customer_update, "customer", customers_reassign),
+            assign_team_action(customer_update, "customer", customers_reassign),
             BulkAction(
                 "change_segment",
                 gettext_lazy("Change segment"),

@@ -72,8 +72,9 @@ def follow_up_action(target: str) -> BulkAction:
     return BulkAction("add_activity", _("Add a follow-up activity"), apply, _follow_up_fields)
 
 
-def assign_owner_action(update: Any, record_arg: str) -> BulkAction:
-    """Hand the records to another owner through their update service."""
+def assign_owner_action(update: Any, record_arg: str, reassign: Any = None) -> BulkAction:
+    """Hand the records to another owner through their update service, or a chunk at a time
+    through `reassign(<plural record_arg>=..., owner=..., actor=...)` where the app has one."""
     return BulkAction(
         "assign_owner",
         _("Assign owner"),
@@ -81,10 +82,11 @@ def assign_owner_action(update: Any, record_arg: str) -> BulkAction:
             **{record_arg: record}, owner=values["owner"], actor=actor
         ),
         owner_field,
+        _chunk_call(reassign, record_arg, "owner"),
     )
 
 
-def assign_team_action(update: Any, record_arg: str) -> BulkAction:
+def assign_team_action(update: Any, record_arg: str, reassign: Any = None) -> BulkAction:
     return BulkAction(
         "assign_team",
         _("Assign team"),
@@ -92,6 +94,15 @@ def assign_team_action(update: Any, record_arg: str) -> BulkAction:
             **{record_arg: record}, team=values["team"], actor=actor
         ),
         team_field,
+        _chunk_call(reassign, record_arg, "team"),
+    )
+
+
+def _chunk_call(reassign: Any, record_arg: str, name: str) -> Any:
+    if reassign is None:
+        return None
+    return lambda records, values, actor: reassign(
+        **{f"{record_arg}s": records, name: values[name]}, actor=actor
     )
 
 
