@@ -325,14 +325,15 @@ class AdminSection:
     links: list[AdminLink]
 
 
-# (section title, [(label, admin URL name, help text)]) — the settings an admin changes.
+# (section title, [(label, URL name, help text)]) — the settings an admin changes: the app's own
+# pages where it has them (KPI weights, targets, alert rules), the Django admin for the rest.
 ADMIN_SECTIONS: list[tuple[Any, list[tuple[Any, str, Any]]]] = [
     (
         gettext_lazy("KPIs and the composite index"),
         [
             (
                 gettext_lazy("Index weights"),
-                "admin:kpis_weightversion_changelist",
+                "kpis:weights",
                 gettext_lazy(
                     "Draft a new weight version, preview it against the active one, activate it; "
                     "every version keeps who activated it and when."
@@ -340,19 +341,19 @@ ADMIN_SECTIONS: list[tuple[Any, list[tuple[Any, str, Any]]]] = [
             ),
             (
                 gettext_lazy("Targets"),
-                "admin:kpis_target_changelist",
+                "kpis:targets",
                 gettext_lazy("Goals per KPI, period and team or rep; shown as progress on cards."),
             ),
             (
                 gettext_lazy("Alert rules"),
-                "admin:kpis_alertrule_changelist",
+                "kpis:alert_rules",
                 gettext_lazy(
                     "When a KPI crosses a threshold or misses its target, who is told and how."
                 ),
             ),
             (
                 gettext_lazy("Alerts"),
-                "admin:kpis_alert_changelist",
+                "kpis:alerts",
                 gettext_lazy("Alerts raised by the rules; acknowledge or resolve them."),
             ),
         ],
@@ -480,7 +481,7 @@ ADMIN_SECTIONS: list[tuple[Any, list[tuple[Any, str, Any]]]] = [
 
 
 def admin_sections() -> list[AdminSection]:
-    """The sections with their admin URLs; a model missing from the admin is left out."""
+    """The sections with their URLs; a model missing from the admin is left out."""
     sections = []
     for title, entries in ADMIN_SECTIONS:
         links = []
