@@ -358,6 +358,8 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 KPI_RUN_STALE_SECONDS = env_int("KPI_RUN_STALE_SECONDS", KPI_TASK_TIME_LIMIT + 10 * 60)
 # "Recompute now" on the KPI pages: at most one request per this many seconds (organisation-wide).
 KPI_RECOMPUTE_MIN_SECONDS = env_int("KPI_RECOMPUTE_MIN_SECONDS", 5 * 60)
+# How often an open KPI page asks whether a newer KPI run has landed (then swaps its figures in).
+KPI_LIVE_POLL_SECONDS = env_int("KPI_LIVE_POLL_SECONDS", 30)
 # Outbox (crm.outbox): a task row still unsent this long after commit is re-sent by beat;
 # sent rows are kept this many days for inspection.
 OUTBOX_RESEND_AFTER_SECONDS = env_int("OUTBOX_RESEND_AFTER_SECONDS", 60)

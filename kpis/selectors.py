@@ -526,6 +526,11 @@ class Freshness:
         return max(0, int((self.now - self.computed_at).total_seconds()))
 
     @property
+    def stamp(self) -> str:
+        """The newest run's finish as ISO 8601: the page and the "last run" JSON compare it."""
+        return self.computed_at.isoformat() if self.computed_at else ""
+
+    @property
     def next_run_seconds(self) -> int | None:
         if self.next_run_at is None:
             return None

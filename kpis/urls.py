@@ -65,6 +65,7 @@ urlpatterns = [
     path("alerts/rules/<int:pk>/delete/", config_views.alert_rule_remove, name="alert_rule_delete"),
     # Freshness: "recompute now" and the status JSON its progress bar polls.
     path("recompute/", views.recompute, name="recompute"),
+    path("last-run.json", views.last_run, name="last_run"),
     path("recompute/<slug:token>/status.json", views.recompute_status, name="recompute_status"),
     # Kept last: a KPI key could otherwise shadow the fixed paths above.
     path("<slug:key>/chart.json", views.KpiChartView.as_view(), name="kpi_chart"),

@@ -29,8 +29,10 @@ from django.core.paginator import Paginator
 from django.db.models import Case, Value, When
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import time_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -43,7 +45,13 @@ from crm.views import RoleRequiredMixin, manager_required, role_required
 from kpis import charts, page_queries
 from kpis.forms import KpiFilters, parse_filters
 from kpis.models import Granularity, KpiSnapshot
-from kpis.periods import PeriodError, current_period, period_label, previous_period
+from kpis.periods import (
+    PeriodError,
+    current_period,
+    parse_granularity,
+    period_label,
+    previous_period,
+)
 from kpis.priorities import priority_ranks
 from kpis.recompute import kpi_recompute_start, kpi_recompute_status
 from kpis.selectors import (
@@ -371,6 +379,7 @@ def _freshness_context(request: HttpRequest, granularity: str) -> dict[str, Any]
         "freshness": kpi_freshness(granularity=granularity),
         "recompute_done_url": f"{request.path}?{urlencode(query)}" if query else request.path,
         "can_recompute": is_manager(request.user),
+        "live_poll_seconds": settings.KPI_LIVE_POLL_SECONDS,
         "recompute_status_url": reverse("kpis:recompute_status", kwargs={"token": token})
         if is_manager(request.user) and token.isalnum()
         else None,
@@ -553,6 +562,32 @@ def recompute(request: HttpRequest) -> HttpResponse:
         messages.error(request, error)
         return redirect(_back_with_token(request.POST.get("next"), request))
     return redirect(_back_with_token(request.POST.get("next"), request, job.token))
+
+
+@kpi_access_required
+def last_run(request: HttpRequest) -> HttpResponse:
+    """The newest successful KPI run of a granularity (JSON): the KPI pages poll it and swap in
+    their figures when a newer run than theirs has landed."""
+    try:
+        granularity = parse_granularity(request.GET.get("granularity", Granularity.MONTH))
+    except PeriodError as error:
+        return JsonResponse({"error": str(error)}, status=400)
+    freshness = kpi_freshness(granularity=granularity)
+    text = render_to_string("kpis/_freshness_text.html", {"freshness": freshness}, request=request)
+    return JsonResponse(
+        {
+            "granularity": granularity,
+            "computed_at": freshness.stamp or None,
+            "running": freshness.running,
+            "failed": freshness.failed_at is not None,
+            "text": text.strip(),
+            # When the run finished, in the organisation's time zone (the badge on the page).
+            "updated_text": _("figures updated at %(time)s")
+            % {"time": time_format(timezone.localtime(freshness.computed_at), "H:i")}
+            if freshness.computed_at
+            else "",
+        }
+    )
 
 
 @manager_required

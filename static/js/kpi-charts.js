@@ -232,11 +232,15 @@
       .catch(function () { setStatus(canvas, "error", "errorText"); });
   }
 
-  function init() {
+  // Draws every chart under `root` (the document by default); kpi-live.js calls it again for the
+  // regions it swaps in when a newer KPI run lands.
+  function init(root) {
     if (typeof Chart === "undefined") return;
-    document.querySelectorAll("canvas.kpi-chart[data-chart-url]").forEach(load);
+    (root && root.querySelectorAll ? root : document)
+      .querySelectorAll("canvas.kpi-chart[data-chart-url]").forEach(load);
   }
+  window.PulseCharts = { draw: init };
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", function () { init(); });
   else init();
 })();
