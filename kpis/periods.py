@@ -25,7 +25,11 @@ _MONTHS_PER = {"month": 1, "quarter": 3, "year": 12}
 
 
 class PeriodError(ValueError):
-    """A granularity or date that cannot be turned into a KPI period."""
+    """A granularity or date that cannot be turned into a KPI period; `field` names which."""
+
+    def __init__(self, message: str, *, field: str = "period") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def organisation_tz() -> ZoneInfo:
@@ -37,7 +41,8 @@ def parse_granularity(raw: str) -> str:
     if value not in GRANULARITIES:
         raise PeriodError(
             _("Unknown granularity %(g)s: expected one of %(all)s.")
-            % {"g": repr(raw), "all": ", ".join(GRANULARITIES)}
+            % {"g": repr(raw), "all": ", ".join(GRANULARITIES)},
+            field="granularity",
         )
     return value
 
@@ -178,6 +183,19 @@ class Period:
 
     def bounds(self) -> tuple[dt.date, dt.date]:
         return self.start, self.end
+
+
+def query_period(granularity_raw: str | None, date_raw: str | None) -> tuple[str, Period | None]:
+    """The granularity and period a URL asks for (`?granularity=&period=`): month and no period
+    (the page's default) when absent, the period containing the date otherwise.
+
+    Pages, chart JSON and reports all read a period here, so one bad value gets one message:
+    a page shows it by the period picker and opens its default period, JSON answers 400.
+    """
+    granularity = parse_granularity(granularity_raw or "month")
+    if not (date_raw or "").strip():
+        return granularity, None
+    return granularity, Period.parse(granularity, date_raw or "")
 
 
 def period_bounds(granularity: str, day: dt.date) -> tuple[dt.date, dt.date]:
