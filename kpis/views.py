@@ -44,8 +44,10 @@ from kpis import charts, page_queries
 from kpis.forms import KpiFilters, parse_filters
 from kpis.models import Granularity, KpiSnapshot
 from kpis.periods import (
+    Period,
     PeriodError,
     current_period,
+    local_today,
     period_label,
     previous_period,
     query_period,
@@ -1326,8 +1328,9 @@ def cohorts(request: HttpRequest) -> HttpResponse:
             request, title=_("Cohort retention"), filters=filters, form=form, choices=choices
         )
     months = min(filters.periods, 12)
-    last = charts.period_start_of(Granularity.MONTH, filters.period or timezone.localdate())
-    first = charts.shift_period(Granularity.MONTH, last, -(months - 1))
+    # Cohorts are months whatever the page's granularity: the month of the period asked for.
+    last = Period.containing(Granularity.MONTH, filters.period or local_today())
+    first = last.shift(-(months - 1)).start
     matrix = cohort_retention_matrix(first, months, ActivityRules.load())
     table = Table(
         slug="cohorts",
