@@ -20,7 +20,7 @@ from audit.context import actor_context
 from crm.roles import is_manager
 from kpis.definitions import registry
 from kpis.models import Annotation
-from kpis.periods import GRANULARITIES, local_today, period_bounds
+from kpis.periods import GRANULARITIES, Period, PeriodError, local_today, period_bounds
 
 MAX_TEXT = 2000
 
@@ -62,12 +62,12 @@ def annotation_clean(
         elif period_start is None:
             errors["period_start"] = _("Give the start of the period.")
         else:
-            start, end = period_bounds(granularity, period_start)
-            if start != period_start:
-                errors["period_start"] = _(
-                    "%(day)s is not the start of a %(g)s (that period starts %(start)s)."
-                ) % {"day": period_start, "g": granularity, "start": start}
-            starts_on, ends_on = start, end - dt.timedelta(days=1)
+            try:
+                period = Period(granularity, period_start)
+            except PeriodError as exc:
+                errors["period_start"] = str(exc)
+            else:
+                starts_on, ends_on = period.start, period.end - dt.timedelta(days=1)
     elif starts_on is None or ends_on is None:
         errors["starts_on"] = _("Give a KPI period or a first and last day.")
     elif ends_on < starts_on:

@@ -15,9 +15,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.utils import timezone
 
 from kpis.models import Granularity, KpiSnapshot
+from kpis.periods import Period, local_today
 
 # Shown first on the overview, in this order, even before the engine has stored any rows.
 FEATURED_KPIS: tuple[str, ...] = ("revenue", "customers_new", "nps")
@@ -140,52 +140,24 @@ def display_value(value: Decimal | None, unit: str) -> Decimal | None:
 # --- periods -----------------------------------------------------------------------------
 
 
-def _add_months(day: dt.date, months: int) -> dt.date:
-    index = day.year * 12 + (day.month - 1) + months
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
 def period_start_of(granularity: str, day: dt.date) -> dt.date:
-    if granularity == Granularity.DAY:
-        return day
-    if granularity == Granularity.WEEK:
-        return day - dt.timedelta(days=day.weekday())
-    if granularity == Granularity.MONTH:
-        return day.replace(day=1)
-    if granularity == Granularity.QUARTER:
-        return dt.date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
-    if granularity == Granularity.YEAR:
-        return dt.date(day.year, 1, 1)
-    raise ValueError(f"unknown granularity {granularity!r}")
+    return Period.containing(granularity, day).start
 
 
 def shift_period(granularity: str, start: dt.date, steps: int) -> dt.date:
-    if granularity == Granularity.DAY:
-        return start + dt.timedelta(days=steps)
-    if granularity == Granularity.WEEK:
-        return start + dt.timedelta(weeks=steps)
-    if granularity == Granularity.MONTH:
-        return _add_months(start, steps)
-    if granularity == Granularity.QUARTER:
-        return _add_months(start, 3 * steps)
-    if granularity == Granularity.YEAR:
-        return dt.date(start.year + steps, 1, 1)
-    raise ValueError(f"unknown granularity {granularity!r}")
+    return Period(granularity, start).shift(steps).start
 
 
 def window_start(granularity: str, periods: int, today: dt.date | None = None) -> dt.date:
     """First period start of the `periods` periods ending with the current one."""
-    current = period_start_of(granularity, today or timezone.localdate())
-    return shift_period(granularity, current, -(periods - 1))
+    current = Period.containing(granularity, today or local_today())
+    return current.shift(-(periods - 1)).start
 
 
 def period_range(granularity: str, first: dt.date, last: dt.date) -> list[dt.date]:
-    starts = []
-    current = first
-    while current <= last:
-        starts.append(current)
-        current = shift_period(granularity, current, 1)
-    return starts
+    return [
+        period.start for period in Period(granularity, first).through(Period(granularity, last))
+    ]
 
 
 # --- series and cards --------------------------------------------------------------------

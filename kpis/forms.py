@@ -15,6 +15,7 @@ from crm.widgets import IsoDateInput
 from kpis import charts
 from kpis.models import Granularity
 from kpis.page_queries import FILTER_DIMENSIONS, FILTER_LABELS
+from kpis.periods import PeriodError, parse_granularity, query_period
 
 if TYPE_CHECKING:
     from kpis.selectors import KpiScope
@@ -26,7 +27,8 @@ class KpiFilterForm(forms.Form):
     granularity = forms.ChoiceField(
         label=_("Granularity"), choices=Granularity.choices, required=False
     )
-    period = forms.DateField(
+    # Read by kpis.periods.query_period, not by a DateField: one parser, one message.
+    period = forms.CharField(
         label=_("Period"),
         required=False,
         help_text=_("A period start; empty means the latest stored period."),
@@ -113,9 +115,13 @@ def parse_filters(
     data: Any,
     choices: dict[str, list[tuple[str, str]]] | None = None,
     dimensions: tuple[str, ...] = FILTER_DIMENSIONS,
+    *,
+    strict: bool = False,
 ) -> tuple[KpiFilterForm, KpiFilters]:
     """The bound form and the filters it means; invalid fields fall back to their defaults.
 
+    A bad granularity or period is a form error on its field (shown by the picker) and the
+    page opens its default period; `strict` (chart JSON) raises the same PeriodError instead.
     The filters are what was asked for: callers narrow them to the user's scope (`within`).
     """
     form = KpiFilterForm(data or None, choices=choices or {}, dimensions=dimensions)
@@ -128,13 +134,22 @@ def parse_filters(
         if raw:
             dimension, value = name, raw[:100]
             break
-    granularity = cleaned.get("granularity") or Granularity.MONTH
-    period = cleaned.get("period")
-    if period is not None:
-        period = charts.period_start_of(granularity, period)
+    query = data or {}
+    # The granularity and period are read by the one period parser, not by the form fields.
+    form.errors.pop("granularity", None)
+    try:
+        granularity, period = query_period(query.get("granularity"), query.get("period"))
+    except PeriodError as exc:
+        if strict:
+            raise
+        # The page opens its default period, in the granularity asked for if that one is valid.
+        granularity, period = Granularity.MONTH, None
+        if exc.field == "period":
+            granularity = parse_granularity(query.get("granularity") or Granularity.MONTH)
+        form.errors[exc.field] = form.error_class([str(exc)])
     return form, KpiFilters(
         granularity=granularity,
-        period=period,
+        period=period.start if period else None,
         periods=cleaned.get("periods") or 24,
         dimension=dimension,
         value=value,

@@ -1,13 +1,17 @@
 """KPI periods: half-open local-date ranges in the organisation's time zone (catalogue §0.1).
 
 A period is `[start, end)` of local dates; `to_datetime_range` turns it into aware datetimes at
-local midnight in settings.CRM_TIME_ZONE, which is what every KPI query filters on.
+local midnight in settings.CRM_TIME_ZONE, which is what every KPI query filters on. `Period` is
+the value pages, charts, reports, targets, the frame and the demo pass around; the functions
+below it are the older tuple-shaped spellings of the same arithmetic, kept for their callers.
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -17,10 +21,15 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 GRANULARITIES: tuple[str, ...] = ("day", "week", "month", "quarter", "year")
+_MONTHS_PER = {"month": 1, "quarter": 3, "year": 12}
 
 
 class PeriodError(ValueError):
-    """A granularity or date that cannot be turned into a KPI period."""
+    """A granularity or date that cannot be turned into a KPI period; `field` names which."""
+
+    def __init__(self, message: str, *, field: str = "period") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def organisation_tz() -> ZoneInfo:
@@ -31,7 +40,9 @@ def parse_granularity(raw: str) -> str:
     value = (raw or "").strip().lower()
     if value not in GRANULARITIES:
         raise PeriodError(
-            f"Unknown granularity {raw!r}: expected one of {', '.join(GRANULARITIES)}."
+            _("Unknown granularity %(g)s: expected one of %(all)s.")
+            % {"g": repr(raw), "all": ", ".join(GRANULARITIES)},
+            field="granularity",
         )
     return value
 
@@ -44,26 +55,152 @@ def parse_date(raw: str, *, name: str = "date") -> dt.date:
 
 
 def _add_months(day: dt.date, months: int) -> dt.date:
-    index = day.year * 12 + (day.month - 1) + months
-    return dt.date(index // 12, index % 12 + 1, 1)
+    """`day` moved by whole months, clipped to the target month's last day (31 Jan + 1 → 28 Feb)."""
+    year, month = divmod(day.year * 12 + (day.month - 1) + months, 12)
+    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def shift_date(granularity: str, day: dt.date, steps: int) -> dt.date:
+    """`day` moved by `steps` periods of `granularity` (negative: back), month ends clipped."""
+    granularity = parse_granularity(granularity)
+    if granularity == "day":
+        return day + dt.timedelta(days=steps)
+    if granularity == "week":
+        return day + dt.timedelta(weeks=steps)
+    return _add_months(day, _MONTHS_PER[granularity] * steps)
+
+
+def _snap(granularity: str, day: dt.date) -> dt.date:
+    """The start of the period of `granularity` containing `day` (weeks are ISO: Monday)."""
+    if granularity == "day":
+        return day
+    if granularity == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if granularity == "month":
+        return day.replace(day=1)
+    if granularity == "quarter":
+        return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    return dt.date(day.year, 1, 1)
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    """One KPI period: its granularity and first local date; it runs to `end`, exclusive.
+
+    Built only at a period start (`Period("month", 2026-11-01)`); `containing` snaps any day and
+    `parse` reads a query string's granularity and date, so a period is snapped once, where it
+    enters. Sorting compares the granularity first, then the start.
+    """
+
+    granularity: str
+    start: dt.date
+
+    def __post_init__(self) -> None:
+        granularity = parse_granularity(self.granularity)
+        # A Granularity choice compares equal to its value but is stored as the plain value.
+        object.__setattr__(self, "granularity", granularity)
+        snapped = _snap(granularity, self.start)
+        if snapped != self.start:
+            raise PeriodError(
+                _("%(day)s is not the start of a %(g)s (that period starts %(start)s).")
+                % {"day": self.start, "g": granularity, "start": snapped}
+            )
+
+    @classmethod
+    def containing(cls, granularity: str, day: dt.date) -> Period:
+        return cls(granularity, _snap(parse_granularity(granularity), day))
+
+    @classmethod
+    def parse(cls, granularity_raw: str, date_raw: str, *, exact: bool = False) -> Period:
+        """The period a query names: its granularity and a date in it (`exact`: its start).
+
+        The one reader of a period from a URL or form; every caller shows the same messages.
+        """
+        granularity = parse_granularity(granularity_raw)
+        try:
+            day = dt.date.fromisoformat((date_raw or "").strip())
+        except ValueError:
+            raise PeriodError(
+                _("Unknown period %(raw)s: give the period start as YYYY-MM-DD.")
+                % {"raw": date_raw}
+            ) from None
+        return cls(granularity, day) if exact else cls.containing(granularity, day)
+
+    @classmethod
+    def current(cls, granularity: str, now: dt.datetime | None = None) -> Period:
+        """The open period containing the organisation's today."""
+        return cls.containing(granularity, local_today(now))
+
+    @classmethod
+    def last_closed(cls, granularity: str, now: dt.datetime | None = None) -> Period:
+        """The newest period that has ended: the one before the open period."""
+        return cls.current(granularity, now).previous()
+
+    @property
+    def end(self) -> dt.date:
+        return shift_date(self.granularity, self.start, 1)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days
+
+    def shift(self, steps: int) -> Period:
+        return Period(self.granularity, shift_date(self.granularity, self.start, steps))
+
+    def next(self) -> Period:
+        return self.shift(1)
+
+    def previous(self) -> Period:
+        return self.shift(-1)
+
+    def through(self, last: Period) -> list[Period]:
+        """This period and every following one up to `last` (inclusive); [] if `last` is earlier."""
+        if last.granularity != self.granularity:
+            raise PeriodError(f"Cannot walk from a {self.granularity} to a {last.granularity}.")
+        periods: list[Period] = []
+        period = self
+        while period <= last:
+            periods.append(period)
+            period = period.next()
+        return periods
+
+    def contains(self, day: dt.date) -> bool:
+        return self.start <= day < self.end
+
+    def is_open(self, now: dt.datetime | None = None) -> bool:
+        """Whether the organisation's today falls in this period."""
+        return self.contains(local_today(now))
+
+    def is_closed(self, now: dt.datetime | None = None) -> bool:
+        return self.end <= local_today(now)
+
+    def label(self) -> str:
+        return period_label(self.granularity, self.start)
+
+    def datetime_range(self) -> tuple[dt.datetime, dt.datetime]:
+        """[start, end) as aware datetimes at local midnight in the organisation's time zone."""
+        return to_datetime_range(self.start, self.end)
+
+    def bounds(self) -> tuple[dt.date, dt.date]:
+        return self.start, self.end
+
+
+def query_period(granularity_raw: str | None, date_raw: str | None) -> tuple[str, Period | None]:
+    """The granularity and period a URL asks for (`?granularity=&period=`): month and no period
+    (the page's default) when absent, the period containing the date otherwise.
+
+    Pages, chart JSON and reports all read a period here, so one bad value gets one message:
+    a page shows it by the period picker and opens its default period, JSON answers 400.
+    """
+    granularity = parse_granularity(granularity_raw or "month")
+    if not (date_raw or "").strip():
+        return granularity, None
+    return granularity, Period.parse(granularity, date_raw or "")
 
 
 def period_bounds(granularity: str, day: dt.date) -> tuple[dt.date, dt.date]:
     """The period of `granularity` containing `day`, as half-open local dates (start, end)."""
-    granularity = parse_granularity(granularity)
-    if granularity == "day":
-        return day, day + dt.timedelta(days=1)
-    if granularity == "week":
-        start = day - dt.timedelta(days=day.weekday())  # ISO week: Monday start
-        return start, start + dt.timedelta(days=7)
-    if granularity == "month":
-        start = day.replace(day=1)
-        return start, _add_months(start, 1)
-    if granularity == "quarter":
-        start = dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
-        return start, _add_months(start, 3)
-    start = dt.date(day.year, 1, 1)
-    return start, dt.date(day.year + 1, 1, 1)
+    return Period.containing(granularity, day).bounds()
 
 
 def next_period_start(granularity: str, period_start: dt.date) -> dt.date:
@@ -101,13 +238,12 @@ def local_today(now: dt.datetime | None = None) -> dt.date:
 
 def current_period(granularity: str, now: dt.datetime | None = None) -> tuple[dt.date, dt.date]:
     """The open period of `granularity` containing the organisation's today."""
-    return period_bounds(granularity, local_today(now))
+    return Period.current(granularity, now).bounds()
 
 
 def last_closed_period(granularity: str, now: dt.datetime | None = None) -> tuple[dt.date, dt.date]:
     """The newest period of `granularity` that has ended: the one before the open period."""
-    open_start, _open_end = current_period(granularity, now)
-    return previous_period(granularity, open_start)
+    return Period.last_closed(granularity, now).bounds()
 
 
 def period_days(start: dt.date, end: dt.date) -> int:

@@ -29,10 +29,8 @@ from kpis.definitions import registry
 from kpis.definitions.base import STAGES, KpiDefinition
 from kpis.models import Alert, Annotation, IndexSnapshot, KpiSnapshot, Target
 from kpis.periods import (
+    Period,
     PeriodError,
-    last_closed_period,
-    local_today,
-    parse_granularity,
     period_bounds,
     period_label,
 )
@@ -127,31 +125,22 @@ def year_earlier(granularity: str, period_start: dt.date) -> dt.date:
 
 
 def closed_period(granularity: str, raw: str | dt.date) -> tuple[dt.date, dt.date]:
-    """Parse a period start and refuse what is no stored closed period (clear messages); no
-    period at all means the last closed one, which a report opens on."""
-    granularity = parse_granularity(granularity)
+    """The closed period starting at `raw`, read by `Period.parse` (whose messages the pages and
+    charts show too); a report names a period by its exact start. No period at all means the
+    last closed one, which a report opens on."""
     if not raw:
-        return last_closed_period(granularity)
-    if isinstance(raw, dt.date):
-        day = raw
-    else:
-        try:
-            day = dt.date.fromisoformat((raw or "").strip())
-        except ValueError:
-            raise PeriodError(
-                _("Unknown period %(raw)s: give the period start as YYYY-MM-DD.") % {"raw": raw}
-            ) from None
-    start, end = period_bounds(granularity, day)
-    if start != day:
+        return Period.last_closed(granularity).bounds()
+    period = (
+        Period(granularity, raw)
+        if isinstance(raw, dt.date)
+        else Period.parse(granularity, raw, exact=True)
+    )
+    if not period.is_closed():
         raise PeriodError(
-            _("%(day)s is not the start of a %(g)s (that period starts %(start)s).")
-            % {"day": day, "g": granularity, "start": start}
+            _("The %(g)s starting %(day)s has not closed yet.")
+            % {"g": period.granularity, "day": period.start}
         )
-    if end > local_today():
-        raise PeriodError(
-            _("The %(g)s starting %(day)s has not closed yet.") % {"g": granularity, "day": day}
-        )
-    return start, end
+    return period.bounds()
 
 
 # --- links ---------------------------------------------------------------------------------

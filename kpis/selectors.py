@@ -20,6 +20,7 @@ from kpis.definitions import registry
 from kpis.definitions.base import KpiContext
 from kpis.models import AlertRule, KpiRun, KpiSnapshot
 from kpis.periods import (
+    Period,
     days_begun,
     last_closed_period,
     parse_granularity,
@@ -143,11 +144,12 @@ def snapshot_drilldown(
     may see (e.g. with customers_visible_to) before showing them.
     """
     definition = registry.get(kpi)
-    start, end = period_bounds(granularity, period_start)
+    # A stored period's start, already snapped where the URL was read: checked, not snapped again.
+    period = Period(granularity, period_start)
     ctx = KpiContext.build(
-        granularity=parse_granularity(granularity),
-        period_start=start,
-        period_end=end,
+        granularity=period.granularity,
+        period_start=period.start,
+        period_end=period.end,
         now=now or timezone.now(),
     )
     return definition.records(ctx, dimension, dimension_value, part)
@@ -390,7 +392,7 @@ def shown_period(
     """The period a page opens on: the one asked for, else the last closed period (an open
     period's few days would otherwise be read as a collapse against a whole month)."""
     if requested is not None:
-        return period_bounds(granularity, requested)
+        return Period(granularity, requested).bounds()
     return last_closed_period(granularity, now)
 
 

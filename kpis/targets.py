@@ -11,7 +11,6 @@ started" and 1 is "reached"; without a baseline (absolute kind, first period) it
 target for higher-is-better KPIs and target ÷ current for lower-is-better ones.
 """
 
-import calendar
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,7 +25,7 @@ from audit.context import actor_context
 from crm.templatetags.pulse import kpi_value
 from kpis import charts
 from kpis.models import Direction, Granularity, IndicatorWeight, KpiSnapshot, Target
-from kpis.periods import period_label
+from kpis.periods import Period, period_label, shift_date
 
 # Catalogue §2 keys, so validation works before (or without) the definitions registry.
 CATALOGUE_KPI_KEYS = frozenset(
@@ -89,39 +88,20 @@ def kpi_points_scale(kpi: str) -> Decimal | None:
     return None
 
 
-# --- calendar arithmetic (periods are local dates, half-open [start, end), catalogue §0.1) ---
-_MONTHS = {Granularity.MONTH: 1, Granularity.QUARTER: 3, Granularity.YEAR: 12}
-
-
-def _add_months(day: dt.date, months: int) -> dt.date:
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+# --- periods (local dates, half-open [start, end), catalogue §0.1; arithmetic in kpis.periods) ---
 
 
 def period_shift(granularity: str, start: dt.date, steps: int) -> dt.date:
     """The start of the period `steps` periods after (negative: before) the one at `start`."""
-    if granularity == Granularity.DAY:
-        return start + dt.timedelta(days=steps)
-    if granularity == Granularity.WEEK:
-        return start + dt.timedelta(weeks=steps)
-    return _add_months(start, _MONTHS[Granularity(granularity)] * steps)
+    return shift_date(granularity, start, steps)
 
 
 def period_end_of(granularity: str, start: dt.date) -> dt.date:
-    return period_shift(granularity, start, 1)
+    return shift_date(granularity, start, 1)
 
 
 def period_is_aligned(granularity: str, start: dt.date) -> bool:
-    if granularity == Granularity.DAY:
-        return True
-    if granularity == Granularity.WEEK:
-        return start.weekday() == 0
-    if granularity == Granularity.MONTH:
-        return start.day == 1
-    if granularity == Granularity.QUARTER:
-        return start.day == 1 and start.month in (1, 4, 7, 10)
-    return start.day == 1 and start.month == 1
+    return Period.containing(granularity, start).start == start
 
 
 # --- services -------------------------------------------------------------------------------

@@ -46,11 +46,14 @@ from kpis import charts, page_queries
 from kpis.forms import KpiFilters, parse_filters
 from kpis.models import Granularity, KpiSnapshot
 from kpis.periods import (
+    Period,
     PeriodError,
     current_period,
+    local_today,
     parse_granularity,
     period_label,
     previous_period,
+    query_period,
 )
 from kpis.priorities import priority_ranks
 from kpis.recompute import kpi_recompute_start, kpi_recompute_status
@@ -120,9 +123,10 @@ def _filters(request: HttpRequest) -> tuple[Any, KpiFilters, dict[str, list[tupl
 
 
 def _chart_filters(request: HttpRequest) -> tuple[KpiScope, KpiFilters]:
-    """A chart's filters: a cell outside the user's scope is 404, not quietly replaced."""
+    """A chart's filters: a cell outside the user's scope is 404, not quietly replaced; a bad
+    granularity or period raises PeriodError (the chart answers 400, see `parse_filters`)."""
     scope = kpi_scope_for(request.user)
-    _form, filters = parse_filters(request.GET, dimensions=scope.dimensions)
+    _form, filters = parse_filters(request.GET, dimensions=scope.dimensions, strict=True)
     if filters.dimension != "all" and not scope.allows(filters.dimension, filters.value):
         raise Http404
     return scope, filters.within(scope)
@@ -958,28 +962,22 @@ class KpiChartView(KpiAccessMixin, ChartCsvMixin, BaseLineChartView):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         key = kwargs["key"]
-        self.granularity = request.GET.get("granularity", Granularity.MONTH)
         self.dimension = request.GET.get("dimension", "all")
         self.value = request.GET.get("value")
-        if self.granularity not in Granularity.values:
-            return JsonResponse({"error": "unknown granularity"}, status=400)
+        try:
+            # `?period=`: the window ends with that period, as the KPI page's table does.
+            self.granularity, period = query_period(
+                request.GET.get("granularity"), request.GET.get("period")
+            )
+        except PeriodError as exc:
+            return JsonResponse({"error": str(exc)}, status=400)
+        self.last = period.start if period else None
         try:
             self.periods = int(request.GET.get("periods", charts.DEFAULT_PERIODS))
         except ValueError:
             return JsonResponse({"error": "periods must be an integer"}, status=400)
         if not 1 <= self.periods <= charts.MAX_PERIODS:
             return JsonResponse({"error": f"periods must be 1–{charts.MAX_PERIODS}"}, status=400)
-        # `?period=`: the window ends with that period, as the KPI page's table does.
-        try:
-            self.last = (
-                charts.period_start_of(
-                    self.granularity, dt.date.fromisoformat(request.GET["period"])
-                )
-                if request.GET.get("period")
-                else None
-            )
-        except ValueError:
-            return JsonResponse({"error": "period must be a date YYYY-MM-DD"}, status=400)
         if not _KEY_PATTERN.match(key) or not _DIMENSION_PATTERN.match(self.dimension):
             raise Http404
         scope = kpi_scope_for(request.user)
@@ -1158,7 +1156,10 @@ class PayloadChartView(KpiAccessMixin, ChartCsvMixin, BaseLineChartView):
         raise NotImplementedError
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        self.scope, filters = _chart_filters(request)
+        try:
+            self.scope, filters = _chart_filters(request)
+        except PeriodError as exc:
+            return JsonResponse({"error": str(exc)}, status=400)
         if not self.scope.is_organisation and (
             self.organisation_only
             or (self.kpis and not any(self.scope.covers(key) for key in self.kpis))
@@ -1357,8 +1358,9 @@ def cohorts(request: HttpRequest) -> HttpResponse:
             request, title=_("Cohort retention"), filters=filters, form=form, choices=choices
         )
     months = min(filters.periods, 12)
-    last = charts.period_start_of(Granularity.MONTH, filters.period or timezone.localdate())
-    first = charts.shift_period(Granularity.MONTH, last, -(months - 1))
+    # Cohorts are months whatever the page's granularity: the month of the period asked for.
+    last = Period.containing(Granularity.MONTH, filters.period or local_today())
+    first = last.shift(-(months - 1)).start
     matrix = cohort_retention_matrix(first, months, ActivityRules.load())
     table = Table(
         slug="cohorts",

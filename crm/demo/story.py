@@ -31,6 +31,7 @@ from crm.demo.people import (
     team_members,
 )
 from crm.demo.reference import PRODUCTS, SLA_TARGETS
+from kpis.periods import Period
 from support.business_hours import WorkingCalendar
 
 CENT = Decimal("0.01")
@@ -334,11 +335,6 @@ class CompanyPlan:
         return sum((o.net for c in self.customers for o in c.orders), Decimal("0"))
 
 
-def _add_months(day: dt.date, months: int) -> dt.date:
-    index = day.year * 12 + day.month - 1 + months
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
 def _weighted(rng: random.Random, weights: dict[str, float] | dict[str, int]) -> str:
     keys = list(weights)
     return rng.choices(keys, weights=[weights[k] for k in keys])[0]
@@ -377,11 +373,11 @@ class Planner:
         self.inactivity = {
             code: days or inactivity_days for code, days in segment_inactivity.items()
         }
-        first_month = _add_months(today.replace(day=1), -(HISTORY_MONTHS - 1))
-        self.months = [_add_months(first_month, m) for m in range(HISTORY_MONTHS + 1)]
+        first = Period.containing("month", today).shift(-(HISTORY_MONTHS - 1))
+        self.months = [first.shift(m).start for m in range(HISTORY_MONTHS + 1)]
         self.today = today
         # History ends at midnight starting today: everything planned is already in the past.
-        self.start = dt.datetime.combine(first_month, dt.time(0), tzinfo=self.tz)
+        self.start = dt.datetime.combine(first.start, dt.time(0), tzinfo=self.tz)
         self.end = dt.datetime.combine(today, dt.time(0), tzinfo=self.tz)
         self.plan = CompanyPlan(start=self.start, end=self.end)
         self.used_names: set[str] = set()

@@ -44,7 +44,7 @@ from customers.models import Customer
 from kpis.activity import countable_orders
 from kpis.definitions.base import KpiContext, KpiResult, RatioKpi, group_key, ratio, to_decimal
 from kpis.models import CustomerSegmentSnapshot
-from kpis.periods import organisation_tz, previous_period, to_datetime_range
+from kpis.periods import organisation_tz, previous_period, shift_date, to_datetime_range
 from kpis.rfm import TRAILING_DAYS, segment_case_sql
 
 FRAME_TABLE = "kpis_customer_frame"
@@ -78,11 +78,7 @@ def register_customer_set(name: str) -> Callable[[CustomerSet], CustomerSet]:
 
 def shift_months(day: dt.date, months: int) -> dt.date:
     """`day` moved by whole months, clipped to the target month's last day."""
-    index = day.year * 12 + (day.month - 1) + months
-    year, month = index // 12, index % 12 + 1
-    first_next = dt.date(year + (month == 12), month % 12 + 1, 1)
-    last_day = (first_next - dt.timedelta(days=1)).day
-    return dt.date(year, month, min(day.day, last_day))
+    return shift_date("month", day, months)
 
 
 def clv_month_starts(ctx: KpiContext) -> list[dt.datetime]:
