@@ -117,6 +117,23 @@ is the KPI catalogue (the "catalogue"); departures are listed per KPI and below.
   `kpis.activity.cohort_retention_matrix()` compute them at read time with one grouped query per
   month (immature cells are None).
 
+## Segments through time: where people act
+
+- **Segment movement** (`/kpis/segments/movement/`, API `/api/v1/kpis/segment-movement/`): the
+  customers and their revenue from each RFM segment stored at one period's end to each at
+  another's (default: the last two closed quarters), within the reader's KPI scope and the
+  customers they may see; each cell lists its customers.
+- **Retention cases for a cell**: a cell's customer list (its "Open cases…" link) opens a
+  retention case for every customer of the cell through the bulk-action engine (list
+  `segment_movement`, `kpis/bulk.py`; sales reps, managers and admins): the job reads the cell
+  again from its query string with the same scope and visibility, hands each customer to the
+  customer list's own action (`retention_case_open`), refuses a customer who already has an open
+  case, and reports the successes and each refusal with its reason.
+- **Customer list and "my day"**: each RFM segment shown links to the customer list filtered to
+  it; "my day" counts the rep's own customers per segment (today's segment, merged duplicates
+  left out), each count linking to the list filtered by owner and segment, which lists exactly
+  the customers counted.
+
 ## Running the engine
 
 - `python manage.py kpis compute --granularity month [--start 2026-01-01 --end 2026-07-01]
