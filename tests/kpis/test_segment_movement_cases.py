@@ -133,3 +133,20 @@ def test_posting_needs_csrf_and_a_sales_role(manager, churned_cell):
     agent.force_login(UserFactory(role="Support agent"))
     assert open_cases(agent, churned_cell).status_code == 403
     assert case_holders() == ["C4"]
+
+
+def test_the_cell_page_with_its_action_reads_the_same_queries_for_any_cell_size(
+    client, manager, churned_cell, django_assert_max_num_queries
+):
+    customers = reverse("kpis:segment_movement_customers")
+    # 5 customers in churned → churned, 2 in high-frequency → high-frequency (H1, H2)
+    with django_assert_max_num_queries(30) as big:
+        client.get(customers, churned_cell)
+    small_cell = churned_cell | {
+        "source_segment": "high_frequency",
+        "target_segment": "high_frequency",
+    }
+    with django_assert_max_num_queries(len(big.captured_queries)) as small:
+        response = client.get(customers, small_cell)
+    assert "Open retention cases for all 2 customers" in response.content.decode()
+    assert len(small.captured_queries) == len(big.captured_queries)
