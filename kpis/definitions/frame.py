@@ -42,14 +42,7 @@ from django.utils.dateparse import parse_datetime
 
 from customers.models import Customer
 from kpis.activity import countable_orders
-from kpis.definitions.base import (
-    KpiContext,
-    KpiResult,
-    RatioKpi,
-    group_key,
-    ratio,
-    to_decimal,
-)
+from kpis.definitions.base import KpiContext, KpiResult, RatioKpi, group_key, ratio, to_decimal
 from kpis.models import CustomerHealthSnapshot, CustomerSegmentSnapshot
 from kpis.periods import organisation_tz, previous_period, to_datetime_range
 from kpis.rfm import TRAILING_DAYS, segment_case_sql
