@@ -54,6 +54,15 @@ def _retention_open(record: Customer, values: dict[str, Any], actor: User) -> No
     retention_case_open(customer=record, owner=actor, reason=values["reason"])
 
 
+# Also offered on the other lists of customers (kpis.bulk: a cell of the segment movement).
+OPEN_RETENTION_CASE = BulkAction(
+    "open_retention_case",
+    gettext_lazy("Open retention cases"),
+    _retention_open,
+    _retention_fields,
+)
+
+
 bulk_kind_register(
     BulkKind(
         key="customers",
@@ -82,12 +91,7 @@ bulk_kind_register(
                 ),
                 _status_fields,
             ),
-            BulkAction(
-                "open_retention_case",
-                gettext_lazy("Open retention cases"),
-                _retention_open,
-                _retention_fields,
-            ),
+            OPEN_RETENTION_CASE,
             follow_up_action("customer"),
         ),
     )

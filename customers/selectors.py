@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.contrib.postgres.search import TrigramSimilarity
 from django.db import connection
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
 from django.utils.translation import gettext as _
 
 from crm.encryption.ciphers import blind_index, normalise_email_domain
@@ -58,6 +58,30 @@ def customers_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Cus
 def customers_listed_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Customer]:
     """Visible customers that are still records of their own: merged ones point to a survivor."""
     return customers_visible_to(user).filter(merged_into__isnull=True)
+
+
+@dataclass(frozen=True)
+class SegmentCount:
+    segment: str
+    label: str
+    customers: int
+
+
+def rfm_segment_counts(customers: QuerySet[Customer]) -> list[SegmentCount]:
+    """How many of `customers` are in each named RFM segment (today's), in the segments' order;
+    segments without a customer and customers without orders are left out. One grouped query."""
+    counts = dict(
+        customers.exclude(rfm_segment="")
+        .order_by()
+        .values("rfm_segment")
+        .annotate(n=Count("pk"))
+        .values_list("rfm_segment", "n")
+    )
+    return [
+        SegmentCount(segment=str(value), label=str(label), customers=counts[value])
+        for value, label in Customer.RfmSegment.choices
+        if counts.get(value)
+    ]
 
 
 # --- what a user may choose on a customer form --------------------------------------------------

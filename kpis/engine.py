@@ -21,6 +21,7 @@ from kpis.activity import ActivityRules
 from kpis.definitions import registry
 from kpis.definitions.base import KpiContext, KpiDefinition, KpiResult
 from kpis.definitions.frame import customer_frame
+from kpis.health import health_recompute
 from kpis.models import KpiRun, KpiSnapshot
 from kpis.periods import like_for_like_window, parse_granularity, period_bounds
 
@@ -150,8 +151,8 @@ def compute_period(
 ) -> KpiRun:
     """Compute the KPIs of the period of `granularity` starting at `period_start`.
 
-    Every run stores each customer's RFM scores and segment (customer frame) and health score
-    and band (post-compute hook) as of the period's end. `refresh_scores=False` leaves the
+    Every run stores each customer's RFM scores, segment, health score and band as of the
+    period's end (customer frame), before the KPIs group on them. `refresh_scores=False` leaves the
     customers' current scores alone (a backfill refreshes them once, for its last period); None
     leaves the hook's own rule.
 
@@ -190,9 +191,16 @@ def compute_period(
                 now=now,
                 rules=ActivityRules.load(),
                 # One customer frame (kpis.definitions.frame) shared by the run's KPIs; it
-                # also stores the customers' segments at the period's end.
+                # also stores the customers' segments and health at the period's end.
                 shared={},
                 segment_history=True,
+                store_health=lambda as_of, order_measures: health_recompute(
+                    as_of=as_of,
+                    granularity=granularity,
+                    period_start=start,
+                    order_measures=order_measures,
+                    update_customers=False,
+                ),
             )
             snapshots: list[KpiSnapshot] = []
             for definition in definitions:
@@ -200,14 +208,14 @@ def compute_period(
             attach_like_for_like(definitions, ctx, snapshots)
             KpiSnapshot.objects.bulk_create(snapshots, batch_size=500)
             # Built here when none of the run's KPIs needed it: every run stores its period's
-            # segments.
-            frame = customer_frame(ctx)
+            # segments and health.
+            customer_frame(ctx)
             hook_options = {} if refresh_scores is None else {"refresh_scores": refresh_scores}
             post_compute.after_period_computed(
                 granularity=granularity,
                 period_start=start,
                 period_end=end,
-                order_measures=frame.order_measures,
+                health_stored=True,
                 **hook_options,
             )
             run.status = KpiRun.Status.SUCCEEDED

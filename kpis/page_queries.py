@@ -20,6 +20,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from kpis import charts
+from kpis.definitions.base import dimension_labels
 from kpis.models import KpiSnapshot
 
 # The filters every page keeps, in the order a request's first non-empty one wins.
@@ -33,7 +34,10 @@ FILTER_LABELS = {
     # Breakdown-only dimensions (not filters: few KPIs store them).
     "survey_kind": _("Survey kind"),
     "rfm_segment": _("RFM segment"),
+    "health_band": _("Health band"),
 }
+# Dimensions whose values are codes named in the reader's language (no stored name needed).
+CODED_DIMENSIONS = ("survey_kind", "rfm_segment", "health_band")
 
 
 def filter_choices() -> dict[str, list[tuple[str, str]]]:
@@ -120,6 +124,10 @@ def breakdown_rows(
             kpi=kpi, granularity=granularity, period_start=period_start, dimension=dimension
         )
     )
+    if dimension in CODED_DIMENSIONS:
+        labels = dimension_labels(dimension, [row.dimension_value for row in rows])
+        for row in rows:
+            row.dimension_label = labels.get(row.dimension_value, row.dimension_label)
     # n/a values last; among the rest the largest first, as a bar chart reads best.
     return sorted(rows, key=lambda row: (row.value is None, -(row.value or Decimal(0))))
 

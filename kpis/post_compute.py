@@ -15,7 +15,7 @@ from kpis.alerts import alerts_evaluate
 from kpis.health import health_recompute
 from kpis.index import active_weight_version, compute_index
 from kpis.models import KpiSnapshot
-from kpis.rfm import OrderMeasures, org_tz, rfm_recompute
+from kpis.rfm import org_tz, rfm_recompute
 
 logger = logging.getLogger(__name__)
 
@@ -44,15 +44,15 @@ def after_period_computed(
     period_start: dt.date,
     period_end: dt.date,
     refresh_scores: bool | None = None,
-    order_measures: OrderMeasures | None = None,
+    health_stored: bool = False,
 ) -> None:
-    """Store the customers' health scores and bands as of the period's end (its history rows;
-    the RFM segments of the period are stored by the engine's customer frame).
+    """Store the customers' health scores and bands as of the period's end (its history rows),
+    unless `health_stored` (an engine run's customer frame stored them with the period's RFM
+    segments, before the KPIs grouped on them).
 
     The customers' current RFM and health scores are refreshed too when the period is the latest
     (period_is_latest), unless `refresh_scores=False` (a backfill refreshes them once, for its
-    last period). `order_measures`: the frame's per-customer order measures at the same moment,
-    so the health score does not read the orders again.
+    last period).
     """
     # Scores as of the period end, or now while the period is still open.
     as_of = min(timezone.now(), _local_midnight(period_end))
@@ -60,18 +60,18 @@ def after_period_computed(
         granularity=granularity, period_start=period_start, period_end=period_end
     ):
         rfm = rfm_recompute(as_of=as_of)
+        # The period's history rows stay those the KPIs were grouped on.
         health_recompute(
             as_of=as_of,
-            granularity=granularity,
-            period_start=period_start,
+            granularity=None if health_stored else granularity,
+            period_start=None if health_stored else period_start,
             order_measures=rfm.order_measures,
         )
-    else:
+    elif not health_stored:
         health_recompute(
             as_of=as_of,
             granularity=granularity,
             period_start=period_start,
-            order_measures=order_measures,
             update_customers=False,
         )
     version = active_weight_version()

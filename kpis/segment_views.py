@@ -30,6 +30,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crm.bulk import action_form, bulk_kind
 from customers.models import Customer
 from customers.selectors import customers_visible_to
 from kpis import charts, page_queries
@@ -64,6 +65,9 @@ CUSTOMER_FIELDS = {
 }
 # The movement shows customers' revenue: readers whose scope has the sales figures.
 SCOPE_KPI = "revenue"
+# kpis.bulk: the action a cell offers for its customers.
+CELL_BULK_KIND = "segment_movement"
+CELL_BULK_ACTION = "open_retention_case"
 PAGE_SIZE = 25
 
 
@@ -244,6 +248,7 @@ def segment_movement_page(request: HttpRequest) -> HttpResponse:
         },
         "currency": settings.CRM_CURRENCY,
         "request_path": request.path,
+        "can_open_cases": _cell_action_form(request) is not None,
     }
     return render(request, "kpis/segments_movement.html", context)
 
@@ -295,6 +300,16 @@ class SegmentMovementChartView(PayloadChartView):
         return BaseLineChartView.get(self, request, *args, **kwargs)
 
 
+def _cell_action_form(request: HttpRequest) -> Any:
+    """The form of the cells' "open retention cases" bulk action, None where the user's role
+    may not use it."""
+    kind = bulk_kind(CELL_BULK_KIND)
+    action = kind.action(CELL_BULK_ACTION) if kind is not None else None
+    if kind is None or action is None or not kind.allowed(request.user):
+        return None
+    return action_form(kind, action, request.user)
+
+
 @kpi_access_required
 def segment_movement_customers_page(request: HttpRequest) -> HttpResponse:
     """The customers of one cell of the movement table."""
@@ -337,6 +352,13 @@ def segment_movement_customers_page(request: HttpRequest) -> HttpResponse:
                 "kpis:segment_movement_customers",
                 filters.params(source_segment=source_segment, target_segment=target_segment),
             ),
+            # The bulk job reads the cell again from this query string (kpis.bulk).
+            "bulk_query": urlencode(
+                filters.params(source_segment=source_segment, target_segment=target_segment)
+            ),
+            "bulk_kind": CELL_BULK_KIND,
+            "bulk_action": CELL_BULK_ACTION,
+            "cases_form": _cell_action_form(request),
             "currency": settings.CRM_CURRENCY,
         },
     )

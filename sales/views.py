@@ -47,7 +47,7 @@ from crm.saved_view_views import with_default_view
 from crm.views import role_required
 from customers.forms import label_empty_choices
 from customers.models import Channel, Customer
-from customers.selectors import customers_visible_to
+from customers.selectors import customers_listed_to, customers_visible_to, rfm_segment_counts
 from kpis.activity import ActivityRules, lifecycle_status_at
 from sales.filters import LeadFilter
 from sales.forms import (
@@ -219,10 +219,14 @@ def my_day(request: HttpRequest) -> HttpResponse:
         .select_related("segment")
         .order_by(F("health_score").asc(nulls_last=True), "name", "id")[:MY_DAY_LIMIT]
     )
+    # The rep's own customers per segment, each linking to the customer list filtered the same
+    # way (owner and segment), which lists exactly the customers counted.
+    segments = rfm_segment_counts(customers_listed_to(user).filter(owner_id=user.pk))
     return render(
         request,
         "sales/my_day.html",
         {
+            "segments": segments,
             "overdue": overdue,
             "due": due,
             "leads": leads,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -23,14 +23,20 @@ from django.db.models import (
     Count,
     FloatField,
     Model,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     TextField,
+    Value,
 )
+from django.db.models.functions import Coalesce
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from crm.templatetags.readable import band_label
 from kpis.activity import ActivityRules
+from kpis.models import CustomerHealthSnapshot, CustomerSegmentSnapshot
 from kpis.periods import to_datetime_range
 
 STAGES: tuple[str, ...] = (
@@ -52,7 +58,14 @@ DIMENSIONS: tuple[str, ...] = (
     "product_line",
     "survey_kind",
     "rfm_segment",
+    "health_band",
 )
+# Dimensions a customer KPI attributes to what the customer was at the period's end, stored per
+# period by the engine run, not to the customer's value today: dimension → (history, column).
+POINT_IN_TIME: dict[str, tuple[type[Model], str]] = {
+    "rfm_segment": (CustomerSegmentSnapshot, "rfm_segment"),
+    "health_band": (CustomerHealthSnapshot, "band"),
+}
 PARTS: tuple[str, ...] = ("numerator", "denominator")
 SIX_PLACES = Decimal("0.000001")
 NONE_LABEL = _("(none)")
@@ -75,6 +88,12 @@ class KpiContext:
     # True in an engine run: the customer frame stores each customer's point-in-time RFM
     # segment for the period (CustomerSegmentSnapshot) as it computes the KPIs.
     segment_history: bool = field(default=False, compare=False)
+    # In an engine run: stores every customer's health score and band for the period, called by
+    # the customer frame with its moment and order measures (kpis.health reads the definitions,
+    # so the engine hands it in); the frame's health_band dimension then groups on them.
+    store_health: Callable[[dt.datetime, Any], Any] | None = field(
+        default=None, compare=False, hash=False, repr=False
+    )
 
     @classmethod
     def build(
@@ -87,6 +106,7 @@ class KpiContext:
         rules: ActivityRules | None = None,
         shared: dict[str, Any] | None = None,
         segment_history: bool = False,
+        store_health: Callable[[dt.datetime, Any], Any] | None = None,
     ) -> KpiContext:
         start, end = to_datetime_range(period_start, period_end)
         return cls(
@@ -99,6 +119,7 @@ class KpiContext:
             rules=rules or ActivityRules.load(),
             shared=shared,
             segment_history=segment_history,
+            store_health=store_health,
         )
 
 
@@ -220,7 +241,45 @@ def dimension_labels(dimension: str, values: Iterable[str]) -> dict[str, str]:
         labels.update({str(k): str(v) for k, v in SurveyKind.choices})
     elif dimension == "rfm_segment":
         labels.update({str(k): str(v) for k, v in Customer.RfmSegment.choices if k})
+    elif dimension == "health_band":
+        labels.update({key: band_label(key) for key in keys})
     return labels
+
+
+# --- point-in-time dimensions ------------------------------------------------------------------
+
+
+def _history_of(ctx: KpiContext, dimension: str) -> tuple[QuerySet[Any], str]:
+    model, column = POINT_IN_TIME[dimension]
+    rows = model._default_manager.filter(granularity=ctx.granularity, period_start=ctx.period_start)
+    return rows, column
+
+
+def _customer_prefix(path: str, dimension: str) -> str:
+    """The prefix reaching the customer: "customer__" in the path "customer__rfm_segment"."""
+    return path.removesuffix(dimension)
+
+
+def point_in_time_records(
+    queryset: QuerySet[Any], path: str, ctx: KpiContext, dimension: str, value: str
+) -> QuerySet[Any]:
+    """The rows of customers whose stored value for the period is `value` ("" = none stored)."""
+    rows, column = _history_of(ctx, dimension)
+    customer = _customer_prefix(path, dimension) + "pk__in"
+    if value == "":
+        return queryset.exclude(**{customer: rows.exclude(**{column: ""}).values("customer_id")})
+    return queryset.filter(**{customer: rows.filter(**{column: value}).values("customer_id")})
+
+
+def point_in_time_grouping(
+    queryset: QuerySet[Any], path: str, ctx: KpiContext, dimension: str
+) -> tuple[QuerySet[Any], str]:
+    """`queryset` with the customer's stored value for the period as a column to group on."""
+    rows, column = _history_of(ctx, dimension)
+    customer = OuterRef(_customer_prefix(path, dimension) + "pk")
+    stored = rows.filter(customer_id=customer).values(column)[:1]
+    alias = f"pit_{dimension}"
+    return queryset.annotate(**{alias: Coalesce(Subquery(stored), Value(""))}), alias
 
 
 # --- percentiles -------------------------------------------------------------------------------
@@ -359,7 +418,10 @@ class RatioKpi(KpiDefinition):
         queryset = self.queryset(ctx, part)
         if queryset is None:
             return None
-        return filter_dimension(queryset, self.path(dimension, part), value)
+        path = self.path(dimension, part)
+        if dimension in POINT_IN_TIME and path is not None:
+            return point_in_time_records(queryset, path, ctx, dimension, value)
+        return filter_dimension(queryset, path, value)
 
     def extra_details(
         self, ctx: KpiContext, dimension: str, path: str | None
@@ -367,10 +429,22 @@ class RatioKpi(KpiDefinition):
         """Optional per-value details from one more grouped query."""
         return {}
 
+    def _grouping(
+        self, ctx: KpiContext, queryset: QuerySet[Any], dimension: str, part: str
+    ) -> tuple[QuerySet[Any], str | None]:
+        """The queryset and the column grouped on for one part of the KPI."""
+        path = self.path(dimension, part)
+        if dimension in POINT_IN_TIME and path is not None:
+            return point_in_time_grouping(queryset, path, ctx, dimension)
+        return queryset, path
+
     def compute_dimension(self, ctx: KpiContext, dimension: str) -> list[KpiResult]:
+        numerator_qs, numerator_path = self._grouping(
+            ctx, self.numerator_queryset(ctx), dimension, "numerator"
+        )
         numerators = grouped(
-            self.numerator_queryset(ctx),
-            self.path(dimension),
+            numerator_qs,
+            numerator_path,
             self.numerator_aggregate(),
             distinct=not self.unique_rows,
         )
@@ -392,9 +466,12 @@ class RatioKpi(KpiDefinition):
                     )
                 )
             return results
+        denominator_qs, denominator_path = self._grouping(
+            ctx, denominator_qs, dimension, "denominator"
+        )
         denominators = grouped(
             denominator_qs,
-            self.path(dimension, "denominator"),
+            denominator_path,
             self.denominator_aggregate(),
             distinct=not self.unique_rows,
         )
@@ -535,6 +612,7 @@ def customer_paths(prefix: str = "") -> dict[str, str | None]:
         "owner": f"{prefix}owner",
         "channel": f"{prefix}channel",
         "rfm_segment": f"{prefix}rfm_segment",
+        "health_band": f"{prefix}health_band",
     }
 
 

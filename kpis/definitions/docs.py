@@ -47,7 +47,8 @@ is the KPI catalogue (the "catalogue"); departures are listed per KPI and below.
   one period are fetched sorted and interpolated the same way (linear, as `percentile_cont`).
 - **Dimensions**: `all` (dimension value ""), `segment` (the business segment,
   `Customer.segment`), `team`, `owner`, `channel` (acquisition channel), `product_line`,
-  `survey_kind`, `rfm_segment`. The value stored is the id (or code) at compute time with its
+  `survey_kind`, `rfm_segment`, `health_band` (red / yellow / green, named in the reader's
+  language). The value stored is the id (or code) at compute time with its
   display name in `dimension_label`; a record without a value is grouped under "" labelled
   "(none)". Customer KPIs group on the customer's attributes; ticket KPIs on the ticket's team
   and assignee (`owner`) and its customer's segment; lead and opportunity KPIs on the lead's or
@@ -75,16 +76,22 @@ is the KPI catalogue (the "catalogue"); departures are listed per KPI and below.
 
 - **Business segment vs RFM segment**: the catalogue's `segment` dimension is the business
   segment (`Customer.segment`); the RFM named segment is the extra dimension `rfm_segment`.
-- **Point-in-time dimensions**: the `rfm_segment` dimension of the customer-frame KPIs
-  (revenue, orders, repeat purchase, active customers, churn, retention, reactivation) is the
-  segment the customer had at the period's end (or now, for an open period): every run — a
-  backfill and a restatement too — stores each buyer's R, F, M scores and named segment as of
-  that moment (`CustomerSegmentSnapshot`), computed in SQL from the frame's one pass over the
+- **Point-in-time dimensions**: the `rfm_segment` and `health_band` dimensions of the customer
+  KPIs (revenue, orders, repeat purchase, active customers, churn, retention, reactivation and
+  the prediction KPIs) are the segment and health band the customer had at the period's end (or
+  now, for an open period), not today's: every engine run — a backfill and a restatement too —
+  stores each buyer's R, F, M scores and named segment as of that moment
+  (`CustomerSegmentSnapshot`), computed in SQL from the customer frame's one pass over the
   orders with the rules of `kpis.rfm.SEGMENT_RULES` (the same table the Python refresh of
-  today's segments reads), and each run's post-compute stores every customer's health score and
-  band for the period (`CustomerHealthSnapshot`). The prediction KPIs (`rfm_segment` too) group
-  on today's segment: predictions exist only for now. The other business dimensions (segment
-  "at acquisition" of customers_new, team, owner, channel) are still the values at compute time.
+  today's segments reads), then every customer's health score and band from the same order
+  measures (`CustomerHealthSnapshot`, the active weight version's health configuration), before
+  the KPIs group on them. A customer without a stored segment (no order yet) or band (no score)
+  is under "" "(none)". The drill-down filters on the same stored rows, so its record count is
+  the stored figure. The prediction KPIs group today's predictions (predictions exist only for
+  now) by the segment and band stored for the period. An open period's like-for-like window
+  groups on the bands stored for the previous period (as of its end), its segments on the RFM
+  pass of the cut. The other business dimensions (segment "at acquisition" of customers_new,
+  team, owner, channel) are still the values at compute time.
 - **Segment at P.start** (`first_to_repeat_rate`, `dormant_reactivated_rate`,
   `high_frequency_retained_rate`, not in the catalogue): the catalogue names the segments but no
   segment KPI. The segment at P.start is the one stored by the run of the previous period of the
@@ -109,6 +116,23 @@ is the KPI catalogue (the "catalogue"); departures are listed per KPI and below.
   scalar KPIs and are not stored as snapshots: `kpis.activity.lifecycle_counts()` and
   `kpis.activity.cohort_retention_matrix()` compute them at read time with one grouped query per
   month (immature cells are None).
+
+## Segments through time: where people act
+
+- **Segment movement** (`/kpis/segments/movement/`, API `/api/v1/kpis/segment-movement/`): the
+  customers and their revenue from each RFM segment stored at one period's end to each at
+  another's (default: the last two closed quarters), within the reader's KPI scope and the
+  customers they may see; each cell lists its customers.
+- **Retention cases for a cell**: a cell's customer list (its "Open cases…" link) opens a
+  retention case for every customer of the cell through the bulk-action engine (list
+  `segment_movement`, `kpis/bulk.py`; sales reps, managers and admins): the job reads the cell
+  again from its query string with the same scope and visibility, hands each customer to the
+  customer list's own action (`retention_case_open`), refuses a customer who already has an open
+  case, and reports the successes and each refusal with its reason.
+- **Customer list and "my day"**: each RFM segment shown links to the customer list filtered to
+  it; "my day" counts the rep's own customers per segment (today's segment, merged duplicates
+  left out), each count linking to the list filtered by owner and segment, which lists exactly
+  the customers counted.
 
 ## Running the engine
 

@@ -71,7 +71,16 @@ class Revenue(FrameRatioKpi):
     description = _("Net revenue of the period's orders in the organisation currency.")
     stage = "enhancement"
     unit = "money"
-    dimensions = ("all", "segment", "team", "owner", "channel", "product_line", "rfm_segment")
+    dimensions = (
+        "all",
+        "segment",
+        "team",
+        "owner",
+        "channel",
+        "product_line",
+        "rfm_segment",
+        "health_band",
+    )
     dimension_paths = ORDER_PATHS | {"product_line": "product__product_line"}
     min_sample = 0
     formula = _(
@@ -134,7 +143,7 @@ class Orders(FrameRatioKpi):
     description = _("Non-cancelled orders placed in the period.")
     stage = "enhancement"
     unit = "count"
-    dimensions = ("all", "segment", "team", "owner", "channel", "rfm_segment")
+    dimensions = ("all", "segment", "team", "owner", "channel", "rfm_segment", "health_band")
     dimension_paths = ORDER_PATHS
     min_sample = 0
     formula = _("count(non-cancelled orders with ordered_at in P)")

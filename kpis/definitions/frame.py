@@ -43,7 +43,7 @@ from django.utils.dateparse import parse_datetime
 from customers.models import Customer
 from kpis.activity import countable_orders
 from kpis.definitions.base import KpiContext, KpiResult, RatioKpi, group_key, ratio, to_decimal
-from kpis.models import CustomerSegmentSnapshot
+from kpis.models import CustomerHealthSnapshot, CustomerSegmentSnapshot
 from kpis.periods import organisation_tz, previous_period, shift_date, to_datetime_range
 from kpis.rfm import TRAILING_DAYS, segment_case_sql
 
@@ -51,7 +51,8 @@ FRAME_TABLE = "kpis_customer_frame"
 TOP_SHARE_DIMENSIONS = ("all", "segment", "team", "channel")
 CLV_MONTHS = 12
 CENT = Decimal("0.01")
-# Dimension → Customer field grouped on (the customer's current value, as customer_paths()).
+# Dimension → Customer field grouped on (as customer_paths()); rfm_segment and health_band are
+# the values at the period's end, not the customer's current ones.
 FRAME_DIMENSIONS: dict[str, str | None] = {
     "all": None,
     "segment": "segment",
@@ -59,6 +60,7 @@ FRAME_DIMENSIONS: dict[str, str | None] = {
     "owner": "owner",
     "channel": "channel",
     "rfm_segment": "rfm_segment",
+    "health_band": "health_band",
 }
 
 # Providers of customer-id sets asked of every customer (name → querysets of customer ids; a
@@ -334,6 +336,9 @@ class CustomerFrame:
                 segment_sql, segment_params = self._segment_sql(col)
                 select.append(f"{segment_sql} AS d_rfm_segment")
                 params += segment_params
+            elif name == "health_band":
+                # Filled from the period's stored health bands once they are written.
+                select.append("CAST('' AS VARCHAR(20)) AS d_health_band")
             elif name != "all":
                 select.append(f"{col[name]} AS d_{name}")
         recency_sql, recency_params = self._recency_sql()
@@ -527,9 +532,12 @@ class CustomerFrame:
             cursor.execute(f"DROP TABLE IF EXISTS {quote(FRAME_TABLE)}")
             cursor.execute(sql, params)
         try:
-            self._aggregate()
             if self.ctx.segment_history:
                 self._store_segments()
+                if self.ctx.store_health is not None:
+                    self.ctx.store_health(self.as_of, self.order_measures)
+            self._set_health_bands()
+            self._aggregate()
         finally:
             with connection.cursor() as cursor:
                 cursor.execute(f"DROP TABLE IF EXISTS {quote(FRAME_TABLE)}")
@@ -580,6 +588,24 @@ class CustomerFrame:
                 for customer_id, last, frequency, monetary in cursor.fetchall()
             }
 
+    def _set_health_bands(self) -> None:
+        """Each customer's health band stored for the period (as of its end), "" without one."""
+        ctx = self.ctx
+        quote = connection.ops.quote_name
+        history = CustomerHealthSnapshot._meta
+        frame = quote(FRAME_TABLE)
+        stored = (
+            f"FROM {quote(history.db_table)} h WHERE h.granularity = %s AND h.period_start = %s "
+            "AND h.band <> ''"
+        )
+        key = [ctx.granularity, self._adapt(ctx.period_start)]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {frame} SET d_health_band = (SELECT h.band {stored} "
+                f"AND h.customer_id = {frame}.id) WHERE id IN (SELECT h.customer_id {stored})",
+                [*key, *key],
+            )
+
     # --- reading ------------------------------------------------------------------------
 
     def dimension(self, dimension: str) -> dict[str, dict[str, Any]]:
@@ -606,7 +632,7 @@ class FrameRatioKpi(RatioKpi):
     `frame_numerator` / `frame_denominator` name frame measures (`CustomerFrame.measures`); the
     rows are exactly `RatioKpi.compute_dimension`'s: the `all` row always, other values where
     the denominator (or, without one, the numerator) counts a customer. `records()` keeps the
-    querysets of the subclass (drill-down).
+    querysets of the subclass (drill-down), RatioKpi's point-in-time dimensions included.
     """
 
     frame_numerator: ClassVar[str]
@@ -620,27 +646,6 @@ class FrameRatioKpi(RatioKpi):
         if ctx.shared is None:  # computed on its own: one frame for all its dimensions
             ctx = replace(ctx, shared={})
         return super().compute(ctx)
-
-    def records(
-        self, ctx: KpiContext, dimension: str = "all", value: str = "", part: str = "numerator"
-    ) -> QuerySet[Any] | None:
-        """The rows behind one number; an RFM segment is the one stored for the period (the
-        figure's attribution), not the customer's segment today."""
-        if dimension != "rfm_segment":
-            return super().records(ctx, dimension, value, part)
-        queryset = super().records(ctx, "all", "", part)
-        path = self.path(dimension, part)
-        if queryset is None or path is None:
-            return queryset
-        customer = path.removesuffix("rfm_segment") + "pk__in"
-        in_period = CustomerSegmentSnapshot.objects.filter(
-            granularity=ctx.granularity, period_start=ctx.period_start
-        )
-        if value == "":
-            return queryset.exclude(**{customer: in_period.values("customer_id")})
-        return queryset.filter(
-            **{customer: in_period.filter(rfm_segment=value).values("customer_id")}
-        )
 
     def frame_numerators(
         self, ctx: KpiContext, dimension: str

@@ -255,7 +255,7 @@ class RepeatPurchaseRate(FrameRatioKpi):
     description = _("Share of ordering customers who ordered on at least two days of the period.")
     stage = "maintenance"
     unit = "percent"
-    dimensions = ("all", "segment", "team", "owner", "channel", "rfm_segment")
+    dimensions = ("all", "segment", "team", "owner", "channel", "rfm_segment", "health_band")
     dimension_paths = customer_paths()
     formula = _(
         "customers with ≥ 2 distinct local order dates in P ÷ customers with ≥ 1 non-cancelled "

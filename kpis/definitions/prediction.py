@@ -2,7 +2,9 @@
 
 They read the stored predictions through `predictions.selectors` (kpis reads the domain through
 its selectors); the scores are current values — the latest `predict score` — so every period
-computed shows the predictions as they stood when it was computed.
+computed shows the predictions as they stood when it was computed. The RFM segment and health
+band they group on are the customer's at the period's end (stored by the run), like the other
+customer KPIs.
 """
 
 from __future__ import annotations
@@ -13,14 +15,24 @@ from django.conf import settings
 from django.db.models import QuerySet, Sum
 from django.utils.translation import gettext_lazy as _
 
-from kpis.definitions.base import KpiContext, KpiDefinition, RatioKpi, customer_paths
+from kpis.definitions.base import KpiContext, KpiDefinition, KpiResult, RatioKpi, customer_paths
+from kpis.definitions.frame import customer_frame
 from predictions.selectors import predictions_for_kpis
 
 PREDICTION_PATHS = customer_paths("customer__")
-PREDICTION_DIMENSIONS = ("all", "segment", "team", "owner", "channel", "rfm_segment")
+PREDICTION_DIMENSIONS = (
+    "all",
+    "segment",
+    "team",
+    "owner",
+    "channel",
+    "rfm_segment",
+    "health_band",
+)
 PERIOD_RULE = _(
     "Point in time: the latest stored scoring (`predict score`, weekly), over customers created "
-    "before P.end; not a history — a recomputed past period shows the current predictions."
+    "before P.end; not a history — a recomputed past period shows the current predictions. By "
+    "RFM segment and health band: the customer's at P.end, as stored for the period."
 )
 
 
@@ -28,7 +40,23 @@ def predictions_in(ctx: KpiContext) -> QuerySet[Any]:
     return predictions_for_kpis().filter(customer__created_at__lt=ctx.end)
 
 
-class ExpectedPurchases90d(RatioKpi):
+class PredictionKpi(RatioKpi):
+    """A prediction KPI: grouped by the segment and band stored for the period."""
+
+    dimensions = PREDICTION_DIMENSIONS
+    dimension_paths = PREDICTION_PATHS
+    unique_rows = True
+    period_rule = PERIOD_RULE
+
+    def compute(self, ctx: KpiContext) -> list[KpiResult]:
+        if ctx.segment_history:
+            # An engine run stores the period's segments and health bands with its customer
+            # frame (built once per run): they must be written before grouping on them.
+            customer_frame(ctx)
+        return super().compute(ctx)
+
+
+class ExpectedPurchases90d(PredictionKpi):
     """expected_purchases_90d = Σ E[Y(90 days) | x, t_x, T] over scored customers (BG/NBD)."""
 
     key = "expected_purchases_90d"
@@ -39,14 +67,10 @@ class ExpectedPurchases90d(RatioKpi):
     stage = "maintenance"
     unit = "count"
     min_sample = 0
-    dimensions = PREDICTION_DIMENSIONS
-    dimension_paths = PREDICTION_PATHS
-    unique_rows = True
     formula = _(
         "Σ CustomerPrediction.expected_purchases_90d: each customer's BG/NBD conditional "
         "expectation E[Y(t) | x, t_x, T] with t = 90/7 weeks (purchase days, not orders)"
     )
-    period_rule = PERIOD_RULE
     edge_cases = _("Customers without an order have no prediction and add nothing; none → 0.")
 
     def numerator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
@@ -56,7 +80,7 @@ class ExpectedPurchases90d(RatioKpi):
         return Sum("expected_purchases_90d")
 
 
-class PredictedClv(RatioKpi):
+class PredictedClv(PredictionKpi):
     """predicted_clv = Σ predicted 12-month CLV ÷ scored customers (mean per customer)."""
 
     key = "predicted_clv"
@@ -67,15 +91,11 @@ class PredictedClv(RatioKpi):
     )
     stage = "enhancement"
     unit = "money"
-    dimensions = PREDICTION_DIMENSIONS
-    dimension_paths = PREDICTION_PATHS
-    unique_rows = True
     formula = _(
         "Σ CustomerPrediction.predicted_clv ÷ customers with a prediction; predicted_clv = "
         "Σ_{i=1..12} (E[Y(i months)] − E[Y(i−1 months)]) × E[M | x, m̄] ÷ (1 + d)^i with d = "
         "PREDICTIONS_MONTHLY_DISCOUNT_RATE"
     )
-    period_rule = PERIOD_RULE
     edge_cases = _("No scored customer → n/a (zero denominator).")
 
     def numerator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
@@ -88,7 +108,7 @@ class PredictedClv(RatioKpi):
         return predictions_in(ctx)
 
 
-class AtRiskValue(RatioKpi):
+class AtRiskValue(PredictionKpi):
     """at_risk_value = Σ predicted 12-month CLV of customers with P(alive) < the threshold."""
 
     key = "at_risk_value"
@@ -100,14 +120,10 @@ class AtRiskValue(RatioKpi):
     unit = "money"
     direction = "lower"
     min_sample = 0
-    dimensions = PREDICTION_DIMENSIONS
-    dimension_paths = PREDICTION_PATHS
-    unique_rows = True
     formula = _(
         "Σ CustomerPrediction.predicted_clv of customers with p_alive < "
         "PREDICTIONS_AT_RISK_P_ALIVE (default 0.5)"
     )
-    period_rule = PERIOD_RULE
     edge_cases = _(
         "The CLV already carries P(alive); the sum is what the model still expects from "
         "customers it thinks are probably gone. None at risk → 0."

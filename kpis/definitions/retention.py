@@ -19,7 +19,15 @@ from kpis.definitions.base import KpiContext, KpiDefinition, RatioKpi, customer_
 from kpis.definitions.frame import FrameRatioKpi
 from sales.models import RetentionCase
 
-CUSTOMER_DIMENSIONS = ("all", "segment", "team", "owner", "channel", "rfm_segment")
+CUSTOMER_DIMENSIONS = (
+    "all",
+    "segment",
+    "team",
+    "owner",
+    "channel",
+    "rfm_segment",
+    "health_band",
+)
 ACTIVITY_RULE = _(
     "Active at t: acquired before t and either (contract customers) not past churned_at / "
     "contract_end_date, or a non-cancelled order (or the acquisition) in [t − d, t), "

@@ -7,6 +7,7 @@ from django.urls import reverse
 from customers.models import Customer, Team
 from kpis import post_compute
 from kpis.engine import compute_range
+from sales.models import RetentionCase
 from tests.browser.conftest import use_language, wait_for_charts
 from tests.customers.factories import UserFactory
 from tests.kpis.test_segment_history import NOW, Q1, SEGMENT_KPIS, YEAR_END, build_company
@@ -83,6 +84,14 @@ def test_manager_reads_the_movement_and_drills_into_a_cell(page, company, screen
     assert page.inner_text("[data-testid=movement-customers] tbody").startswith("H3")
     page.screenshot(path=str(screenshot_dir / "segment-movement-cell-en.png"), full_page=True)
 
+    # the cell's action: a retention case for H3, through the bulk-action engine
+    page.fill("#bulk-open_retention_case-reason", "Back to buying every fortnight?")
+    page.screenshot(path=str(screenshot_dir / "segment-movement-cell-cases-en.png"), full_page=True)
+    page.click("[data-testid=movement-open-cases-submit]")
+    page.wait_for_load_state("networkidle")
+    assert "1 record changed." in page.inner_text("[data-testid=bulk-result]")
+    assert RetentionCase.objects.get().customer.name == "H3"
+
     use_language(page, "zh-hans")
     open_q1_to_q2(page)
     assert page.inner_text("h1") == "细分迁移"
@@ -96,4 +105,5 @@ def test_manager_reads_the_movement_and_drills_into_a_cell(page, company, screen
     page.click(cell)
     page.wait_for_load_state("networkidle")
     assert page.inner_text("[data-testid=movement-customers] tbody").startswith("H3")
+    assert page.is_visible("[data-testid=movement-open-cases-submit]")
     page.screenshot(path=str(screenshot_dir / "segment-movement-cell-zh.png"), full_page=True)

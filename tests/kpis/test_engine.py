@@ -10,7 +10,8 @@ from django.test.utils import CaptureQueriesContext
 
 from kpis.definitions import UnknownKpiError, registry
 from kpis.engine import compute_period, compute_range
-from kpis.models import KpiRun, KpiSnapshot
+from kpis.models import CustomerHealthSnapshot, KpiRun, KpiSnapshot
+from kpis.periods import period_bounds, to_datetime_range
 from tests.customers.factories import TeamFactory
 from tests.kpis.conftest import MARCH, NOW, buyer, local, snapshot
 from tests.support.factories import TicketFactory
@@ -73,20 +74,23 @@ def test_recompute_of_some_kpis_keeps_the_others(some_business):
 def test_run_calls_the_post_compute_hook_once(some_business, post_compute_calls):
     compute_period(granularity="week", period_start=dt.date(2026, 3, 2), now=NOW)
 
-    # The frame's order measures go along, so the health score does not read the orders again.
-    measures = [call.pop("order_measures") for call in post_compute_calls]
+    # The run's customer frame stored the period's health from its own order measures (before
+    # the KPIs grouped on the bands): the hook is told so and does not score the period again.
     assert post_compute_calls == [
         {
             "granularity": "week",
             "period_start": dt.date(2026, 3, 2),
             "period_end": dt.date(2026, 3, 9),
+            "health_stored": True,
         }
     ]
-    assert len(measures) == 1
-    assert measures[0]
-    for last, frequency, _revenue in measures[0].values():
-        assert last.tzinfo is not None
-        assert frequency >= 1
+    stored = CustomerHealthSnapshot.objects.filter(
+        granularity="week", period_start=dt.date(2026, 3, 2)
+    )
+    assert stored.exists()
+    assert {row.as_of for row in stored} == {
+        to_datetime_range(*period_bounds("week", dt.date(2026, 3, 2)))[1]
+    }
 
 
 def test_failed_run_writes_nothing_and_logs_the_error(some_business, monkeypatch):
