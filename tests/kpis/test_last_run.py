@@ -77,6 +77,7 @@ def test_a_newer_failed_run_is_reported_without_replacing_the_figures(client):
     body = client.get(URL, {"granularity": "month"}).json()
 
     assert body["failed"] is True
+    assert succeeded.finished_at is not None
     assert body["computed_at"] == succeeded.finished_at.isoformat()
 
 
