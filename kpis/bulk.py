@@ -19,6 +19,7 @@ from crm.roles import MANAGER, SALES_REP
 from customers.bulk import OPEN_RETENTION_CASE
 from customers.models import Customer
 from customers.views import EXPORT_COLUMNS
+from kpis.periods import PeriodError
 from kpis.segment_views import SCOPE_KPI, movement_filters, movement_population
 from kpis.segments import SEGMENT_ORDER, movement_customers
 from kpis.selectors import kpi_scope_for
@@ -32,7 +33,7 @@ def movement_cell_selection(user: Any, query: QueryDict) -> QuerySet[Customer]:
         return Customer.objects.none()
     try:
         filters = movement_filters(query, scope, strict=True)
-    except Http404:
+    except (Http404, PeriodError):
         return Customer.objects.none()
     source_segment = query.get("source_segment", "")
     target_segment = query.get("target_segment", "")

@@ -18,13 +18,14 @@ from chartjs.views.lines import BaseLineChartView
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -36,7 +37,7 @@ from customers.selectors import customers_visible_to
 from kpis import charts, page_queries
 from kpis.models import Granularity
 from kpis.page_queries import FILTER_LABELS
-from kpis.periods import PeriodError, period_bounds, period_label
+from kpis.periods import Period, PeriodError, parse_granularity, period_label
 from kpis.segments import (
     SEGMENT_ORDER,
     SegmentMovement,
@@ -78,6 +79,8 @@ class MovementFilters:
     target: dt.date
     dimension: str = "all"
     value: str = ""
+    # The period parser's messages for what the URL asked and the page replaced by its default.
+    errors: tuple[str, ...] = ()
 
     def params(self, **overrides: Any) -> dict[str, str]:
         params = {
@@ -95,13 +98,15 @@ class MovementFilters:
         return urlencode(self.params())
 
 
-def _period(granularity: str, raw: str | None, default: dt.date) -> dt.date:
-    """The start of the period holding the date `raw` (ISO), else `default`."""
-    if not raw:
+def _period(granularity: str, raw: str | None, default: dt.date, errors: list[str]) -> dt.date:
+    """The start of the period holding the date `raw` (ISO) through the one period parser, else
+    `default` with the parser's message added to `errors`."""
+    if not (raw or "").strip():
         return default
     try:
-        return period_bounds(granularity, dt.date.fromisoformat(raw))[0]
-    except (ValueError, PeriodError):
+        return Period.parse(granularity, raw or "").start
+    except PeriodError as error:
+        errors.append(str(error))
         return default
 
 
@@ -114,13 +119,19 @@ def _dimension_choices(scope: KpiScope) -> dict[str, list[tuple[str, str]]]:
 
 def movement_filters(data: Any, scope: KpiScope, *, strict: bool) -> MovementFilters:
     """The filters `data` asks for, within `scope`: outside it, the scope's own cell (`strict`:
-    404, for the chart, the drill-down and the API)."""
-    granularity = str(data.get("granularity") or Granularity.QUARTER)
-    if granularity not in Granularity.values:
+    404, for the chart, the drill-down and the API). A bad granularity or period opens the
+    default one with the parser's message (`strict`: raises PeriodError, a 400)."""
+    errors: list[str] = []
+    try:
+        granularity = parse_granularity(str(data.get("granularity") or Granularity.QUARTER))
+    except PeriodError as error:
+        errors.append(str(error))
         granularity = Granularity.QUARTER
     default_source, default_target = default_movement_periods(granularity)
-    target = _period(granularity, data.get("to"), default_target)
-    source = _period(granularity, data.get("from"), default_source)
+    target = _period(granularity, data.get("to"), default_target, errors)
+    source = _period(granularity, data.get("from"), default_source, errors)
+    if errors and strict:
+        raise PeriodError(errors[0])
     dimension, value = "all", ""
     for name in MOVEMENT_DIMENSIONS:
         raw = str(data.get(name) or "").strip()
@@ -131,7 +142,7 @@ def movement_filters(data: Any, scope: KpiScope, *, strict: bool) -> MovementFil
         if strict:
             raise Http404
         dimension, value = scope.default_cell
-    return MovementFilters(granularity, source, target, dimension, value)
+    return MovementFilters(granularity, source, target, dimension, value, tuple(errors))
 
 
 def movement_population(user: Any, filters: MovementFilters) -> QuerySet[Customer]:
@@ -262,7 +273,10 @@ class SegmentMovementChartView(PayloadChartView):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.scope = _scope_or_404(request)
-        filters = movement_filters(request.GET, self.scope, strict=True)
+        try:
+            filters = movement_filters(request.GET, self.scope, strict=True)
+        except PeriodError as error:
+            return JsonResponse({"error": str(error)}, status=400)
         movement = segment_movement(
             movement_population(request.user, filters),
             granularity=filters.granularity,
@@ -314,7 +328,10 @@ def _cell_action_form(request: HttpRequest) -> Any:
 def segment_movement_customers_page(request: HttpRequest) -> HttpResponse:
     """The customers of one cell of the movement table."""
     scope = _scope_or_404(request)
-    filters = movement_filters(request.GET, scope, strict=True)
+    try:
+        filters = movement_filters(request.GET, scope, strict=True)
+    except PeriodError as error:
+        return HttpResponseBadRequest(str(error))
     source_segment = request.GET.get("source_segment", "")
     target_segment = request.GET.get("target_segment", "")
     if source_segment not in SEGMENT_ORDER or target_segment not in SEGMENT_ORDER:
@@ -395,7 +412,10 @@ class SegmentMovementApiView(APIView):
         scope = kpi_scope_for(request.user)
         if not scope.covers(SCOPE_KPI):
             raise Http404
-        filters = movement_filters(request.query_params, scope, strict=True)
+        try:
+            filters = movement_filters(request.query_params, scope, strict=True)
+        except PeriodError as error:
+            raise ValidationError({"period": [str(error)]}) from error
         movement = segment_movement(
             movement_population(request.user, filters),
             granularity=filters.granularity,

@@ -221,3 +221,39 @@ def test_anonymous_users_are_sent_to_the_login_page(client):
 def test_a_cell_of_an_unknown_segment_is_not_found(client, year, manager):
     response = client.get(CUSTOMERS, {"source_segment": "vip", "target_segment": "churned"})
     assert response.status_code == 404
+
+
+# --- one period parser: a bad period is one message (issue 15) ---------------------------------
+
+
+def test_a_bad_period_on_the_page_shows_the_parsers_message_and_the_default_periods(
+    client, year, manager
+):
+    response = client.get(PAGE, {"granularity": "quarter", "from": "2025-13-01"})
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-testid="movement-period-error"' in html
+    assert "Unknown period 2025-13-01" in html
+    assert response.context["filters"].errors == (
+        "Unknown period 2025-13-01: give the period start as YYYY-MM-DD.",
+    )
+
+
+def test_a_bad_period_or_granularity_is_a_400_with_the_same_message_on_chart_api_and_cell(
+    client, year, manager
+):
+    chart = client.get(CHART, {"granularity": "quarter", "to": "soon"})
+    api = client.get(API, {"granularity": "quarter", "to": "soon"})
+    cell = client.get(
+        CUSTOMERS,
+        {"to": "soon", "source_segment": "churned", "target_segment": "regular"},
+    )
+    bad_granularity = client.get(CHART, {"granularity": "fortnight"})
+
+    message = "Unknown period soon: give the period start as YYYY-MM-DD."
+    assert (chart.status_code, chart.json()) == (400, {"error": message})
+    assert (api.status_code, api.json()) == (400, {"period": [message]})
+    assert (cell.status_code, cell.content.decode()) == (400, message)
+    assert bad_granularity.status_code == 400
+    assert "fortnight" in bad_granularity.json()["error"]
