@@ -7,7 +7,7 @@ from typing import Any
 from celery import shared_task
 
 from audit.services import audit_prune
-from surveys.tasks import beat_schedule_install as install
+from crm.schedules import beat_entries_install
 
 
 @shared_task(acks_late=True)
@@ -29,4 +29,4 @@ BEAT_ENTRIES: tuple[dict[str, Any], ...] = (
 
 def beat_schedule_install() -> list[str]:
     """Create or update the audit beat entry (idempotent; admins may edit it)."""
-    return install(BEAT_ENTRIES)
+    return beat_entries_install(BEAT_ENTRIES)

@@ -12,6 +12,7 @@ from crm.bulk import bulk_job_run
 from crm.importing.uploads import uploads_expire
 from crm.notifications import notification_email_deliver
 from crm.outbox import outbox_deliver_pending
+from crm.schedules import beat_entries_install
 
 
 @shared_task(
@@ -56,9 +57,7 @@ BEAT_ENTRIES: tuple[dict[str, Any], ...] = (
 
 def beat_schedule_install() -> list[str]:
     """Create or update the CRM beat entries (idempotent; admins may edit them)."""
-    from surveys.tasks import beat_schedule_install as install
-
-    return install(BEAT_ENTRIES)
+    return beat_entries_install(BEAT_ENTRIES)
 
 
 @shared_task(acks_late=True, expires=55 * 60)

@@ -7,10 +7,9 @@ organisation's time zone.
 
 from __future__ import annotations
 
-import json
-
 from celery import shared_task
 
+from crm.schedules import beat_entries_install
 from kpis.digests import digest_send_hour, digests_send_due
 from kpis.periods import parse_date
 
@@ -26,28 +25,14 @@ def send_due_digests(today_iso: str | None = None) -> dict[str, int]:
 
 
 def beat_schedule_install() -> str:
-    """Create or update the digest beat entry (idempotent; keeps an admin's `enabled` choice)."""
-    from django.conf import settings
-    from django_celery_beat.models import CrontabSchedule, PeriodicTask
-
-    schedule, _created = CrontabSchedule.objects.get_or_create(
-        minute="0",
-        hour=str(digest_send_hour()),
-        day_of_month="*",
-        month_of_year="*",
-        day_of_week="*",
-        timezone=settings.CRM_TIME_ZONE,
-    )
-    PeriodicTask.objects.update_or_create(
-        name=BEAT_ENTRY_NAME,
-        defaults={
-            "task": BEAT_TASK,
-            "crontab": schedule,
-            "interval": None,
-            # A digest queued hours ago is still wanted, but not after the next day's run.
-            "expire_seconds": 12 * 60 * 60,
-            "description": "Sends the daily, weekly (Mondays) and monthly (1st) KPI digests.",
-            "kwargs": json.dumps({}),
-        },
-    )
-    return BEAT_ENTRY_NAME
+    """Create or update the digest beat entry at DIGEST_SEND_HOUR (idempotent; keeps an admin's
+    `enabled` choice)."""
+    entry = {
+        "name": BEAT_ENTRY_NAME,
+        "task": BEAT_TASK,
+        "crontab": {"minute": "0", "hour": str(digest_send_hour())},
+        # A digest queued hours ago is still wanted, but not after the next day's run.
+        "expire_seconds": 12 * 60 * 60,
+        "description": "Sends the daily, weekly (Mondays) and monthly (1st) KPI digests.",
+    }
+    return beat_entries_install([entry])[0]

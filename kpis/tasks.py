@@ -9,7 +9,6 @@ dropped instead of piling up behind a stopped worker.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from typing import Any
 
@@ -17,6 +16,7 @@ from celery import shared_task
 from django.db.utils import DatabaseError
 from django.utils import timezone
 
+from crm.schedules import beat_entries_install
 from kpis.definitions import registry
 from kpis.engine import compute_period, kpi_runs_fail_stale
 from kpis.models import KpiRun, KpiSnapshot
@@ -220,34 +220,5 @@ BEAT_ENTRIES: tuple[dict[str, Any], ...] = (
 
 
 def beat_schedule_install() -> list[str]:
-    """Create or update the KPI beat entries (idempotent; admins may edit them afterwards).
-
-    Re-running keeps an admin's `enabled` choice and updates task, schedule and expiry.
-    """
-    from django.conf import settings
-    from django_celery_beat.models import CrontabSchedule, PeriodicTask
-
-    installed = []
-    for entry in BEAT_ENTRIES:
-        crontab = entry["crontab"]
-        schedule, _created = CrontabSchedule.objects.get_or_create(
-            minute=crontab["minute"],
-            hour=crontab["hour"],
-            day_of_month="*",
-            month_of_year="*",
-            day_of_week="*",
-            timezone=settings.CRM_TIME_ZONE,
-        )
-        PeriodicTask.objects.update_or_create(
-            name=entry["name"],
-            defaults={
-                "task": entry["task"],
-                "crontab": schedule,
-                "interval": None,
-                "expire_seconds": entry["expire_seconds"],
-                "description": entry["description"],
-                "kwargs": json.dumps({}),
-            },
-        )
-        installed.append(entry["name"])
-    return installed
+    """Create or update the KPI beat entries (idempotent; admins may edit them afterwards)."""
+    return beat_entries_install(BEAT_ENTRIES)

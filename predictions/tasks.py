@@ -12,9 +12,9 @@ from typing import Any
 from celery import shared_task
 from django.contrib.auth import get_user_model
 
+from crm.schedules import beat_entries_install
 from predictions.models import PredictionRun
 from predictions.services import PredictionUnavailable, prediction_fit_all, prediction_score
-from surveys.tasks import beat_schedule_install as install
 
 logger = logging.getLogger(__name__)
 
@@ -49,4 +49,4 @@ def refresh_predictions(user_id: int | None = None) -> dict[str, Any]:
 
 def beat_schedule_install() -> str:
     """Create or update the weekly entry (idempotent; keeps an admin's `enabled` choice)."""
-    return install((BEAT_ENTRY,))[0]
+    return beat_entries_install((BEAT_ENTRY,))[0]

@@ -10,6 +10,7 @@ from typing import Any
 
 from celery import shared_task
 
+from crm.schedules import beat_entries_install
 from sales.models import ForecastSnapshot
 from sales.services import forecast_snapshot_take
 
@@ -45,6 +46,4 @@ BEAT_ENTRIES: tuple[dict[str, Any], ...] = (
 
 def beat_schedule_install() -> list[str]:
     """Create or update the sales beat entries (idempotent; admins may edit them)."""
-    from surveys.tasks import beat_schedule_install as install
-
-    return install(BEAT_ENTRIES)
+    return beat_entries_install(BEAT_ENTRIES)

@@ -12,6 +12,7 @@ from typing import Any
 
 from celery import shared_task
 
+from crm.schedules import beat_entries_install
 from support.outbound import ticket_reply_email_send
 from support.services import sla_escalations_run, tickets_auto_close
 
@@ -68,6 +69,4 @@ BEAT_ENTRIES: tuple[dict[str, Any], ...] = (
 
 def beat_schedule_install() -> list[str]:
     """Create or update the support beat entries (idempotent; admins may edit them)."""
-    from surveys.tasks import beat_schedule_install as install
-
-    return install(BEAT_ENTRIES)
+    return beat_entries_install(BEAT_ENTRIES)

@@ -8,7 +8,6 @@ Beat entries (installed as django_celery_beat rows by `manage.py surveys_schedul
 
 from __future__ import annotations
 
-import json
 import logging
 import smtplib
 from typing import Any
@@ -17,6 +16,7 @@ from celery import shared_task
 from django.db import transaction
 
 from crm.outbox import tasks_send_on_commit
+from crm.schedules import beat_entries_install
 from surveys.models import Survey
 from surveys.services import (
     survey_invitation_mark_undeliverable,
@@ -104,33 +104,6 @@ BEAT_ENTRIES: tuple[dict[str, Any], ...] = (
 )
 
 
-def beat_schedule_install(entries: tuple[dict[str, Any], ...] = BEAT_ENTRIES) -> list[str]:
-    """Create or update beat entries as django_celery_beat rows (idempotent; admin-editable)."""
-    from django.conf import settings
-    from django_celery_beat.models import CrontabSchedule, PeriodicTask
-
-    installed = []
-    for entry in entries:
-        crontab = entry["crontab"]
-        schedule, _created = CrontabSchedule.objects.get_or_create(
-            minute=crontab["minute"],
-            hour=crontab["hour"],
-            day_of_month="*",
-            month_of_year="*",
-            # Weekly entries name their day (crontab "day_of_week"); the rest run every day.
-            day_of_week=crontab.get("day_of_week", "*"),
-            timezone=settings.CRM_TIME_ZONE,
-        )
-        PeriodicTask.objects.update_or_create(
-            name=entry["name"],
-            defaults={
-                "task": entry["task"],
-                "crontab": schedule,
-                "interval": None,
-                "expire_seconds": entry["expire_seconds"],
-                "description": entry["description"],
-                "kwargs": json.dumps({}),
-            },
-        )
-        installed.append(entry["name"])
-    return installed
+def beat_schedule_install() -> list[str]:
+    """Create or update the survey beat entries (idempotent; admins may edit them)."""
+    return beat_entries_install(BEAT_ENTRIES)
