@@ -43,6 +43,8 @@ class ActiveCustomers(FrameRatioKpi):
     description = _("Customers active at the end of the period.")
     stage = "retention"
     unit = "count"
+    direction = "higher"
+    record_models = (Customer,)
     dimensions = CUSTOMER_DIMENSIONS
     dimension_paths = customer_paths()
     unique_rows = True  # customers grouped by their own forward foreign keys
@@ -66,6 +68,7 @@ class ChurnRate(FrameRatioKpi):
     stage = "retention"
     unit = "percent"
     direction = "lower"
+    record_models = (Customer,)
     dimensions = CUSTOMER_DIMENSIONS
     dimension_paths = customer_paths()
     unique_rows = True  # customers grouped by their own forward foreign keys
@@ -97,6 +100,8 @@ class RetentionRate(FrameRatioKpi):
     description = _("Share of the customers active at the start still active at the end.")
     stage = "retention"
     unit = "percent"
+    direction = "higher"
+    record_models = (Customer,)
     dimensions = CUSTOMER_DIMENSIONS
     dimension_paths = customer_paths()
     unique_rows = True  # customers grouped by their own forward foreign keys
@@ -129,6 +134,8 @@ class ReactivationRate(FrameRatioKpi):
     description = _("Share of churned customers who ordered again in the period.")
     stage = "retention"
     unit = "percent"
+    direction = "higher"
+    record_models = (Customer,)
     dimensions = CUSTOMER_DIMENSIONS
     dimension_paths = customer_paths()
     unique_rows = True  # customers grouped by their own forward foreign keys
@@ -165,6 +172,8 @@ class WinbackRate(RatioKpi):
     description = _("Share of closed retention cases that kept the customer.")
     stage = "retention"
     unit = "percent"
+    direction = "higher"
+    record_models = (RetentionCase,)
     dimensions = ("all", "team", "owner")
     dimension_paths = CASE_PATHS
     formula = _("retention cases closed in P with outcome retained ÷ retention cases closed in P")
@@ -187,6 +196,7 @@ class RetentionCost(RatioKpi):
     stage = "retention"
     unit = "money"
     direction = "lower"
+    record_models = (RetentionCase,)
     dimensions = ("all", "team", "owner")
     dimension_paths = CASE_PATHS
     formula = _(
