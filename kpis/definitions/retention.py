@@ -1,4 +1,5 @@
-"""Retention KPIs: active customers, churn, retention, reactivation and win-back (catalogue §1)."""
+"""Retention KPIs: active customers, churn, retention, net revenue retention, reactivation and
+win-back (catalogue §1)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from kpis.activity import (
     active_at_q,
     churned_at_q,
     churned_in_q,
+    countable_orders,
     reactivated_in_q,
     retained_q,
 )
 from kpis.definitions.base import KpiContext, KpiDefinition, RatioKpi, customer_paths, in_period
 from kpis.definitions.frame import FrameRatioKpi
-from sales.models import RetentionCase
+from kpis.periods import Period
+from sales.models import Order, RetentionCase
 
 CUSTOMER_DIMENSIONS = (
     "all",
@@ -155,6 +158,54 @@ class ReactivationRate(FrameRatioKpi):
         return Customer.objects.filter(reactivated_in_q(ctx.start, ctx.end, ctx.rules))
 
 
+class NetRevenueRetention(RatioKpi):
+    """net_revenue_retention = revenue in P of the customers active at P.start ÷ their revenue in
+    the previous period."""
+
+    key = "net_revenue_retention"
+    name = _("Net revenue retention")
+    description = _(
+        "Revenue of the customers active at the start of the period, against what the same "
+        "customers spent in the period before."
+    )
+    stage = "retention"
+    unit = "percent"
+    direction = "higher"
+    record_models = (Order,)
+    dimensions = CUSTOMER_DIMENSIONS
+    dimension_paths = customer_paths("customer__")
+    formula = _(
+        "Σ net_amount of non-cancelled orders in P ÷ Σ net_amount of non-cancelled orders in the "
+        "previous period (P − 1, same granularity), both over the customers active at P.start"
+    )
+    period_rule = ACTIVITY_RULE
+    edge_cases = _(
+        "Customers acquired in P are in neither part. Expansion counts: above 100 % when the "
+        "retained customers spend more. No revenue from them in P − 1 → n/a. The sample size is "
+        "their orders in P − 1."
+    )
+
+    def customers_at_start(self, ctx: KpiContext) -> QuerySet[Customer]:
+        return Customer.objects.filter(active_at_q(ctx.start, ctx.rules))
+
+    def numerator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
+        return countable_orders().filter(
+            in_period("ordered_at", ctx), customer__in=self.customers_at_start(ctx)
+        )
+
+    def denominator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
+        start, end = Period(ctx.granularity, ctx.period_start).previous().datetime_range()
+        return countable_orders().filter(
+            ordered_at__gte=start, ordered_at__lt=end, customer__in=self.customers_at_start(ctx)
+        )
+
+    def numerator_aggregate(self) -> Any:
+        return Sum("net_amount")
+
+    def denominator_aggregate(self) -> Any:
+        return Sum("net_amount")
+
+
 CASE_PATHS: dict[str, str | None] = {"all": None, "team": "customer__team", "owner": "owner"}
 
 
@@ -220,6 +271,7 @@ DEFINITIONS: tuple[KpiDefinition, ...] = (
     ActiveCustomers(),
     ChurnRate(),
     RetentionRate(),
+    NetRevenueRetention(),
     ReactivationRate(),
     WinbackRate(),
     RetentionCost(),
