@@ -1,7 +1,8 @@
 """What the manager KPI pages show: stored snapshots shaped into cards and Chart.js series.
 
-Everything here reads `KpiSnapshot` rows only; nothing recomputes a KPI on a page view. Names and
-units come from the KPI definitions registry when it knows a key, else the key itself is shown.
+Everything here reads `KpiSnapshot` rows only; nothing recomputes a KPI on a page view. Names,
+display formats and directions come from the KPI definitions registry; a stored key it no longer
+knows is shown as itself.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 
+from kpis.definitions import UnknownKpiError, registry
 from kpis.models import Granularity, KpiSnapshot
 from kpis.periods import Period, local_today
 
@@ -24,7 +26,8 @@ FEATURED_KPIS: tuple[str, ...] = ("revenue", "customers_new", "nps")
 DEFAULT_PERIODS = 24
 MAX_PERIODS = 120
 
-# Display units. A rate is stored as a fraction and shown as a percentage (catalogue §0.10).
+# Display formats (`KpiDefinition.display_format`). A rate is stored as a fraction and shown as a
+# percentage (catalogue §0.10); "number" is a key no definition knows any more.
 UNIT_RATE = "rate"
 UNIT_MONEY = "money"
 UNIT_SCORE = "score"
@@ -32,28 +35,6 @@ UNIT_COUNT = "count"
 UNIT_MINUTES = "minutes"
 UNIT_DAYS = "days"
 UNIT_NUMBER = "number"
-_UNIT_ALIASES = {
-    "rate": UNIT_RATE,
-    "ratio": UNIT_RATE,
-    "fraction": UNIT_RATE,
-    "percent": UNIT_RATE,
-    "percentage": UNIT_RATE,
-    "%": UNIT_RATE,
-    "money": UNIT_MONEY,
-    "currency": UNIT_MONEY,
-    "amount": UNIT_MONEY,
-    "score": UNIT_SCORE,
-    "nps": UNIT_SCORE,
-    "index": UNIT_SCORE,
-    "count": UNIT_COUNT,
-    "integer": UNIT_COUNT,
-    "number_of": UNIT_COUNT,
-    "minutes": UNIT_MINUTES,
-    "minute": UNIT_MINUTES,
-    "duration": UNIT_MINUTES,
-    "days": UNIT_DAYS,
-    "day": UNIT_DAYS,
-}
 
 
 class ChartJSONEncoder(DjangoJSONEncoder):
@@ -84,48 +65,19 @@ class KpiPresentation:
     higher_is_better: bool | None = None
 
 
-def _registry() -> Any | None:
-    """The KPI definitions registry, or None if it cannot be imported (pages still render)."""
-    try:
-        from kpis.definitions import registry
-    except ImportError:
-        return None
-    return registry
-
-
-def _definition(key: str) -> Any | None:
-    registry = _registry()
-    if registry is None:
-        return None
-    try:
-        return registry.get(key)
-    except KeyError:  # UnknownKpiError: a key stored by an older definition set
-        return None
-
-
-def is_registered(key: str) -> bool:
-    return _definition(key) is not None
-
-
 def kpi_presentation(key: str) -> KpiPresentation:
-    definition = _definition(key)
-    if definition is None:
+    """A KPI's name, display format and direction, as its definition declares them."""
+    try:
+        definition = registry.get(key)
+    except UnknownKpiError:  # a key stored by an older definition set: shown as the bare key
         return KpiPresentation(key=key, name=key, unit=UNIT_NUMBER)
-    unit = str(getattr(definition, "unit", "") or "").lower()
-    direction = str(getattr(definition, "direction", "") or "").lower()
     return KpiPresentation(
         key=key,
-        name=str(getattr(definition, "name", "") or key),
-        unit=_UNIT_ALIASES.get(unit, UNIT_NUMBER),
-        description=str(getattr(definition, "description", "") or "").strip(),
-        higher_is_better={"higher": True, "lower": False}.get(direction),
+        name=str(definition.name),
+        unit=definition.display_format,
+        description=str(definition.description).strip(),
+        higher_is_better=definition.direction == "higher",
     )
-
-
-def registry_order() -> list[str]:
-    """Keys in the registry's own (catalogue) order, or [] without a registry."""
-    registry = _registry()
-    return [] if registry is None else list(registry.keys())
 
 
 def display_value(value: Decimal | None, unit: str) -> Decimal | None:
@@ -225,7 +177,7 @@ def overview_keys(present: Iterable[str]) -> list[str]:
     """Featured KPIs first, then every other stored key in catalogue order, then the rest."""
     present_set = set(present)
     ordered = list(FEATURED_KPIS)
-    for key in registry_order():
+    for key in registry.keys():
         if key in present_set and key not in ordered:
             ordered.append(key)
     ordered.extend(sorted(present_set - set(ordered)))

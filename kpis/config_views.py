@@ -39,6 +39,7 @@ from kpis.config_forms import (
     period_shortcuts,
     unit_hints,
 )
+from kpis.definitions import registry
 from kpis.definitions.base import dimension_labels
 from kpis.models import Alert, AlertRule, Granularity, KpiSnapshot, Target
 from kpis.page_queries import FILTER_LABELS
@@ -137,7 +138,7 @@ def _scope_labels(cells: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
 
 
 def _kpi_url(key: str, granularity: str, period_start: dt.date, cell: Any) -> str | None:
-    if not charts.is_registered(key):
+    if key not in registry:
         return None
     params = f"granularity={granularity}&period={period_start.isoformat()}"
     if cell.dimension != "all":

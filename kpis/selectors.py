@@ -9,15 +9,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from celery.schedules import crontab
-from django.db.models import Max, Model, Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from crm.roles import is_admin
-from customers.models import Customer
-from customers.selectors import customers_visible_to
-from kpis.definitions import registry
+from kpis.definitions import UnknownKpiError, registry
 from kpis.definitions.base import KpiContext
+from kpis.definitions.records import DRILLDOWN_VISIBILITY
 from kpis.models import AlertRule, KpiRun, KpiSnapshot
 from kpis.periods import (
     Period,
@@ -30,21 +29,6 @@ from kpis.periods import (
     previous_period,
     to_datetime_range,
 )
-from predictions.models import CustomerPrediction
-from predictions.selectors import predictions_visible_to
-from sales.models import Activity, Lead, Opportunity, Order, OrderLine, RetentionCase
-from sales.selectors import (
-    activities_visible_to,
-    leads_visible_to,
-    opportunities_visible_to,
-    order_lines_visible_to,
-    orders_visible_to,
-    retention_cases_visible_to,
-)
-from support.models import Ticket
-from support.selectors import tickets_visible_to
-from surveys.models import SurveyInvitation, SurveyResponse
-from surveys.selectors import invitations_visible_to, responses_visible_to
 
 EXPORT_COLUMNS: tuple[str, ...] = (
     "kpi",
@@ -155,28 +139,11 @@ def snapshot_drilldown(
     return definition.records(ctx, dimension, dimension_value, part)
 
 
-# The record types behind drill-downs, each narrowed by its own app's visibility selector.
-# Every model a definition's `records` can return must be here (a test walks the registry).
-DRILLDOWN_VISIBILITY: dict[type[Model], Any] = {
-    Customer: customers_visible_to,
-    Lead: leads_visible_to,
-    Opportunity: opportunities_visible_to,
-    Order: orders_visible_to,
-    OrderLine: order_lines_visible_to,
-    Activity: activities_visible_to,
-    RetentionCase: retention_cases_visible_to,
-    Ticket: tickets_visible_to,
-    SurveyResponse: responses_visible_to,
-    SurveyInvitation: invitations_visible_to,
-    CustomerPrediction: predictions_visible_to,
-}
-
-
 def drilldown_records_visible_to(records: QuerySet[Any], user: Any) -> QuerySet[Any]:
     """`records` narrowed to the rows `user` may see; the one rule for the pages and the API.
 
-    A record type without a selector in DRILLDOWN_VISIBILITY shows nothing, to admins too: a
-    new drill-down model is decided on here before anyone sees its rows.
+    A record type without a selector in DRILLDOWN_VISIBILITY (kpis.definitions.records) shows
+    nothing, to admins too: a new drill-down model is decided on there before anyone sees its rows.
     """
     selector = DRILLDOWN_VISIBILITY.get(records.model)
     if selector is None:
@@ -597,7 +564,7 @@ def dimension_not_broken_down(key: str, dimension: str) -> bool:
         return False
     try:
         definition = registry.get(key)
-    except KeyError:
+    except UnknownKpiError:
         return False
     return dimension not in definition.dimensions
 

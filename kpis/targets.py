@@ -24,68 +24,29 @@ from django.utils.translation import gettext as _
 from audit.context import actor_context
 from crm.templatetags.pulse import kpi_value
 from kpis import charts
+from kpis.definitions import UnknownKpiError, registry
 from kpis.models import Direction, Granularity, IndicatorWeight, KpiSnapshot, Target
 from kpis.periods import Period, period_label, shift_date
 
-# Catalogue §2 keys, so validation works before (or without) the definitions registry.
-CATALOGUE_KPI_KEYS = frozenset(
-    {
-        "leads_new", "lead_conversion_rate", "customers_new", "cac", "marketing_roi",
-        "csat", "nps", "survey_response_rate", "repeat_purchase_rate", "returning_customer_rate",
-        "referral_rate", "complaint_rate", "revenue", "orders", "aov", "top20_revenue_share",
-        "clv", "clv_historic", "cross_sell_rate", "upsell_rate", "active_customers",
-        "churn_rate", "retention_rate", "reactivation_rate", "winback_rate", "retention_cost",
-        "first_response_time", "resolution_time", "sla_first_response_attainment",
-        "sla_resolution_attainment", "reopen_rate", "one_touch_rate", "engagement_rate",
-        "win_rate", "pipeline_value", "sales_cycle_days", "activities_logged",
-        "data_completeness",
-    }
-)  # fmt: skip
-# Rates stored as a fraction in [0, 1] (catalogue §0.10): a percentage point is 0.01.
-RATE_KPIS = frozenset(
-    key for key in CATALOGUE_KPI_KEYS if key.endswith(("_rate", "_attainment", "_share"))
-) | {"csat", "data_completeness"}
-POINT_KPIS = frozenset({"nps"})
-LOWER_IS_BETTER = frozenset(
-    {"cac", "complaint_rate", "churn_rate", "retention_cost", "first_response_time",
-     "resolution_time", "reopen_rate", "sales_cycle_days"}
-)  # fmt: skip
-
-
-def _registry_definition(kpi: str) -> object | None:
-    """The engine's definition of a KPI, looked up lazily (the registry may not be importable)."""
-    try:
-        from kpis.definitions import registry  # type: ignore[attr-defined]
-
-        return registry.get(kpi)
-    except Exception:  # noqa: BLE001 - any failure means "not known to the registry"
-        return None
-
 
 def kpi_is_known(kpi: str) -> bool:
-    return kpi in CATALOGUE_KPI_KEYS or _registry_definition(kpi) is not None
+    return kpi in registry
 
 
 def kpi_direction(kpi: str) -> str:
-    definition = _registry_definition(kpi)
-    direction = getattr(definition, "direction", None)
-    if direction in (Direction.HIGHER, Direction.LOWER):
-        return str(direction)
-    return Direction.LOWER if kpi in LOWER_IS_BETTER else Direction.HIGHER
+    """Direction.HIGHER or LOWER (is better), as the KPI's definition declares it."""
+    try:
+        return registry.get(kpi).direction
+    except UnknownKpiError:  # a target stored for a KPI since removed still renders
+        return Direction.HIGHER
 
 
 def kpi_points_scale(kpi: str) -> Decimal | None:
     """One percentage point in the KPI's stored unit, or None when points make no sense."""
-    if kpi in RATE_KPIS:
-        return Decimal("0.01")
-    if kpi in POINT_KPIS:
-        return Decimal("1")
-    unit = str(getattr(_registry_definition(kpi), "unit", "") or "").lower()
-    if unit in {"rate", "fraction", "ratio", "percent", "%"}:
-        return Decimal("0.01")
-    if unit in {"score", "points", "nps"}:
-        return Decimal("1")
-    return None
+    try:
+        return registry.get(kpi).points_scale
+    except UnknownKpiError:
+        return None
 
 
 # --- periods (local dates, half-open [start, end), catalogue §0.1; arithmetic in kpis.periods) ---

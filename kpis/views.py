@@ -43,6 +43,7 @@ from crm.roles import ROLES, is_admin, is_manager
 from crm.templatetags.pulse import kpi_value, plain_number
 from crm.views import RoleRequiredMixin, manager_required, role_required
 from kpis import charts, page_queries
+from kpis.definitions import UnknownKpiError, registry
 from kpis.forms import KpiFilters, parse_filters
 from kpis.models import Granularity, KpiSnapshot
 from kpis.periods import (
@@ -138,8 +139,11 @@ def _covers(scope: KpiScope, key: str, dimension: str) -> bool:
         return False
     if scope.is_organisation:
         return True
-    definition = charts._definition(key)
-    return definition is None or dimension in definition.dimensions
+    try:
+        definition = registry.get(key)
+    except UnknownKpiError:  # a key stored by an older definition set: no dimensions to check
+        return True
+    return dimension in definition.dimensions
 
 
 def _unavailable(
@@ -178,11 +182,9 @@ def _url(name: str, params: dict[str, str], **kwargs: Any) -> str:
 def _definition(key: str) -> Any:
     if not _KEY_PATTERN.match(key):
         raise Http404
-    from kpis.definitions import registry
-
     try:
         return registry.get(key)
-    except KeyError:
+    except UnknownKpiError:
         raise Http404 from None
 
 
@@ -415,7 +417,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     if not scope.is_organisation:
         # A scoped user also sees which KPIs are not available at their scope (no rows stored).
         present = {item.key for item in series}
-        missing = [key for key in charts.registry_order() if key not in present]
+        missing = [key for key in registry.keys() if key not in present]
         order = {key: n for n, key in enumerate(charts.overview_keys([*present, *missing]))}
         series = sorted(
             [
@@ -486,7 +488,7 @@ def overview(request: HttpRequest) -> HttpResponse:
                 else None,
                 "chart_url": _url("kpis:kpi_chart", chart_params, key=item.key),
                 "page_url": _url("kpis:kpi_detail", filters.params(), key=item.key)
-                if charts.is_registered(item.key)
+                if item.key in registry
                 else None,
                 "target": targets.get((item.key, shown_start)) if figure.snapshot else None,
                 "alert": alerts.get(item.key),
@@ -650,9 +652,6 @@ def _cards_table(cards: Sequence[dict[str, Any]]) -> Table:
 
 
 def _stages() -> dict[str, str]:
-    registry = charts._registry()
-    if registry is None:
-        return {}
     return {definition.key: definition.stage for definition in registry.all()}
 
 
@@ -995,7 +994,7 @@ class KpiChartView(KpiAccessMixin, ChartCsvMixin, BaseLineChartView):
             value=self.value,
             last=self.last,
         )
-        known = key in charts.FEATURED_KPIS or charts.is_registered(key)
+        known = key in charts.FEATURED_KPIS or key in registry
         if not self.lines and not known and not KpiSnapshot.objects.filter(kpi=key).exists():
             raise Http404
         self.target_line = self._target_line(key) if request.GET.get("targets") else None
@@ -1409,8 +1408,6 @@ NPS_GROUPS = (
 
 def _nps_rows(filters: KpiFilters) -> list[KpiSnapshot]:
     dimension, value = filters.dimension, filters.value
-    from kpis.definitions import registry
-
     if dimension not in registry.get("nps").dimensions:
         dimension, value = "all", ""
     return page_queries.series_rows(
@@ -1976,7 +1973,7 @@ def index_page(request: HttpRequest) -> HttpResponse:
                         presentation.name,
                         row.kpi,
                         url=_url("kpis:kpi_detail", filters.params(), key=row.kpi)
-                        if charts.is_registered(row.kpi)
+                        if row.kpi in registry
                         else None,
                     ),
                     value_cell(row.raw_value, presentation.unit),
@@ -2079,7 +2076,7 @@ def alerts_inbox(request: HttpRequest) -> HttpResponse:
             params[alert.rule.dimension] = alert.rule.dimension_value
         kpi_url = (
             _url("kpis:kpi_detail", params, key=alert.rule.kpi)
-            if charts.is_registered(alert.rule.kpi)
+            if alert.rule.kpi in registry
             else None
         )
         items.append({"alert": alert, "kpi_url": kpi_url, "presentation": presentation})

@@ -382,7 +382,7 @@ class WeightVersionForm(forms.Form):
             # A new KPI starts at weight 0 with its catalogue direction and 0–100 % bounds, so
             # the draft stays valid; the admin then sets its weight and bounds.
             definition = registry.get(new_kpi)
-            higher = str(getattr(definition, "direction", "higher")) != Direction.LOWER
+            higher = definition.direction != Direction.LOWER
             indicators.append(
                 {
                     "kpi": new_kpi,

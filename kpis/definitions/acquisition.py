@@ -23,7 +23,7 @@ from kpis.definitions.base import (
     ratio,
     to_decimal,
 )
-from sales.models import Lead, MarketingSpend, SalesCost
+from sales.models import Lead, MarketingSpend, Order, SalesCost
 
 LEAD_CONVERSION_WINDOW_DAYS = 90
 MARKETING_ROI_WINDOW_DAYS = 90
@@ -94,6 +94,8 @@ class LeadsNew(RatioKpi):
     description = _("Leads created in the period, merged duplicates excluded.")
     stage = "acquisition"
     unit = "count"
+    direction = "higher"
+    record_models = (Lead,)
     dimensions = ("all", "team", "owner", "channel")
     dimension_paths = LEAD_PATHS
     min_sample = 0
@@ -113,6 +115,8 @@ class LeadConversionRate(RatioKpi):
     description = _("Share of the period's new leads that became customers within 90 days.")
     stage = "acquisition"
     unit = "percent"
+    direction = "higher"
+    record_models = (Lead,)
     dimensions = ("all", "team", "owner", "channel")
     dimension_paths = LEAD_PATHS
     maturity_days = LEAD_CONVERSION_WINDOW_DAYS
@@ -143,6 +147,8 @@ class CustomersNew(RatioKpi):
     description = _("Customers acquired in the period (first order or lead conversion).")
     stage = "acquisition"
     unit = "count"
+    direction = "higher"
+    record_models = (Customer,)
     dimensions = ("all", "segment", "team", "owner", "channel")
     dimension_paths = customer_paths()
     min_sample = 0
@@ -171,6 +177,7 @@ class Cac(KpiDefinition):
     stage = "acquisition"
     unit = "money"
     direction = "lower"
+    record_models = (Customer,)
     dimensions = ("all", "channel", "team")
     dimension_paths = {"all": None, "channel": "channel", "team": "team"}
     formula = _("(marketing spend in P + sales cost in P) ÷ customers_new in P")
@@ -243,6 +250,8 @@ class MarketingRoi(KpiDefinition):
     description = _("Return on the period's marketing spend from the customers it acquired.")
     stage = "acquisition"
     unit = "percent"
+    direction = "higher"
+    record_models = (Order,)
     dimensions = ("all", "channel")
     dimension_paths = {"all": None, "channel": "customer__channel"}
     maturity_days = MARKETING_ROI_WINDOW_DAYS

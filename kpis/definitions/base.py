@@ -48,7 +48,27 @@ STAGES: tuple[str, ...] = (
     "pipeline",
     "quality",
 )
-UNITS: tuple[str, ...] = ("count", "money", "percent", "score", "minutes", "days")
+
+
+@dataclass(frozen=True)
+class UnitFormat:
+    """How a stored unit is shown, and what one percentage point of it is (pp targets)."""
+
+    display: str  # the display format of charts and kpi_value; "rate": a fraction shown × 100 %
+    point: Decimal | None  # one percentage point in stored units; None where points make no sense
+
+
+UNIT_FORMATS: dict[str, UnitFormat] = {
+    "count": UnitFormat("count", None),
+    "money": UnitFormat("money", None),
+    # A percent KPI is stored as a fraction (catalogue §0.10): a point is 0.01.
+    "percent": UnitFormat("rate", Decimal("0.01")),
+    "score": UnitFormat("score", Decimal(1)),  # NPS, stored in points
+    "minutes": UnitFormat("minutes", None),
+    "days": UnitFormat("days", None),
+}
+UNITS: tuple[str, ...] = tuple(UNIT_FORMATS)
+DIRECTIONS: tuple[str, ...] = ("higher", "lower")
 DIMENSIONS: tuple[str, ...] = (
     "all",
     "segment",
@@ -319,6 +339,10 @@ def uses_postgres() -> bool:
 class KpiDefinition:
     """A KPI of the catalogue: subclasses set the class attributes and `compute_dimension`.
 
+    The class attributes are everything the rest of the app knows of a KPI (targets, charts,
+    alerts, the API and reports read them through `kpis.definitions.registry`). `direction` is
+    "higher" or "lower" (is better); `record_models` the record types `records()` lists, each with
+    a visibility selector in `kpis.definitions.records.DRILLDOWN_VISIBILITY`.
     `dimension_paths` maps each supported dimension to the ORM path (relative to the records'
     model) of the column grouped on; `all` maps to None.
     """
@@ -328,7 +352,8 @@ class KpiDefinition:
     description: ClassVar[str | Promise]
     stage: ClassVar[str]
     unit: ClassVar[str]
-    direction: ClassVar[str] = "higher"
+    direction: ClassVar[str]
+    record_models: ClassVar[tuple[type[Model], ...]] = ()
     dimensions: ClassVar[tuple[str, ...]] = ("all",)
     min_sample: ClassVar[int] = 1
     maturity_days: ClassVar[int] = 0
@@ -346,6 +371,16 @@ class KpiDefinition:
     @property
     def is_cohort(self) -> bool:
         return self.maturity_days > 0
+
+    @property
+    def display_format(self) -> str:
+        """How values are shown: "rate" (a fraction as %), money, count, score, minutes, days."""
+        return UNIT_FORMATS[self.unit].display
+
+    @property
+    def points_scale(self) -> Decimal | None:
+        """One percentage point in stored units (0.01 for a rate, 1 for NPS), else None."""
+        return UNIT_FORMATS[self.unit].point
 
     def path(self, dimension: str, part: str = "numerator") -> str | None:
         if dimension not in self.dimensions:
@@ -557,7 +592,6 @@ class DurationKpi(KpiDefinition):
     """Median of a duration over the events of P; stores count, sum, mean, median and p90."""
 
     unit = "minutes"
-    direction = "lower"
     seconds_per_unit: ClassVar[int] = 60  # when the backend returns a timedelta (SQLite)
 
     def events_queryset(self, ctx: KpiContext) -> QuerySet[Any]:

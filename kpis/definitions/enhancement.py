@@ -44,7 +44,7 @@ from kpis.definitions.frame import (
 )
 from kpis.definitions.maintenance import customers_ordering_in
 from kpis.periods import to_datetime_range
-from sales.models import Opportunity, OrderLine
+from sales.models import Opportunity, Order, OrderLine
 
 ORDER_PATHS = customer_paths("customer__")
 CLV_LIFESPAN_CAP_MONTHS = 60
@@ -71,6 +71,8 @@ class Revenue(FrameRatioKpi):
     description = _("Net revenue of the period's orders in the organisation currency.")
     stage = "enhancement"
     unit = "money"
+    direction = "higher"
+    record_models = (Order, OrderLine)
     dimensions = (
         "all",
         "segment",
@@ -143,6 +145,8 @@ class Orders(FrameRatioKpi):
     description = _("Non-cancelled orders placed in the period.")
     stage = "enhancement"
     unit = "count"
+    direction = "higher"
+    record_models = (Order,)
     dimensions = ("all", "segment", "team", "owner", "channel", "rfm_segment", "health_band")
     dimension_paths = ORDER_PATHS
     min_sample = 0
@@ -164,6 +168,8 @@ class Aov(FrameRatioKpi):
     description = _("Net revenue per non-cancelled order.")
     stage = "enhancement"
     unit = "money"
+    direction = "higher"
+    record_models = (Order,)
     dimensions = ("all", "segment", "team", "owner", "channel")
     dimension_paths = ORDER_PATHS
     formula = _("Σ net_amount ÷ count of non-cancelled orders with ordered_at in P")
@@ -197,6 +203,7 @@ class Top20RevenueShare(KpiDefinition):
     stage = "enhancement"
     unit = "percent"
     direction = "lower"
+    record_models = (Order,)
     dimensions = ("all", "segment", "team", "channel")
     dimension_paths = ORDER_PATHS
     formula = _(
@@ -253,6 +260,8 @@ class Clv(KpiDefinition):
     description = _("Expected revenue of a customer over their lifetime (predictive, simple).")
     stage = "enhancement"
     unit = "money"
+    direction = "higher"
+    record_models = (Order,)
     dimensions = ("all", "segment", "team", "channel")
     dimension_paths = ORDER_PATHS
     formula = _(
@@ -346,6 +355,8 @@ class ClvHistoric(FrameRatioKpi):
     description = _("Average net revenue to date of the customers active at the period's end.")
     stage = "enhancement"
     unit = "money"
+    direction = "higher"
+    record_models = (Order, Customer)
     dimensions = ("all", "segment", "team", "channel")
     dimension_paths = ORDER_PATHS
     denominator_paths = customer_paths()
@@ -405,6 +416,8 @@ class CrossSellRate(FrameRatioKpi):
     description = _("Share of returning buyers who bought from a product line new to them.")
     stage = "enhancement"
     unit = "percent"
+    direction = "higher"
+    record_models = (Customer,)
     dimensions = ("all", "segment", "team", "owner", "channel")
     dimension_paths = customer_paths()
     formula = _(
@@ -446,6 +459,8 @@ class UpsellRate(FrameRatioKpi):
     description = _("Share of existing customers who signed an up-sell or cross-sell deal.")
     stage = "enhancement"
     unit = "percent"
+    direction = "higher"
+    record_models = (Customer,)
     dimensions = ("all", "segment", "team", "owner", "channel")
     dimension_paths = customer_paths()
     formula = _(

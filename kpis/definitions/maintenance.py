@@ -63,6 +63,8 @@ class Csat(RatioKpi):
     description = _("Share of CSAT answers scoring 4 or 5 on the 1–5 scale.")
     stage = "maintenance"
     unit = "percent"
+    direction = "higher"
+    record_models = (SurveyResponse,)
     dimensions = ("all", "segment", "team", "owner", "channel")
     # By owner, an answer counts for the agent its ticket is assigned to: CSAT rates the service.
     dimension_paths = {**SURVEY_PATHS, "owner": "ticket__assignee"}
@@ -146,6 +148,8 @@ class Nps(KpiDefinition):
     description = _("Promoters minus detractors among NPS answers, from −100 to 100.")
     stage = "maintenance"
     unit = "score"
+    direction = "higher"
+    record_models = (SurveyResponse,)
     dimensions = ("all", "segment", "team", "owner", "channel")
     dimension_paths = SURVEY_PATHS
     min_sample = SURVEY_MIN_SAMPLE
@@ -224,6 +228,8 @@ class SurveyResponseRate(RatioKpi):
     description = _("Share of survey invitations answered within 14 days.")
     stage = "maintenance"
     unit = "percent"
+    direction = "higher"
+    record_models = (SurveyInvitation,)
     dimensions = ("all", "survey_kind", "team")
     dimension_paths = {"all": None, "survey_kind": "survey__kind", "team": "customer__team"}
     maturity_days = RESPONSE_WINDOW_DAYS
@@ -255,6 +261,8 @@ class RepeatPurchaseRate(FrameRatioKpi):
     description = _("Share of ordering customers who ordered on at least two days of the period.")
     stage = "maintenance"
     unit = "percent"
+    direction = "higher"
+    record_models = (Customer,)
     dimensions = ("all", "segment", "team", "owner", "channel", "rfm_segment", "health_band")
     dimension_paths = customer_paths()
     formula = _(
@@ -291,6 +299,8 @@ class ReturningCustomerRate(FrameRatioKpi):
     description = _("Share of the period's ordering customers who had ordered before.")
     stage = "maintenance"
     unit = "percent"
+    direction = "higher"
+    record_models = (Customer,)
     dimensions = ("all", "segment", "team", "owner", "channel")
     dimension_paths = customer_paths()
     formula = _(
@@ -318,6 +328,8 @@ class ReferralRate(RatioKpi):
     description = _("Share of new customers referred by an existing customer.")
     stage = "maintenance"
     unit = "percent"
+    direction = "higher"
+    record_models = (Customer,)
     dimensions = ("all", "segment", "team", "owner", "channel")
     dimension_paths = customer_paths()
     formula = _(
@@ -342,6 +354,7 @@ class ComplaintRate(FrameRatioKpi):
     stage = "maintenance"
     unit = "percent"
     direction = "lower"
+    record_models = (Ticket, Customer)
     dimensions = ("all", "segment", "team", "channel")
     dimension_paths = customer_paths("customer__")
     denominator_paths = customer_paths()

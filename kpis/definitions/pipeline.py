@@ -48,6 +48,8 @@ class WinRate(RatioKpi):
     description = _("Share of the period's closed deals that were won.")
     stage = "pipeline"
     unit = "percent"
+    direction = "higher"
+    record_models = (Opportunity,)
     dimensions = ("all", "team", "owner")
     dimension_paths = SALES_PATHS
     formula = _(
@@ -72,6 +74,8 @@ class PipelineValue(RatioKpi):
     description = _("Total amount of the deals open at the end of the period.")
     stage = "pipeline"
     unit = "money"
+    direction = "higher"
+    record_models = (Opportunity,)
     dimensions = ("all", "team", "owner")
     dimension_paths = SALES_PATHS
     min_sample = 0
@@ -122,6 +126,8 @@ class SalesCycleDays(DurationKpi):
     description = _("Median days from opportunity creation to a won close.")
     stage = "pipeline"
     unit = "days"
+    direction = "lower"
+    record_models = (Opportunity,)
     seconds_per_unit = 86400
     dimensions = ("all", "team", "owner")
     dimension_paths = SALES_PATHS
@@ -153,6 +159,8 @@ class ActivitiesLogged(RatioKpi):
     description = _("Activities completed in the period.")
     stage = "pipeline"
     unit = "count"
+    direction = "higher"
+    record_models = (Activity,)
     dimensions = ("all", "team", "owner")
     dimension_paths = SALES_PATHS
     min_sample = 0
@@ -249,6 +257,8 @@ class ForecastAccuracy(ForecastKpi):
         "How close the forecast taken at the start of the period came to the amount won: "
         "a forecast equal to it scores 100%; one off by the whole won amount scores 0%."
     )
+    direction = "higher"
+    record_models = (Opportunity,)
     formula = _(
         "1 − |F − W| ÷ W, F = weighted pipeline (Σ amount × probability of the open deals "
         "expected to close in P) of the forecast snapshot taken at P.start, W = Σ amount of "
@@ -286,6 +296,7 @@ class ForecastBias(ForecastKpi):
         "under (below 0 %) the amount won."
     )
     direction = "lower"
+    record_models = (Opportunity,)
     formula = _(
         "(F − W) ÷ W, F = weighted pipeline of the forecast snapshot taken at P.start, W = Σ "
         "amount of opportunities won in P; numerator F − W, denominator W"

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kpis.definitions.base import KpiContext, KpiDefinition, KpiResult, RatioKpi, customer_paths
 from kpis.definitions.frame import customer_frame
+from predictions.models import CustomerPrediction
 from predictions.selectors import predictions_for_kpis
 
 PREDICTION_PATHS = customer_paths("customer__")
@@ -66,6 +67,8 @@ class ExpectedPurchases90d(PredictionKpi):
     )
     stage = "maintenance"
     unit = "count"
+    direction = "higher"
+    record_models = (CustomerPrediction,)
     min_sample = 0
     formula = _(
         "Σ CustomerPrediction.expected_purchases_90d: each customer's BG/NBD conditional "
@@ -91,6 +94,8 @@ class PredictedClv(PredictionKpi):
     )
     stage = "enhancement"
     unit = "money"
+    direction = "higher"
+    record_models = (CustomerPrediction,)
     formula = _(
         "Σ CustomerPrediction.predicted_clv ÷ customers with a prediction; predicted_clv = "
         "Σ_{i=1..12} (E[Y(i months)] − E[Y(i−1 months)]) × E[M | x, m̄] ÷ (1 + d)^i with d = "
@@ -119,6 +124,7 @@ class AtRiskValue(PredictionKpi):
     stage = "retention"
     unit = "money"
     direction = "lower"
+    record_models = (CustomerPrediction,)
     min_sample = 0
     formula = _(
         "Σ CustomerPrediction.predicted_clv of customers with p_alive < "

@@ -34,6 +34,8 @@ class DataCompleteness(RatioKpi):
     description = _("Share of customer records with contact details, an owner and a segment.")
     stage = "quality"
     unit = "percent"
+    direction = "higher"
+    record_models = (Customer,)
     dimensions = ("all", "team", "owner")
     dimension_paths = {"all": None, "team": "team", "owner": "owner"}
     formula = _(

@@ -1,4 +1,5 @@
-"""Retention KPIs: active customers, churn, retention, reactivation and win-back (catalogue §1)."""
+"""Retention KPIs: active customers, churn, retention, net revenue retention, reactivation and
+win-back (catalogue §1)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from kpis.activity import (
     active_at_q,
     churned_at_q,
     churned_in_q,
+    countable_orders,
     reactivated_in_q,
     retained_q,
 )
 from kpis.definitions.base import KpiContext, KpiDefinition, RatioKpi, customer_paths, in_period
 from kpis.definitions.frame import FrameRatioKpi
-from sales.models import RetentionCase
+from kpis.periods import Period
+from sales.models import Order, RetentionCase
 
 CUSTOMER_DIMENSIONS = (
     "all",
@@ -43,6 +46,8 @@ class ActiveCustomers(FrameRatioKpi):
     description = _("Customers active at the end of the period.")
     stage = "retention"
     unit = "count"
+    direction = "higher"
+    record_models = (Customer,)
     dimensions = CUSTOMER_DIMENSIONS
     dimension_paths = customer_paths()
     unique_rows = True  # customers grouped by their own forward foreign keys
@@ -66,6 +71,7 @@ class ChurnRate(FrameRatioKpi):
     stage = "retention"
     unit = "percent"
     direction = "lower"
+    record_models = (Customer,)
     dimensions = CUSTOMER_DIMENSIONS
     dimension_paths = customer_paths()
     unique_rows = True  # customers grouped by their own forward foreign keys
@@ -97,6 +103,8 @@ class RetentionRate(FrameRatioKpi):
     description = _("Share of the customers active at the start still active at the end.")
     stage = "retention"
     unit = "percent"
+    direction = "higher"
+    record_models = (Customer,)
     dimensions = CUSTOMER_DIMENSIONS
     dimension_paths = customer_paths()
     unique_rows = True  # customers grouped by their own forward foreign keys
@@ -129,6 +137,8 @@ class ReactivationRate(FrameRatioKpi):
     description = _("Share of churned customers who ordered again in the period.")
     stage = "retention"
     unit = "percent"
+    direction = "higher"
+    record_models = (Customer,)
     dimensions = CUSTOMER_DIMENSIONS
     dimension_paths = customer_paths()
     unique_rows = True  # customers grouped by their own forward foreign keys
@@ -148,6 +158,54 @@ class ReactivationRate(FrameRatioKpi):
         return Customer.objects.filter(reactivated_in_q(ctx.start, ctx.end, ctx.rules))
 
 
+class NetRevenueRetention(RatioKpi):
+    """net_revenue_retention = revenue in P of the customers active at P.start ÷ their revenue in
+    the previous period."""
+
+    key = "net_revenue_retention"
+    name = _("Net revenue retention")
+    description = _(
+        "Revenue of the customers active at the start of the period, against what the same "
+        "customers spent in the period before."
+    )
+    stage = "retention"
+    unit = "percent"
+    direction = "higher"
+    record_models = (Order,)
+    dimensions = CUSTOMER_DIMENSIONS
+    dimension_paths = customer_paths("customer__")
+    formula = _(
+        "Σ net_amount of non-cancelled orders in P ÷ Σ net_amount of non-cancelled orders in the "
+        "previous period (P − 1, same granularity), both over the customers active at P.start"
+    )
+    period_rule = ACTIVITY_RULE
+    edge_cases = _(
+        "Customers acquired in P are in neither part. Expansion counts: above 100 % when the "
+        "retained customers spend more. No revenue from them in P − 1 → n/a. The sample size is "
+        "their orders in P − 1."
+    )
+
+    def customers_at_start(self, ctx: KpiContext) -> QuerySet[Customer]:
+        return Customer.objects.filter(active_at_q(ctx.start, ctx.rules))
+
+    def numerator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
+        return countable_orders().filter(
+            in_period("ordered_at", ctx), customer__in=self.customers_at_start(ctx)
+        )
+
+    def denominator_queryset(self, ctx: KpiContext) -> QuerySet[Any]:
+        start, end = Period(ctx.granularity, ctx.period_start).previous().datetime_range()
+        return countable_orders().filter(
+            ordered_at__gte=start, ordered_at__lt=end, customer__in=self.customers_at_start(ctx)
+        )
+
+    def numerator_aggregate(self) -> Any:
+        return Sum("net_amount")
+
+    def denominator_aggregate(self) -> Any:
+        return Sum("net_amount")
+
+
 CASE_PATHS: dict[str, str | None] = {"all": None, "team": "customer__team", "owner": "owner"}
 
 
@@ -165,6 +223,8 @@ class WinbackRate(RatioKpi):
     description = _("Share of closed retention cases that kept the customer.")
     stage = "retention"
     unit = "percent"
+    direction = "higher"
+    record_models = (RetentionCase,)
     dimensions = ("all", "team", "owner")
     dimension_paths = CASE_PATHS
     formula = _("retention cases closed in P with outcome retained ÷ retention cases closed in P")
@@ -187,6 +247,7 @@ class RetentionCost(RatioKpi):
     stage = "retention"
     unit = "money"
     direction = "lower"
+    record_models = (RetentionCase,)
     dimensions = ("all", "team", "owner")
     dimension_paths = CASE_PATHS
     formula = _(
@@ -210,6 +271,7 @@ DEFINITIONS: tuple[KpiDefinition, ...] = (
     ActiveCustomers(),
     ChurnRate(),
     RetentionRate(),
+    NetRevenueRetention(),
     ReactivationRate(),
     WinbackRate(),
     RetentionCost(),

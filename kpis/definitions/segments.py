@@ -54,6 +54,8 @@ class FirstToRepeatRate(FrameRatioKpi):
     description = _("Share of the first-time buyers at the start who ordered again in the period.")
     stage = "maintenance"
     unit = "percent"
+    direction = "higher"
+    record_models = (Customer,)
     dimensions = SEGMENT_KPI_DIMENSIONS
     dimension_paths = customer_paths()
     unique_rows = True
@@ -82,6 +84,8 @@ class DormantReactivatedRate(FrameRatioKpi):
     description = _("Share of the customers dormant at the start who ordered in the period.")
     stage = "retention"
     unit = "percent"
+    direction = "higher"
+    record_models = (Customer,)
     dimensions = SEGMENT_KPI_DIMENSIONS
     dimension_paths = customer_paths()
     unique_rows = True
@@ -119,6 +123,8 @@ class HighFrequencyRetainedRate(FrameRatioKpi):
     )
     stage = "retention"
     unit = "percent"
+    direction = "higher"
+    record_models = (Customer,)
     dimensions = SEGMENT_KPI_DIMENSIONS
     dimension_paths = customer_paths()
     unique_rows = True

@@ -52,6 +52,8 @@ class FirstResponseTime(DurationKpi):
     name = _("First response time")
     description = _("Median business minutes until a human agent first replied publicly.")
     stage = "service"
+    direction = "lower"
+    record_models = (Ticket,)
     dimensions = TICKET_DIMENSIONS
     dimension_paths = TICKET_PATHS
     formula = _(
@@ -87,6 +89,8 @@ class ResolutionTime(DurationKpi):
     name = _("Resolution time")
     description = _("Median business minutes from creation to the final solve.")
     stage = "service"
+    direction = "lower"
+    record_models = (Ticket,)
     dimensions = TICKET_DIMENSIONS
     dimension_paths = TICKET_PATHS
     formula = _(
@@ -118,6 +122,8 @@ class SlaFirstResponseAttainment(RatioKpi):
     description = _("Share of first-reply SLA targets due in the period that were met.")
     stage = "service"
     unit = "percent"
+    direction = "higher"
+    record_models = (Ticket,)
     dimensions = TICKET_DIMENSIONS
     dimension_paths = TICKET_PATHS
     formula = _(
@@ -149,6 +155,8 @@ class SlaResolutionAttainment(SlaFirstResponseAttainment):
     key = "sla_resolution_attainment"
     name = _("SLA attainment: resolution")
     description = _("Share of resolution SLA targets due in the period that were met.")
+    direction = "higher"
+    record_models = (Ticket,)
     formula = _(
         "tickets with resolution_due_at in P and sla_resolution_met = true ÷ tickets with "
         "resolution_due_at in P that are decided (met known, or the due time has passed)"
@@ -167,6 +175,7 @@ class ReopenRate(RatioKpi):
     stage = "service"
     unit = "percent"
     direction = "lower"
+    record_models = (Ticket,)
     dimensions = TICKET_DIMENSIONS
     dimension_paths = TICKET_PATHS
     formula = _("tickets solved in P with reopen_count ≥ 1 ÷ tickets solved in P")
@@ -189,6 +198,8 @@ class OneTouchRate(RatioKpi):
     description = _("Share of solved tickets resolved with at most one public agent reply.")
     stage = "service"
     unit = "percent"
+    direction = "higher"
+    record_models = (Ticket,)
     dimensions = TICKET_DIMENSIONS
     dimension_paths = TICKET_PATHS
     formula = _("tickets solved in P with public_agent_replies < 2 ÷ tickets solved in P")
@@ -230,6 +241,8 @@ class EngagementRate(FrameRatioKpi):
     description = _("Share of active customers with a logged interaction in the period.")
     stage = "service"
     unit = "percent"
+    direction = "higher"
+    record_models = (Customer,)
     dimensions = ("all", "segment", "team", "owner", "channel")
     dimension_paths = customer_paths()
     formula = _(

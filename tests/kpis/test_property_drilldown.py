@@ -46,6 +46,7 @@ CHECKED: dict[str, tuple[str | None, str | None]] = {
     "orders": ("numerator", None),
     "revenue": ("sample_size", None),  # the orders behind the sum
     "customers_new": ("numerator", None),
+    "net_revenue_retention": (None, "sample_size"),  # the previous period's orders behind the sum
 }
 KPI_KEYS = list(CHECKED)
 # KPI_PROPERTY_SHRINK=0 reports the first failing company at once (shrinking one takes minutes).
