@@ -151,6 +151,9 @@ class CustomerFrame:
             | Q(GreaterThan(local_day, F("customer__contract_end_date")))
         )
         in_p = Q(ordered_at__gte=ctx.start)
+        previous_start, _previous_end = previous_period(ctx.granularity, ctx.period_start)
+        in_previous = Q(ordered_at__gte=to_datetime_range(previous_start, ctx.period_start)[0])
+        in_previous &= Q(ordered_at__lt=ctx.start)
         trailing = Q(ordered_at__gte=self.instants[0])
         aggregates: dict[str, Any] = {
             f"l{index}": Max("ordered_at", filter=after_churn & Q(ordered_at__lt=instant))
@@ -162,6 +165,9 @@ class CustomerFrame:
             "day_min": Min(local_day, filter=in_p),
             "day_max": Max(local_day, filter=in_p),
             "revenue_p": Sum("net_amount", filter=in_p),
+            # The previous period of the same granularity (net revenue retention).
+            "orders_prev": Count("pk", filter=in_previous),
+            "revenue_prev": Sum("net_amount", filter=in_previous),
             "revenue_e": Sum("net_amount"),
             "orders_12": Count("pk", filter=trailing),
             "revenue_12": Sum("net_amount", filter=trailing),
@@ -373,6 +379,8 @@ class CustomerFrame:
         select += [
             "COALESCE(o.orders_p, 0) AS orders_p",
             "COALESCE(o.revenue_p, 0) AS revenue_p",
+            "COALESCE(o.orders_prev, 0) AS orders_prev",
+            "COALESCE(o.revenue_prev, 0) AS revenue_prev",
             "COALESCE(o.revenue_e, 0) AS revenue_e",
             "COALESCE(o.orders_12, 0) AS orders_12",
             "COALESCE(o.revenue_12, 0) AS revenue_12",
@@ -425,6 +433,11 @@ class CustomerFrame:
             "repeat": "SUM(repeat_p)",
             "active_during": f"SUM({during})",
             "revenue_active_end": f"SUM(CASE WHEN {a_e} = 1 THEN revenue_e ELSE 0 END)",
+            # The customers active at P.start: their orders and revenue in P and in P − 1.
+            "orders_p_active_start": f"SUM(CASE WHEN {a_s} = 1 THEN orders_p ELSE 0 END)",
+            "revenue_p_active_start": f"SUM(CASE WHEN {a_s} = 1 THEN revenue_p ELSE 0 END)",
+            "orders_prev_active_start": f"SUM(CASE WHEN {a_s} = 1 THEN orders_prev ELSE 0 END)",
+            "revenue_prev_active_start": f"SUM(CASE WHEN {a_s} = 1 THEN revenue_prev ELSE 0 END)",
             "revenue_12": "SUM(revenue_12)",
             "orders_12": "SUM(orders_12)",
             "customers_12": "SUM(CASE WHEN orders_12 > 0 THEN 1 ELSE 0 END)",
@@ -638,6 +651,10 @@ class FrameRatioKpi(RatioKpi):
     frame_numerator: ClassVar[str]
     frame_denominator: ClassVar[str | None] = None
     frame_money_numerator: ClassVar[bool] = False
+    # Money over money (e.g. revenue ÷ revenue): the measures counting each part's rows. A value
+    # is stored where either part has rows, as RatioKpi's union of groups; the denominator's rows
+    # are the sample size.
+    frame_money_parts: ClassVar[tuple[str, str] | None] = None
     # Without a denominator: the measure counting the numerator's rows (sample size; a value
     # without rows has no result), when it is not the numerator itself (e.g. a revenue sum).
     frame_rows: ClassVar[str | None] = None
@@ -668,6 +685,8 @@ class FrameRatioKpi(RatioKpi):
                     numerator = to_decimal(int(row[self.frame_numerator] or 0))
                 results.append(KpiResult(dimension, key, numerator, None, numerator, count))
             return results
+        if self.frame_money_parts is not None:
+            return self._money_ratio(stats, dimension, *self.frame_money_parts)
         outside = self.frame_numerators(ctx, dimension)
         keys = {key for key, row in stats.items() if row[self.frame_denominator]}
         if dimension == "all":
@@ -692,6 +711,34 @@ class FrameRatioKpi(RatioKpi):
                     denominator=denominator,
                     value=ratio(numerator, denominator, self.scale),
                     sample_size=count,
+                )
+            )
+        return results
+
+    def _money_ratio(
+        self,
+        stats: dict[str, dict[str, Any]],
+        dimension: str,
+        numerator_rows: str,
+        denominator_rows: str,
+    ) -> list[KpiResult]:
+        assert self.frame_denominator is not None
+        keys = {key for key, row in stats.items() if row[numerator_rows] or row[denominator_rows]}
+        if dimension == "all":
+            keys.add("")
+        results = []
+        for key in sorted(keys):
+            row = stats.get(key, {})
+            numerator = to_decimal(money(row.get(self.frame_numerator)))
+            denominator = to_decimal(money(row.get(self.frame_denominator)))
+            results.append(
+                KpiResult(
+                    dimension,
+                    key,
+                    numerator=numerator,
+                    denominator=denominator,
+                    value=ratio(numerator, denominator, self.scale),
+                    sample_size=int(row.get(denominator_rows) or 0),
                 )
             )
         return results

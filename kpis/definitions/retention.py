@@ -158,7 +158,7 @@ class ReactivationRate(FrameRatioKpi):
         return Customer.objects.filter(reactivated_in_q(ctx.start, ctx.end, ctx.rules))
 
 
-class NetRevenueRetention(RatioKpi):
+class NetRevenueRetention(FrameRatioKpi):
     """net_revenue_retention = revenue in P of the customers active at P.start ÷ their revenue in
     the previous period."""
 
@@ -184,6 +184,11 @@ class NetRevenueRetention(RatioKpi):
         "retained customers spend more. No revenue from them in P − 1 → n/a. The sample size is "
         "their orders in P − 1."
     )
+
+    # The figures from the customer frame's one pass (each customer's revenue in P and P − 1);
+    # the querysets below are the drill-down's, held to the same figures by the tests.
+    frame_numerator, frame_denominator = "revenue_p_active_start", "revenue_prev_active_start"
+    frame_money_parts = ("orders_p_active_start", "orders_prev_active_start")
 
     def customers_at_start(self, ctx: KpiContext) -> QuerySet[Customer]:
         return Customer.objects.filter(active_at_q(ctx.start, ctx.rules))
