@@ -39,7 +39,8 @@ from kpis.models import (
     Target,
     WeightVersion,
 )
-from kpis.targets import progress_of, target_sentence, targets_with_values
+from kpis.selectors import targets_with_values
+from kpis.targets import progress_of, target_sentence
 from kpis.weight_forms import HEALTH_LABELS, HEALTH_UNITS, to_display, unit_suffix
 
 

@@ -68,13 +68,12 @@ from kpis.models import (
 from kpis.page_queries import FILTER_LABELS
 from kpis.periods import period_label
 from kpis.priorities import priority_ranks
-from kpis.selectors import kpi_scope_for
+from kpis.selectors import kpi_scope_for, snapshot_value_history, snapshots_at, targets_progress
 from kpis.targets import (
     kpi_direction,
     kpi_is_known,
     period_end_of,
     period_shift,
-    targets_progress,
 )
 
 OPEN_STATES = (Alert.State.FIRING, Alert.State.ACKNOWLEDGED)
@@ -254,18 +253,12 @@ def _rule_histories(
     if not watching:
         return {}
     histories: dict[tuple[str, str, str], list[Decimal]] = {}
-    for kpi, dimension, dimension_value, value in (
-        KpiSnapshot.objects.filter(
-            granularity=granularity,
-            kpi__in={rule.kpi for rule in watching},
-            dimension__in={rule.dimension for rule in watching},
-            period_start__gte=period_shift(granularity, period_start, -UNUSUAL_WINDOW),
-            period_start__lt=period_start,
-            low_sample=False,
-            value__isnull=False,
-        )
-        .order_by("period_start")
-        .values_list("kpi", "dimension", "dimension_value", "value")
+    for kpi, dimension, dimension_value, value in snapshot_value_history(
+        granularity=granularity,
+        kpis={rule.kpi for rule in watching},
+        dimensions={rule.dimension for rule in watching},
+        since=period_shift(granularity, period_start, -UNUSUAL_WINDOW),
+        before=period_start,
     ):
         if value is not None:  # filtered above; the column is nullable
             histories.setdefault((kpi, dimension, dimension_value), []).append(value)
@@ -289,11 +282,11 @@ def alerts_evaluate(
     previous_start = period_shift(granularity, period_start, -1)
     snapshots = {
         (s.kpi, s.period_start, s.dimension, s.dimension_value): s
-        for s in KpiSnapshot.objects.filter(
+        for s in snapshots_at(
             granularity=granularity,
-            period_start__in=[period_start, previous_start],
-            kpi__in={rule.kpi for rule in rules},
-            dimension__in={rule.dimension for rule in rules},
+            period_starts=[period_start, previous_start],
+            kpis={rule.kpi for rule in rules},
+            dimensions={rule.dimension for rule in rules},
         )
     }
     targets = _rule_targets(rules, granularity, period_start)

@@ -40,10 +40,10 @@ from kpis.config_forms import (
     unit_hints,
 )
 from kpis.definitions.base import dimension_labels
-from kpis.models import Alert, AlertRule, Granularity, KpiSnapshot, Target
+from kpis.models import Alert, AlertRule, Granularity, Target
 from kpis.page_queries import FILTER_LABELS
 from kpis.periods import local_today, period_bounds, period_label
-from kpis.selectors import cells_in_scope, kpi_scope_for
+from kpis.selectors import cells_in_scope, kpi_scope_for, snapshot_cell, targets_progress
 from kpis.targets import (
     period_shift,
     target_create,
@@ -51,7 +51,6 @@ from kpis.targets import (
     target_sentence,
     target_status,
     target_update,
-    targets_progress,
 )
 
 
@@ -178,17 +177,14 @@ def _form_sentence(form: TargetForm) -> str:
 
 def _sentence(fields: dict[str, Any]) -> str:
     baseline_start = period_shift(fields["granularity"], fields["period_start"], -1)
-    baseline = (
-        KpiSnapshot.objects.filter(
-            kpi=fields["kpi"],
-            granularity=fields["granularity"],
-            period_start=baseline_start,
-            dimension=fields["dimension"],
-            dimension_value=fields["dimension_value"],
-        )
-        .values_list("value", flat=True)
-        .first()
+    stored = snapshot_cell(
+        kpi=fields["kpi"],
+        granularity=fields["granularity"],
+        period_start=baseline_start,
+        dimension=fields["dimension"],
+        dimension_value=fields["dimension_value"],
     )
+    baseline = stored.value if stored is not None else None
     return target_sentence(
         kpi=fields["kpi"],
         granularity=fields["granularity"],

@@ -48,11 +48,11 @@ from kpis.models import (
     IndexContribution,
     IndexSnapshot,
     IndicatorWeight,
-    KpiSnapshot,
     LifecycleGroup,
     Normalisation,
     WeightVersion,
 )
+from kpis.selectors import company_snapshot_values, snapshot_period_starts
 from kpis.targets import kpi_direction, kpi_is_known, period_end_of
 
 HUNDRED = Decimal(100)
@@ -299,13 +299,7 @@ def readings_for(
     """KPI readings at dimension `all` for several periods, in one query."""
     starts = list(period_starts)
     result: dict[dt.date, dict[str, Reading]] = {start: {} for start in starts}
-    rows = KpiSnapshot.objects.filter(
-        granularity=granularity,
-        period_start__in=starts,
-        dimension="all",
-        dimension_value="",
-        kpi__in=list(kpis),
-    ).values_list("period_start", "kpi", "value", "low_sample")
+    rows = company_snapshot_values(granularity=granularity, period_starts=starts, kpis=kpis)
     for period_start, kpi, value, low_sample in rows:
         reason = "n/a" if value is None else ("low_sample" if low_sample else "")
         result[period_start][kpi] = Reading(value, reason)
@@ -391,11 +385,8 @@ class PreviewRow:
 
 def preview_periods(*, granularity: str = Granularity.QUARTER, count: int = 4) -> list[dt.date]:
     """The latest `count` periods that have KPI snapshots, oldest first."""
-    starts = (
-        KpiSnapshot.objects.filter(granularity=granularity, dimension="all")
-        .values_list("period_start", flat=True)
-        .distinct()
-        .order_by("-period_start")[:count]
+    starts = snapshot_period_starts(
+        granularity=granularity, dimension="all", newest_first=True, limit=count
     )
     return sorted(starts)
 

@@ -34,8 +34,8 @@ from kpis.periods import (
     period_bounds,
     period_label,
 )
-from kpis.selectors import kpi_scope_for
-from kpis.targets import TargetProgress, period_shift, targets_progress
+from kpis.selectors import kpi_scope_for, targets_progress
+from kpis.targets import TargetProgress, period_shift
 
 TREND_PERIODS = 12
 STAGE_TITLES = {

@@ -18,13 +18,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
 from audit.context import actor_context
 from crm.templatetags.pulse import kpi_value
 from kpis import charts
-from kpis.models import Direction, Granularity, IndicatorWeight, KpiSnapshot, Target
+from kpis.models import Direction, Granularity, Target
 from kpis.periods import Period, period_label, shift_date
 
 # Catalogue §2 keys, so validation works before (or without) the definitions registry.
@@ -310,25 +309,6 @@ def _progress(
     return (goal / current if current else Decimal(1)), achieved
 
 
-def targets_with_values(queryset: QuerySet[Target]) -> QuerySet[Target]:
-    """Targets annotated with `baseline_value` and `current_value` from their snapshots."""
-    cell = {
-        "kpi": OuterRef("kpi"),
-        "granularity": OuterRef("granularity"),
-        "dimension": OuterRef("dimension"),
-        "dimension_value": OuterRef("dimension_value"),
-    }
-    snapshots = KpiSnapshot.objects.filter(**cell)
-    return queryset.annotate(
-        baseline_value=Subquery(
-            snapshots.filter(period_start=OuterRef("baseline_period_start")).values("value")[:1]
-        ),
-        current_value=Subquery(
-            snapshots.filter(period_start=OuterRef("period_start")).values("value")[:1]
-        ),
-    )
-
-
 def progress_of(
     target: Target, *, baseline: Decimal | None, current: Decimal | None, direction: str = ""
 ) -> TargetProgress:
@@ -348,55 +328,6 @@ def progress_of(
         achieved=achieved,
         direction=direction,
     )
-
-
-def targets_progress(*, targets: list[Target]) -> list[TargetProgress]:
-    """Resolved value and progress of many targets, reading snapshots in one query."""
-    if not targets:
-        return []
-    cells = {
-        (t.kpi, t.granularity, day, t.dimension, t.dimension_value)
-        for t in targets
-        for day in (t.period_start, t.baseline_period_start)
-        if day is not None
-    }
-    values = {
-        (s.kpi, s.granularity, s.period_start, s.dimension, s.dimension_value): s
-        for s in KpiSnapshot.objects.filter(
-            kpi__in={cell[0] for cell in cells},
-            period_start__in={cell[2] for cell in cells},
-            dimension__in={cell[3] for cell in cells},
-        )
-    }
-    # Directions from the active index configuration where the KPI is an indicator.
-    configured = dict(
-        IndicatorWeight.objects.filter(
-            version__status="active", kpi__in={t.kpi for t in targets}
-        ).values_list("kpi", "direction")
-    )
-    result = []
-    for target in targets:
-        cell = (target.kpi, target.granularity)
-        dims = (target.dimension, target.dimension_value)
-        baseline_row = (
-            values.get((*cell, target.baseline_period_start, *dims))
-            if target.baseline_period_start
-            else None
-        )
-        current_row = values.get((*cell, target.period_start, *dims))
-        result.append(
-            progress_of(
-                target,
-                baseline=baseline_row.value if baseline_row else None,
-                current=current_row.value if current_row else None,
-                direction=configured.get(target.kpi, ""),
-            )
-        )
-    return result
-
-
-def target_progress(*, target: Target) -> TargetProgress:
-    return targets_progress(targets=[target])[0]
 
 
 # --- what a person reads: the target sentence and honest progress ---------------------------

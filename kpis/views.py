@@ -59,15 +59,19 @@ from kpis.priorities import priority_ranks
 from kpis.recompute import kpi_recompute_start, kpi_recompute_status
 from kpis.selectors import (
     KpiScope,
+    cell_snapshots,
     cells_in_scope,
     chart_alert_thresholds,
     dimension_not_broken_down,
     drilldown_records_visible_to,
     kpi_figure,
     kpi_freshness,
+    kpi_has_snapshots,
     kpi_scope_for,
     series_figure,
     shown_period,
+    snapshot_cell,
+    target_progress_list,
 )
 from kpis.weight_selectors import index_chart_datasets, index_history
 
@@ -304,21 +308,14 @@ def _page(
 
 
 def _targets_by_kpi(filters: KpiFilters) -> dict[tuple[str, dt.date], Any]:
-    """Target progress of the filtered cell, keyed (kpi, period start); {} before C2's models."""
-    try:
-        from kpis.models import Target
-        from kpis.targets import targets_progress
-    except ImportError:
-        return {}
-    targets = list(
-        Target.objects.filter(
-            granularity=filters.granularity,
-            dimension=filters.dimension,
-            dimension_value=filters.value,
-            period_start__gte=filters.first_period,
-        )
+    """Target progress of the filtered cell, keyed (kpi, period start)."""
+    progress = target_progress_list(
+        granularity=filters.granularity,
+        dimension=filters.dimension,
+        dimension_value=filters.value,
+        since=filters.first_period,
     )
-    return {(p.target.kpi, p.target.period_start): p for p in targets_progress(targets=targets)}
+    return {(p.target.kpi, p.target.period_start): p for p in progress}
 
 
 def _open_alerts(filters: KpiFilters) -> dict[str, Any]:
@@ -736,18 +733,20 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
     scope_unavailable = unsupported and not scope.is_organisation
     if unsupported and not scope_unavailable:
         dimension, value = "all", ""
-    snapshots = (
-        KpiSnapshot.objects.filter(
-            kpi=key,
-            granularity=filters.granularity,
-            dimension=dimension,
-            dimension_value=value,
-            period_start__gte=filters.first_period,
+    rows = (
+        []
+        if scope_unavailable
+        else list(
+            cell_snapshots(
+                kpis=[key],
+                granularity=filters.granularity,
+                dimension=dimension,
+                value=value,
+                first=filters.first_period,
+                last=filters.period,
+            )
         )
-        .filter(period_start__lte=filters.period or dt.date.max)
-        .order_by("period_start")
     )
-    rows = [] if scope_unavailable else list(snapshots)
     has_records = type(definition).records is not _base_records()
     breakdown_dims = [
         d
@@ -865,13 +864,13 @@ def kpi_drilldown(request: HttpRequest, key: str) -> HttpResponse:
     rows: list[page_queries.RecordRow] = []
     total = None
     if period is not None:
-        stored = KpiSnapshot.objects.filter(
+        stored = snapshot_cell(
             kpi=key,
             granularity=filters.granularity,
             period_start=period,
             dimension=dimension,
             dimension_value=value,
-        ).first()
+        )
         records = snapshot_drilldown(
             kpi=key,
             granularity=filters.granularity,
@@ -996,7 +995,7 @@ class KpiChartView(KpiAccessMixin, ChartCsvMixin, BaseLineChartView):
             last=self.last,
         )
         known = key in charts.FEATURED_KPIS or charts.is_registered(key)
-        if not self.lines and not known and not KpiSnapshot.objects.filter(kpi=key).exists():
+        if not self.lines and not known and not kpi_has_snapshots(kpi=key):
             raise Http404
         self.target_line = self._target_line(key) if request.GET.get("targets") else None
         self.thresholds = (
@@ -1019,23 +1018,16 @@ class KpiChartView(KpiAccessMixin, ChartCsvMixin, BaseLineChartView):
     def _target_line(self, key: str) -> list[Decimal | None] | None:
         if not self.axis:
             return None
-        try:
-            from kpis.models import Target
-            from kpis.targets import targets_progress
-        except ImportError:
-            return None
-        targets = list(
-            Target.objects.filter(
-                kpi=key,
-                granularity=self.granularity,
-                dimension=self.dimension,
-                dimension_value=self.value or "",
-                period_start__in=self.axis,
-            )
+        progress = target_progress_list(
+            kpis=[key],
+            granularity=self.granularity,
+            dimension=self.dimension,
+            dimension_value=self.value or "",
+            period_starts=self.axis,
         )
-        if not targets:
+        if not progress:
             return None
-        goals = {p.target.period_start: p.resolved_value for p in targets_progress(targets=targets)}
+        goals = {p.target.period_start: p.resolved_value for p in progress}
         unit = self.presentation.unit
         return [charts.display_value(goals.get(start), unit) for start in self.axis]
 
@@ -1875,25 +1867,15 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
             dimension=by,
             period_start=latest,
         )
-        progress = {}
-        try:
-            from kpis.models import Target
-            from kpis.targets import targets_progress
-
-            targets = list(
-                Target.objects.filter(
-                    granularity=filters.granularity,
-                    dimension=by,
-                    period_start=latest,
-                    kpi__in=LEADERBOARD_KPIS,
-                )
+        progress = {
+            (p.target.kpi, p.target.dimension_value): p
+            for p in target_progress_list(
+                granularity=filters.granularity,
+                dimension=by,
+                period_starts=[latest],
+                kpis=LEADERBOARD_KPIS,
             )
-            progress = {
-                (p.target.kpi, p.target.dimension_value): p
-                for p in targets_progress(targets=targets)
-            }
-        except ImportError:
-            pass
+        }
         by_cell = {
             (k, v): r
             for (k, v), r in by_cell.items()

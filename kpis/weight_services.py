@@ -24,8 +24,9 @@ from kpis.index import (
     weight_version_activate,
     weight_version_require_draft,
 )
-from kpis.models import IndicatorWeight, KpiSnapshot, WeightVersion
+from kpis.models import IndicatorWeight, WeightVersion
 from kpis.periods import current_period
+from kpis.selectors import snapshot_periods_of
 from kpis.weight_selectors import missing_snapshot_periods
 from kpis.weight_tasks import JOB_COMPUTE, JOB_RESTATE, weights_job_run, weights_job_save
 
@@ -78,13 +79,7 @@ def weight_preview_snapshots_compute(
 def stored_index_periods(version: WeightVersion) -> list[tuple[str, dt.date]]:
     """Every (granularity, period) with stored KPIs of the version: what a restatement rescores."""
     kpis = IndicatorWeight.objects.filter(version=version).values_list("kpi", flat=True)
-    rows = (
-        KpiSnapshot.objects.filter(dimension="all", kpi__in=kpis)
-        .values_list("granularity", "period_start")
-        .distinct()
-        .order_by("granularity", "period_start")
-    )
-    return list(rows)
+    return snapshot_periods_of(kpis=kpis)
 
 
 @actor_context

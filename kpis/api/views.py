@@ -32,6 +32,7 @@ from kpis.selectors import (
     drilldown_records_visible_to,
     kpi_scope_for,
     snapshot_drilldown,
+    snapshots_visible_to,
 )
 
 
@@ -87,7 +88,7 @@ class KpiSnapshotViewSet(DomainReadOnlyViewSet):
 
     def visible_queryset(self) -> QuerySet:
         # The cells of the user's KPI scope, as on the KPI pages (kpi_scope_for).
-        return cells_in_scope(super().visible_queryset(), kpi_scope_for(self.request.user))
+        return snapshots_visible_to(self.request.user)
 
     @extend_schema(
         parameters=[PART_PARAMETER],

@@ -7,12 +7,11 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from kpis.models import KpiSnapshot, Target
+from kpis.selectors import target_progress, targets_progress
 from kpis.targets import (
     period_end_of,
     target_create,
-    target_progress,
     target_update,
-    targets_progress,
 )
 
 pytestmark = pytest.mark.django_db
