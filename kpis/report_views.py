@@ -49,8 +49,8 @@ from kpis.reports import (
     period_report_build,
     report_scope_clean,
     scopes_allowed,
-    stage_title,
 )
+from kpis.selectors import stage_title
 
 ANNOTATIONS_PAGE_SIZE = 25
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from celery.schedules import crontab
 from django.db.models import Max, Model, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from django_celery_beat.models import PeriodicTask
 
 from crm.roles import is_admin
@@ -19,7 +20,7 @@ from customers.models import Customer
 from customers.selectors import customers_visible_to
 from kpis.definitions import registry
 from kpis.definitions.base import KpiContext
-from kpis.models import AlertRule, IndicatorWeight, KpiRun, KpiSnapshot, Target
+from kpis.models import Alert, AlertRule, IndicatorWeight, KpiRun, KpiSnapshot, Target
 from kpis.periods import (
     Period,
     days_begun,
@@ -62,6 +63,24 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "low_sample",
     "provisional",
 )
+
+
+# What a reader calls each lifecycle stage (cards, digests, the period report); "other" holds
+# figures of keys the registry does not know.
+STAGE_TITLES = {
+    "acquisition": gettext_lazy("Acquisition"),
+    "maintenance": gettext_lazy("Maintenance"),
+    "enhancement": gettext_lazy("Enhancement"),
+    "retention": gettext_lazy("Retention"),
+    "service": gettext_lazy("Service"),
+    "pipeline": gettext_lazy("Sales pipeline"),
+    "quality": gettext_lazy("Data quality"),
+    "other": gettext_lazy("Other"),
+}
+
+
+def stage_title(stage: str) -> str:
+    return str(STAGE_TITLES.get(stage, stage))
 
 
 def snapshot_list(
@@ -725,6 +744,11 @@ class KpiFigure:
     comparison: str
     baseline: Decimal | None = None
     baseline_start: dt.date | None = None
+    # The previous period's snapshot, whatever the comparison (a report prints its value).
+    previous: KpiSnapshot | None = None
+    target: TargetProgress | None = None
+    # The cell's open alert (firing outranks acknowledged), where the reader asked for it.
+    alert: Alert | None = None
 
     @property
     def value(self) -> Decimal | None:
@@ -765,8 +789,11 @@ def kpi_figure(
     snapshot: KpiSnapshot | None,
     previous: KpiSnapshot | None,
     now: dt.datetime | None = None,
+    target: TargetProgress | None = None,
+    alert: Alert | None = None,
 ) -> KpiFigure:
-    """The figure of `snapshot` (the period starting `period_start`) against its comparison."""
+    """The figure of `snapshot` (the period starting `period_start`) against its comparison,
+    with the cell's target and open alert as given."""
     now = now or timezone.now()
     start, end = period_bounds(granularity, period_start)
     _start_at, end_at = to_datetime_range(start, end)
@@ -780,6 +807,9 @@ def kpi_figure(
         elapsed_days=None,
         period_days=period_days(start, end),
         comparison=COMPARE_NONE,
+        previous=previous,
+        target=target,
+        alert=alert,
     )
     if is_open:
         stored = (snapshot.details or {}).get("like_for_like") if snapshot is not None else None
@@ -818,6 +848,82 @@ def series_figure(
         previous=by_start.get(previous_start),
         now=now,
     )
+
+
+def open_alerts_by_kpi(*, granularity: str, dimension: str, value: str) -> dict[str, Alert]:
+    """The open alert (firing or acknowledged) of each KPI of one cell; firing outranks
+    acknowledged (1 query)."""
+    alerts = Alert.objects.filter(
+        state__in=[Alert.State.FIRING, Alert.State.ACKNOWLEDGED],
+        granularity=granularity,
+        rule__dimension=dimension,
+        rule__dimension_value=value,
+    ).select_related("rule")
+    by_kpi: dict[str, Alert] = {}
+    for alert in alerts:
+        current = by_kpi.get(alert.rule.kpi)
+        if current is None or alert.state == Alert.State.FIRING:
+            by_kpi[alert.rule.kpi] = alert
+    return by_kpi
+
+
+def cell_figures(
+    *,
+    keys: Iterable[str],
+    granularity: str,
+    period_start: dt.date,
+    dimension: str,
+    value: str,
+    snapshots: Mapping[tuple[str, dt.date], KpiSnapshot],
+    with_alerts: bool = True,
+    now: dt.datetime | None = None,
+) -> dict[str, KpiFigure]:
+    """The figure of each KPI of one cell in one period: its snapshot, the previous period's,
+    the change, its target's progress and (`with_alerts`) its open alert — what the overview's
+    cards, the digest and the period report show.
+
+    `snapshots` are the cell's rows by (kpi, period start), which callers read once for their
+    charts too; this reads the targets (3 queries) and the open alerts (1 query).
+    """
+    keys = list(keys)
+    previous_start = previous_period(granularity, period_start)[0]
+    targets = {
+        progress.target.kpi: progress
+        for progress in target_progress_list(
+            granularity=granularity,
+            dimension=dimension,
+            dimension_value=value,
+            kpis=keys,
+            period_starts=[period_start],
+        )
+    }
+    alerts = (
+        open_alerts_by_kpi(granularity=granularity, dimension=dimension, value=value)
+        if with_alerts
+        else {}
+    )
+    return {
+        key: kpi_figure(
+            granularity=granularity,
+            period_start=period_start,
+            snapshot=snapshots.get((key, period_start)),
+            previous=snapshots.get((key, previous_start)),
+            now=now,
+            target=targets.get(key),
+            alert=alerts.get(key),
+        )
+        for key in keys
+    }
+
+
+def series_snapshots(series: Iterable[Any]) -> dict[tuple[str, dt.date], KpiSnapshot]:
+    """The stored rows of `charts.KpiSeries` by (kpi, period start), for `cell_figures`."""
+    return {
+        (item.key, start): snapshot
+        for item in series
+        for start, snapshot in zip(item.period_starts, item.snapshots, strict=True)
+        if snapshot is not None
+    }
 
 
 @dataclass(frozen=True)

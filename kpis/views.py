@@ -58,7 +58,9 @@ from kpis.periods import (
 from kpis.priorities import priority_ranks
 from kpis.recompute import kpi_recompute_start, kpi_recompute_status
 from kpis.selectors import (
+    STAGE_TITLES,
     KpiScope,
+    cell_figures,
     cell_snapshots,
     cells_in_scope,
     chart_alert_thresholds,
@@ -69,6 +71,7 @@ from kpis.selectors import (
     kpi_has_snapshots,
     kpi_scope_for,
     series_figure,
+    series_snapshots,
     shown_period,
     snapshot_cell,
     target_progress_list,
@@ -89,16 +92,6 @@ PALETTE = [
     (253, 126, 20),
 ]
 DRILLDOWN_PAGE_SIZE = 25
-STAGE_TITLES = {
-    "acquisition": gettext_lazy("Acquisition"),
-    "maintenance": gettext_lazy("Maintenance"),
-    "enhancement": gettext_lazy("Enhancement"),
-    "retention": gettext_lazy("Retention"),
-    "service": gettext_lazy("Service"),
-    "pipeline": gettext_lazy("Sales pipeline"),
-    "quality": gettext_lazy("Data quality"),
-    "other": gettext_lazy("Other"),
-}
 
 
 # --- shared helpers ------------------------------------------------------------------------
@@ -307,38 +300,6 @@ def _page(
 # --- overview ------------------------------------------------------------------------------
 
 
-def _targets_by_kpi(filters: KpiFilters) -> dict[tuple[str, dt.date], Any]:
-    """Target progress of the filtered cell, keyed (kpi, period start)."""
-    progress = target_progress_list(
-        granularity=filters.granularity,
-        dimension=filters.dimension,
-        dimension_value=filters.value,
-        since=filters.first_period,
-    )
-    return {(p.target.kpi, p.target.period_start): p for p in progress}
-
-
-def _open_alerts(filters: KpiFilters) -> dict[str, Any]:
-    """The open alert (firing or acknowledged) of each KPI for the filtered cell."""
-    try:
-        from kpis.models import Alert
-    except ImportError:
-        return {}
-    alerts = Alert.objects.filter(
-        state__in=[Alert.State.FIRING, Alert.State.ACKNOWLEDGED],
-        granularity=filters.granularity,
-        rule__dimension=filters.dimension,
-        rule__dimension_value=filters.value,
-    ).select_related("rule")
-    by_kpi: dict[str, Any] = {}
-    for alert in alerts:
-        # Firing outranks acknowledged on a card.
-        current = by_kpi.get(alert.rule.kpi)
-        if current is None or alert.state == Alert.State.FIRING:
-            by_kpi[alert.rule.kpi] = alert
-    return by_kpi
-
-
 def _index_at(granularity: str, period_start: dt.date) -> tuple[Any, Any]:
     """The index of the period starting `period_start` and the previous one under the same
     weight version (what the change is read against).
@@ -426,8 +387,15 @@ def overview(request: HttpRequest) -> HttpResponse:
         )
         # KPIs outside the role's scope (an agent and revenue) are left out altogether.
         series = [item for item in series if scope.covers(item.key)]
-    targets = _targets_by_kpi(filters)
-    alerts = _open_alerts(filters)
+    # One figure per card (latest, previous, change, target, open alert), as the digest reads it.
+    figures = cell_figures(
+        keys=[item.key for item in series],
+        granularity=filters.granularity,
+        period_start=shown_start,
+        dimension=filters.dimension,
+        value=filters.value,
+        snapshots=series_snapshots(series),
+    )
     stage_of = _stages()
     cards = []
     for item in series:
@@ -470,7 +438,7 @@ def overview(request: HttpRequest) -> HttpResponse:
                 }
             )
             continue
-        figure = series_figure(item, period_start=shown_start)
+        figure = figures[item.key]
         cards.append(
             {
                 "series": item,
@@ -485,8 +453,8 @@ def overview(request: HttpRequest) -> HttpResponse:
                 "page_url": _url("kpis:kpi_detail", filters.params(), key=item.key)
                 if charts.is_registered(item.key)
                 else None,
-                "target": targets.get((item.key, shown_start)) if figure.snapshot else None,
-                "alert": alerts.get(item.key),
+                "target": figure.target if figure.snapshot else None,
+                "alert": figure.alert,
             }
         )
     # Cards grouped by lifecycle stage; stages and cards by index priority (kpis.priorities),
