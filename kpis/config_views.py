@@ -24,12 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from crm.views import manager_required
 from customers.models import Team
 from kpis import charts
-from kpis.alerts import (
-    alert_rule_create,
-    alert_rule_delete,
-    alert_rule_update,
-    alert_threshold_text,
-)
+from kpis.alerts import alert_threshold_text
 from kpis.config_forms import (
     CONFIG_GRANULARITIES,
     ROLE_LABELS,
@@ -44,14 +39,15 @@ from kpis.models import Alert, AlertRule, Granularity, Target
 from kpis.page_queries import FILTER_LABELS
 from kpis.periods import local_today, period_bounds, period_label
 from kpis.selectors import cells_in_scope, kpi_scope_for, snapshot_cell, targets_progress
-from kpis.targets import (
-    period_shift,
+from kpis.services import (
+    alert_rule_create,
+    alert_rule_delete,
+    alert_rule_update,
     target_create,
     target_delete,
-    target_sentence,
-    target_status,
     target_update,
 )
+from kpis.targets import period_shift, target_sentence, target_status
 
 
 def _service_errors(form: Form, error: ValidationError) -> None:

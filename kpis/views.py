@@ -2066,8 +2066,8 @@ def alerts_inbox(request: HttpRequest) -> HttpResponse:
 @require_POST
 @manager_required
 def alert_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    from kpis.alerts import alert_acknowledge, alert_resolve
     from kpis.models import Alert
+    from kpis.services import alert_acknowledge, alert_resolve
 
     # A manager of a team acts on their team's alerts only.
     alert = get_object_or_404(

@@ -8,11 +8,8 @@ from django.core.exceptions import ValidationError
 
 from kpis.models import KpiSnapshot, Target
 from kpis.selectors import target_progress, targets_progress
-from kpis.targets import (
-    period_end_of,
-    target_create,
-    target_update,
-)
+from kpis.services import target_create, target_update
+from kpis.targets import period_end_of
 
 pytestmark = pytest.mark.django_db
 
