@@ -71,7 +71,7 @@ def target_clean(
     kind: str,
     baseline_period_start: dt.date | None = None,
 ) -> None:
-    """Refuse a target that cannot be resolved; used by target_create and the admin form."""
+    """Refuse a target that cannot be resolved; target_create and target_update call it."""
     errors: dict[str, str] = {}
     if not kpi_is_known(kpi):
         errors["kpi"] = _("Unknown KPI key %(kpi)s.") % {"kpi": kpi}
@@ -738,14 +738,8 @@ def weight_version_activate(*, version: WeightVersion, actor: Any = None) -> Wei
 
 
 MODE_FROM_NOW = "from_now"
-
-
 MODE_RESTATE = "restate"
-
-
 ACTIVATION_MODES = (MODE_FROM_NOW, MODE_RESTATE)
-
-
 # Granularities the index is computed for from now on, right at activation (cheap: one each).
 OPEN_GRANULARITIES = ("week", "month", "quarter", "year")
 
