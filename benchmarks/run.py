@@ -146,7 +146,7 @@ def worker_month(month: dt.date, now: dt.datetime) -> dict[str, Any]:
     from django.db import connection
 
     from kpis.engine import compute_period
-    from kpis.models import KpiSnapshot
+    from kpis.selectors import period_snapshots
 
     timer = KpiTimer()
     timer.install()
@@ -171,8 +171,8 @@ def worker_month(month: dt.date, now: dt.datetime) -> dict[str, Any]:
         run = compute_period(granularity="month", period_start=month, now=now, refresh_scores=False)
     seconds = time.perf_counter() - started
     engine.post_compute.after_period_computed = hook
-    snapshots = KpiSnapshot.objects.filter(
-        granularity="month", period_start=month, dimension="all", kpi__in=CHECKED_KPIS
+    snapshots = period_snapshots(
+        granularity="month", period_start=month, dimension="all", kpis=CHECKED_KPIS
     )
     checks = {snap.kpi: str(snap.value) if snap.value is not None else None for snap in snapshots}
     kpi_seconds = sum(row["seconds"] for row in timer.rows.values())

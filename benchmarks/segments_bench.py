@@ -62,6 +62,7 @@ def main() -> int:
         KpiSnapshot,
     )
     from kpis.periods import organisation_tz
+    from kpis.selectors import snapshot_list
 
     with connection.cursor() as cursor:
         for model in (KpiSnapshot, KpiRun, CustomerSegmentSnapshot, CustomerHealthSnapshot):
@@ -114,8 +115,9 @@ def main() -> int:
     total = time.perf_counter() - started
 
     revenue_months = (
-        KpiSnapshot.objects.filter(kpi="revenue", granularity="month", dimension="rfm_segment")
+        snapshot_list(granularity="month", kpi_keys=["revenue"], dimension="rfm_segment")
         .exclude(dimension_value="")
+        .order_by()
         .values("period_start")
         .distinct()
         .count()

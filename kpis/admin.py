@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.templatetags.readable import band_label
 from kpis import charts
-from kpis.alerts import alert_acknowledge, alert_resolve, alert_threshold_text
+from kpis.alerts import alert_threshold_text
 from kpis.models import (
     Alert,
     AlertEvaluation,
@@ -39,7 +39,9 @@ from kpis.models import (
     Target,
     WeightVersion,
 )
-from kpis.targets import progress_of, target_sentence, targets_with_values
+from kpis.selectors import targets_with_values
+from kpis.services import alert_acknowledge, alert_resolve
+from kpis.targets import progress_of, target_sentence
 from kpis.weight_forms import HEALTH_LABELS, HEALTH_UNITS, to_display, unit_suffix
 
 
@@ -324,7 +326,7 @@ class CustomerHealthSnapshotAdmin(ReadOnlyAdmin):
 
 @admin.register(Target)
 class TargetAdmin(ReadOnlyAdmin):
-    """Targets are set on the targets page (kpis:targets) through kpis.targets' services."""
+    """Targets are set on the targets page (kpis:targets) through kpis.services."""
 
     list_display = [
         "kpi_name",
@@ -377,7 +379,7 @@ class TargetAdmin(ReadOnlyAdmin):
 
 @admin.register(AlertRule)
 class AlertRuleAdmin(ReadOnlyAdmin):
-    """Alert rules are made on the alert rules page (kpis:alert_rules) through kpis.alerts."""
+    """Alert rules are made on the alert rules page (kpis:alert_rules) through kpis.services."""
 
     list_display = [
         "name",

@@ -42,17 +42,14 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit.context import actor_context
 from crm.models import Notification
 from crm.notifications import NotificationDraft, notifications_send
-from crm.roles import MANAGER, ROLES
 from crm.templatetags.pulse import kpi_value
 from kpis import charts
 from kpis.definitions.base import dimension_labels
@@ -61,20 +58,17 @@ from kpis.models import (
     AlertEvaluation,
     AlertRule,
     Direction,
-    Granularity,
     KpiSnapshot,
     Target,
 )
 from kpis.page_queries import FILTER_LABELS
 from kpis.periods import period_label
 from kpis.priorities import priority_ranks
-from kpis.selectors import kpi_scope_for
+from kpis.selectors import kpi_scope_for, snapshot_value_history, snapshots_at, targets_progress
 from kpis.targets import (
     kpi_direction,
-    kpi_is_known,
     period_end_of,
     period_shift,
-    targets_progress,
 )
 
 OPEN_STATES = (Alert.State.FIRING, Alert.State.ACKNOWLEDGED)
@@ -254,18 +248,12 @@ def _rule_histories(
     if not watching:
         return {}
     histories: dict[tuple[str, str, str], list[Decimal]] = {}
-    for kpi, dimension, dimension_value, value in (
-        KpiSnapshot.objects.filter(
-            granularity=granularity,
-            kpi__in={rule.kpi for rule in watching},
-            dimension__in={rule.dimension for rule in watching},
-            period_start__gte=period_shift(granularity, period_start, -UNUSUAL_WINDOW),
-            period_start__lt=period_start,
-            low_sample=False,
-            value__isnull=False,
-        )
-        .order_by("period_start")
-        .values_list("kpi", "dimension", "dimension_value", "value")
+    for kpi, dimension, dimension_value, value in snapshot_value_history(
+        granularity=granularity,
+        kpis={rule.kpi for rule in watching},
+        dimensions={rule.dimension for rule in watching},
+        since=period_shift(granularity, period_start, -UNUSUAL_WINDOW),
+        before=period_start,
     ):
         if value is not None:  # filtered above; the column is nullable
             histories.setdefault((kpi, dimension, dimension_value), []).append(value)
@@ -289,11 +277,11 @@ def alerts_evaluate(
     previous_start = period_shift(granularity, period_start, -1)
     snapshots = {
         (s.kpi, s.period_start, s.dimension, s.dimension_value): s
-        for s in KpiSnapshot.objects.filter(
+        for s in snapshots_at(
             granularity=granularity,
-            period_start__in=[period_start, previous_start],
-            kpi__in={rule.kpi for rule in rules},
-            dimension__in={rule.dimension for rule in rules},
+            period_starts=[period_start, previous_start],
+            kpis={rule.kpi for rule in rules},
+            dimensions={rule.dimension for rule in rules},
         )
     }
     targets = _rule_targets(rules, granularity, period_start)
@@ -520,261 +508,6 @@ def _notify_fired(
             Notification.objects.filter(pk__in=[n.pk for n in sent]).update(read_at=timezone.now())
 
 
-# --- services -------------------------------------------------------------------------------
-
-
-@actor_context
-@transaction.atomic
-def alert_acknowledge(*, alert: Alert, actor: Any) -> Alert:
-    alert = Alert.objects.select_for_update().get(pk=alert.pk)
-    if alert.state != Alert.State.FIRING:
-        raise ValidationError(_("Only a firing alert can be acknowledged."))
-    alert.state = Alert.State.ACKNOWLEDGED
-    alert.acknowledged_by = actor
-    alert.acknowledged_at = timezone.now()
-    alert.save(update_fields=["state", "acknowledged_by", "acknowledged_at"])
-    return alert
-
-
-@actor_context
-@transaction.atomic
-def alert_resolve(*, alert: Alert, actor: Any) -> Alert:
-    """Close an episode by hand; the rule fires again only on breaches in later periods."""
-    alert = Alert.objects.select_for_update().get(pk=alert.pk)
-    if alert.state not in OPEN_STATES:
-        raise ValidationError(_("Only a firing or acknowledged alert can be resolved."))
-    newest = AlertEvaluation.objects.filter(rule_id=alert.rule_id).aggregate(
-        newest=Max("period_start")
-    )["newest"]
-    alert.state = Alert.State.RESOLVED
-    alert.resolved_by = actor
-    alert.resolved_at = timezone.now()
-    alert.resolved_period_start = max(filter(None, [newest, alert.period_start]))
-    alert.save(update_fields=["state", "resolved_by", "resolved_at", "resolved_period_start"])
-    return alert
-
-
-def alert_rule_clean(
-    *,
-    kpi: str,
-    granularity: str,
-    lower_threshold: Decimal | int | str | None,
-    upper_threshold: Decimal | int | str | None,
-    change_pct: Decimal | int | str | None,
-    fire_after: int,
-    resolve_after: int,
-    change_abs: Decimal | int | str | None = None,
-    misses_target: bool = False,
-    unusual: bool = False,
-    hysteresis: Decimal | int | str | None = 0,
-    recipient_roles: Sequence[str] = (),
-    notify_in_app: bool = True,
-    notify_email: bool = True,
-) -> dict[str, Any]:
-    """Refuse a rule that cannot work, naming the field at fault; return the numbers as
-    Decimals (the rules of alert_rule_create and alert_rule_update)."""
-    errors: dict[str, str] = {}
-    numbers: dict[str, Any] = {}
-    for field_name, raw in (
-        ("lower_threshold", lower_threshold),
-        ("upper_threshold", upper_threshold),
-        ("change_pct", change_pct),
-        ("change_abs", change_abs),
-        ("hysteresis", hysteresis),
-    ):
-        try:
-            number = None if raw is None or raw == "" else Decimal(str(raw))
-        except ArithmeticError:
-            errors[field_name] = _("Enter a number.")
-            number = None
-        if number is not None and not number.is_finite():
-            errors[field_name] = _("Enter a number.")
-            number = None
-        numbers[field_name] = number
-    numbers["hysteresis"] = numbers["hysteresis"] or Decimal(0)
-    lower, upper = numbers["lower_threshold"], numbers["upper_threshold"]
-    change, change_abs_number = numbers["change_pct"], numbers["change_abs"]
-    if not kpi_is_known(kpi):
-        errors["kpi"] = _("Unknown KPI key %(kpi)s.") % {"kpi": kpi}
-    if granularity not in Granularity.values:
-        errors["granularity"] = _("Unknown granularity %(g)s.") % {"g": granularity}
-    if (
-        lower is None
-        and upper is None
-        and change is None
-        and change_abs_number is None
-        and not misses_target
-        and not unusual
-    ):
-        errors["lower_threshold"] = _(
-            "Choose a condition: a threshold, a change, missing the target or unusual."
-        )
-    if lower is not None and upper is not None and lower >= upper:
-        errors["upper_threshold"] = _("The upper threshold must be above the lower one.")
-    if change is not None and change == 0:
-        errors["change_pct"] = _("A change of 0 % would always breach; use a non-zero value.")
-    if change_abs_number is not None and change_abs_number == 0:
-        errors["change_abs"] = _("A change of 0 would always breach; use a non-zero value.")
-    if numbers["hysteresis"] < 0:
-        errors["hysteresis"] = _("The hysteresis cannot be negative.")
-    if fire_after < 1:
-        errors["fire_after"] = _("Fire after at least 1 snapshot.")
-    if resolve_after < 1:
-        errors["resolve_after"] = _("Resolve after at least 1 snapshot.")
-    unknown_roles = sorted(set(recipient_roles) - set(ROLES))
-    if unknown_roles:
-        errors["recipient_roles"] = _("Unknown role %(role)s.") % {"role": unknown_roles[0]}
-    if not notify_in_app and not notify_email:
-        errors["notify_in_app"] = _("Choose in-app, e-mail or both.")
-    if errors:
-        raise ValidationError(errors)
-    return numbers
-
-
-@actor_context
-@transaction.atomic
-def alert_rule_create(
-    *,
-    name: str,
-    kpi: str,
-    granularity: str,
-    dimension: str = "all",
-    dimension_value: str = "",
-    lower_threshold: Decimal | int | str | None = None,
-    upper_threshold: Decimal | int | str | None = None,
-    change_pct: Decimal | int | str | None = None,
-    change_abs: Decimal | int | str | None = None,
-    misses_target: bool = False,
-    unusual: bool = False,
-    min_sample: int = 0,
-    hysteresis: Decimal | int | str | None = 0,
-    fire_after: int = 1,
-    resolve_after: int = 1,
-    is_active: bool = True,
-    recipients: Sequence[Any] = (),
-    recipient_roles: Sequence[str] = (),
-    recipient_teams: Sequence[Any] = (),
-    notify_in_app: bool = True,
-    notify_email: bool = True,
-    actor: Any = None,
-) -> AlertRule:
-    numbers = alert_rule_clean(
-        kpi=kpi,
-        granularity=granularity,
-        lower_threshold=lower_threshold,
-        upper_threshold=upper_threshold,
-        change_pct=change_pct,
-        change_abs=change_abs,
-        misses_target=misses_target,
-        unusual=unusual,
-        hysteresis=hysteresis,
-        fire_after=fire_after,
-        resolve_after=resolve_after,
-        recipient_roles=recipient_roles,
-        notify_in_app=notify_in_app,
-        notify_email=notify_email,
-    )
-    rule = AlertRule.objects.create(
-        name=name,
-        kpi=kpi,
-        granularity=granularity,
-        dimension=dimension,
-        dimension_value=dimension_value,
-        misses_target=misses_target,
-        unusual=unusual,
-        min_sample=min_sample,
-        fire_after=fire_after,
-        resolve_after=resolve_after,
-        is_active=is_active,
-        recipient_roles=sorted(set(recipient_roles)),
-        notify_in_app=notify_in_app,
-        notify_email=notify_email,
-        created_by=actor,
-        **numbers,
-    )
-    if recipients:
-        rule.recipients.set(recipients)
-    if recipient_teams:
-        rule.recipient_teams.set(recipient_teams)
-    return rule
-
-
-# What an edit may change; who created the rule stays.
-ALERT_RULE_EDITABLE = frozenset(
-    {
-        "name",
-        "kpi",
-        "granularity",
-        "dimension",
-        "dimension_value",
-        "lower_threshold",
-        "upper_threshold",
-        "change_pct",
-        "change_abs",
-        "misses_target",
-        "unusual",
-        "min_sample",
-        "hysteresis",
-        "fire_after",
-        "resolve_after",
-        "is_active",
-        "recipient_roles",
-        "notify_in_app",
-        "notify_email",
-    }
-)
-
-
-@transaction.atomic
-def alert_rule_update(
-    *,
-    rule: AlertRule,
-    recipients: Sequence[Any] | None = None,
-    recipient_teams: Sequence[Any] | None = None,
-    **fields: Any,
-) -> AlertRule:
-    """Change a rule under the same rules as a new one (checked on the merged values)."""
-    unknown = set(fields) - ALERT_RULE_EDITABLE
-    if unknown:
-        raise ValidationError(
-            {name: _("This field cannot be changed on a rule.") for name in sorted(unknown)}
-        )
-    locked = AlertRule.objects.select_for_update().get(pk=rule.pk)
-    merged = {name: fields.get(name, getattr(locked, name)) for name in ALERT_RULE_EDITABLE}
-    numbers = alert_rule_clean(
-        kpi=merged["kpi"],
-        granularity=merged["granularity"],
-        lower_threshold=merged["lower_threshold"],
-        upper_threshold=merged["upper_threshold"],
-        change_pct=merged["change_pct"],
-        change_abs=merged["change_abs"],
-        misses_target=merged["misses_target"],
-        unusual=merged["unusual"],
-        hysteresis=merged["hysteresis"],
-        fire_after=merged["fire_after"],
-        resolve_after=merged["resolve_after"],
-        recipient_roles=merged["recipient_roles"],
-        notify_in_app=merged["notify_in_app"],
-        notify_email=merged["notify_email"],
-    )
-    merged["recipient_roles"] = sorted(set(merged["recipient_roles"]))
-    for name, value in (merged | numbers).items():
-        setattr(locked, name, value)
-    locked.full_clean()
-    locked.save()
-    if recipients is not None:
-        locked.recipients.set(recipients)
-    if recipient_teams is not None:
-        locked.recipient_teams.set(recipient_teams)
-    return locked
-
-
-@transaction.atomic
-def alert_rule_delete(*, rule: AlertRule) -> None:
-    """Delete a rule with its evaluation log and alerts (deactivate it to keep them)."""
-    AlertRule.objects.filter(pk=rule.pk).delete()
-
-
 # Installed by the data migration on a fresh database and by seed_demo: (name, kpi, fields).
 DEFAULT_ALERT_RULES: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("Churn rate above its target", "churn_rate", {"misses_target": True}),
@@ -785,20 +518,3 @@ DEFAULT_ALERT_RULES: tuple[tuple[str, str, dict[str, Any]], ...] = (
         {"lower_threshold": Decimal("0.9"), "hysteresis": Decimal("0.01")},
     ),
 )
-
-
-def alert_rules_default_install() -> list[AlertRule]:
-    """The default monthly rules, notifying managers in the app and by e-mail; a rule of the
-    same name is left as it is, so running it twice (or after the migration) adds nothing."""
-    existing = set(AlertRule.objects.values_list("name", flat=True))
-    return [
-        alert_rule_create(
-            name=name,
-            kpi=kpi,
-            granularity=Granularity.MONTH,
-            recipient_roles=[MANAGER],
-            **fields,
-        )
-        for name, kpi, fields in DEFAULT_ALERT_RULES
-        if name not in existing
-    ]

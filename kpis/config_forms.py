@@ -1,6 +1,6 @@
 """Forms of the target and alert-rule pages: a KPI picker from the registry, the scopes a user may
 manage, and numbers typed in display units (a rate in %, NPS in points) that the services store
-in the KPI's unit. The rules themselves live in kpis.targets and kpis.alerts."""
+in the KPI's unit. The rules themselves live in kpis.services."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -271,6 +272,13 @@ def rule_condition(rule: AlertRule) -> tuple[str, Decimal | None]:
     return Condition.UNUSUAL, None
 
 
+def rule_default(name: str) -> Any:
+    """A new alert rule's value of `name`: the model's default, which alert_rule_create keeps."""
+    field = AlertRule._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return field.get_default()
+
+
 class AlertRuleForm(ScopedConfigForm):
     name = forms.CharField(label=_("Name"), max_length=100)
     condition = forms.ChoiceField(label=_("Alert when the KPI"), choices=Condition.CHOICES)
@@ -285,14 +293,18 @@ class AlertRuleForm(ScopedConfigForm):
     min_sample = forms.IntegerField(
         label=_("Minimum sample"),
         min_value=0,
-        initial=0,
+        initial=rule_default("min_sample"),
         help_text=_("Periods with fewer records behind the figure are skipped."),
     )
     fire_after = forms.IntegerField(
-        label=_("Consecutive periods before it fires"), min_value=1, initial=1
+        label=_("Consecutive periods before it fires"),
+        min_value=1,
+        initial=rule_default("fire_after"),
     )
     resolve_after = forms.IntegerField(
-        label=_("Consecutive OK periods before it resolves"), min_value=1, initial=1
+        label=_("Consecutive OK periods before it resolves"),
+        min_value=1,
+        initial=rule_default("resolve_after"),
     )
     hysteresis = _number_field(
         _("Hysteresis"),
@@ -314,9 +326,15 @@ class AlertRuleForm(ScopedConfigForm):
     recipients = forms.MultipleChoiceField(
         label=_("Notify people"), required=False, widget=forms.SelectMultiple(attrs={"size": 5})
     )
-    notify_in_app = forms.BooleanField(label=_("In the app"), required=False, initial=True)
-    notify_email = forms.BooleanField(label=_("By e-mail"), required=False, initial=True)
-    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+    notify_in_app = forms.BooleanField(
+        label=_("In the app"), required=False, initial=rule_default("notify_in_app")
+    )
+    notify_email = forms.BooleanField(
+        label=_("By e-mail"), required=False, initial=rule_default("notify_email")
+    )
+    is_active = forms.BooleanField(
+        label=_("Active"), required=False, initial=rule_default("is_active")
+    )
 
     def __init__(self, *args: Any, rule: AlertRule | None = None, **kwargs: Any) -> None:
         if rule is not None and "initial" not in kwargs:

@@ -24,12 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from crm.views import manager_required
 from customers.models import Team
 from kpis import charts
-from kpis.alerts import (
-    alert_rule_create,
-    alert_rule_delete,
-    alert_rule_update,
-    alert_threshold_text,
-)
+from kpis.alerts import alert_threshold_text
 from kpis.config_forms import (
     CONFIG_GRANULARITIES,
     ROLE_LABELS,
@@ -41,19 +36,19 @@ from kpis.config_forms import (
 )
 from kpis.definitions import registry
 from kpis.definitions.base import dimension_labels
-from kpis.models import Alert, AlertRule, Granularity, KpiSnapshot, Target
+from kpis.models import Alert, AlertRule, Granularity, Target
 from kpis.page_queries import FILTER_LABELS
 from kpis.periods import local_today, period_bounds, period_label
-from kpis.selectors import cells_in_scope, kpi_scope_for
-from kpis.targets import (
-    period_shift,
+from kpis.selectors import cells_in_scope, kpi_scope_for, snapshot_cell, targets_progress
+from kpis.services import (
+    alert_rule_create,
+    alert_rule_delete,
+    alert_rule_update,
     target_create,
     target_delete,
-    target_sentence,
-    target_status,
     target_update,
-    targets_progress,
 )
+from kpis.targets import period_shift, target_sentence, target_status
 
 
 def _service_errors(form: Form, error: ValidationError) -> None:
@@ -179,17 +174,14 @@ def _form_sentence(form: TargetForm) -> str:
 
 def _sentence(fields: dict[str, Any]) -> str:
     baseline_start = period_shift(fields["granularity"], fields["period_start"], -1)
-    baseline = (
-        KpiSnapshot.objects.filter(
-            kpi=fields["kpi"],
-            granularity=fields["granularity"],
-            period_start=baseline_start,
-            dimension=fields["dimension"],
-            dimension_value=fields["dimension_value"],
-        )
-        .values_list("value", flat=True)
-        .first()
+    stored = snapshot_cell(
+        kpi=fields["kpi"],
+        granularity=fields["granularity"],
+        period_start=baseline_start,
+        dimension=fields["dimension"],
+        dimension_value=fields["dimension_value"],
     )
+    baseline = stored.value if stored is not None else None
     return target_sentence(
         kpi=fields["kpi"],
         granularity=fields["granularity"],

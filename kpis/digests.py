@@ -36,7 +36,7 @@ from kpis.models import Alert, Annotation, DigestSendLog, DigestSubscription, In
 from kpis.periods import local_today, period_bounds, previous_period
 from kpis.priorities import priority_ranks
 from kpis.reports import (
-    KpiFigure,
+    ReportFigure,
     ScopeCell,
     definitions_for_scope,
     index_snapshot,
@@ -297,7 +297,7 @@ class Digest:
     period_end: dt.date
     period_label: str
     cell: ScopeCell
-    figures: list[KpiFigure]
+    figures: list[ReportFigure]
     alerts: list[Alert]
     annotations: list[Annotation]
     index: IndexSnapshot | None

@@ -41,11 +41,11 @@ from kpis.index import (
     IndicatorConfig,
     active_weight_version,
     band_for,
+    bounded_linear_direction,
     normalise,
 )
 from kpis.models import (
     CustomerHealthSnapshot,
-    Direction,
     WeightVersion,
     default_bands,
     default_health_config,
@@ -115,7 +115,7 @@ def _indicators(config: Sequence[Mapping[str, Any]]) -> list[IndicatorConfig]:
                 kpi=row["component"],
                 group="",
                 weight=Decimal(str(row["weight"])),
-                direction=Direction.HIGHER if best > worst else Direction.LOWER,
+                direction=bounded_linear_direction(best, worst),
                 best=best,
                 worst=worst,
             )

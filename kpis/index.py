@@ -39,7 +39,6 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit.context import actor_context
 from kpis.models import (
     Direction,
     Granularity,
@@ -48,11 +47,11 @@ from kpis.models import (
     IndexContribution,
     IndexSnapshot,
     IndicatorWeight,
-    KpiSnapshot,
     LifecycleGroup,
     Normalisation,
     WeightVersion,
 )
+from kpis.selectors import company_snapshot_values, snapshot_period_starts
 from kpis.targets import kpi_direction, kpi_is_known, period_end_of
 
 HUNDRED = Decimal(100)
@@ -124,6 +123,21 @@ def index_config_for(version: WeightVersion) -> IndexConfig:
 
 
 # --- arithmetic -----------------------------------------------------------------------------
+
+
+def bounded_linear_direction(best: Decimal, worst: Decimal) -> str:
+    """The direction bounded-linear bounds imply: best above worst is higher-is-better, best
+    below worst lower-is-better (the constraint indicator_weight_bounds_match_direction holds the
+    stored rows to it). Equal bounds have no direction; validate_indicators refuses them."""
+    return Direction.HIGHER if best > worst else Direction.LOWER
+
+
+def bounded_linear_unit_bounds(direction: str) -> tuple[Decimal, Decimal]:
+    """(best, worst) on 0–1 for `direction`, which bounded_linear_direction reads back: the
+    bounds a new indicator starts with until the admin sets its own."""
+    if direction == Direction.LOWER:
+        return Decimal(0), Decimal(1)
+    return Decimal(1), Decimal(0)
 
 
 def normalise(indicator: IndicatorConfig, value: Decimal) -> Decimal:
@@ -299,13 +313,7 @@ def readings_for(
     """KPI readings at dimension `all` for several periods, in one query."""
     starts = list(period_starts)
     result: dict[dt.date, dict[str, Reading]] = {start: {} for start in starts}
-    rows = KpiSnapshot.objects.filter(
-        granularity=granularity,
-        period_start__in=starts,
-        dimension="all",
-        dimension_value="",
-        kpi__in=list(kpis),
-    ).values_list("period_start", "kpi", "value", "low_sample")
+    rows = company_snapshot_values(granularity=granularity, period_starts=starts, kpis=kpis)
     for period_start, kpi, value, low_sample in rows:
         reason = "n/a" if value is None else ("low_sample" if low_sample else "")
         result[period_start][kpi] = Reading(value, reason)
@@ -391,11 +399,8 @@ class PreviewRow:
 
 def preview_periods(*, granularity: str = Granularity.QUARTER, count: int = 4) -> list[dt.date]:
     """The latest `count` periods that have KPI snapshots, oldest first."""
-    starts = (
-        KpiSnapshot.objects.filter(granularity=granularity, dimension="all")
-        .values_list("period_start", flat=True)
-        .distinct()
-        .order_by("-period_start")[:count]
+    starts = snapshot_period_starts(
+        granularity=granularity, dimension="all", newest_first=True, limit=count
     )
     return sorted(starts)
 
@@ -505,7 +510,7 @@ def validate_indicators(raw_rows: Sequence[Mapping[str, Any]]) -> list[Indicator
                     % {"kpi": kpi}
                 )
             else:
-                implied = Direction.HIGHER if best > worst else Direction.LOWER
+                implied = bounded_linear_direction(best, worst)
                 if direction and direction != implied:
                     errors.append(
                         _("%(kpi)s: best < worst means lower is better; the direction disagrees.")
@@ -589,225 +594,3 @@ def validate_health_config(raw: Any) -> list[dict[str, Any]]:
              "worst": _number(worst)}
         )  # fmt: skip
     return cleaned
-
-
-# --- weight version services ----------------------------------------------------------------
-
-
-def weight_version_require_draft(version: WeightVersion) -> None:
-    if version.status != WeightVersion.Status.DRAFT:
-        raise ValidationError(
-            _("Version %(name)s is %(status)s and cannot be changed; create a draft from it.")
-            % {"name": version.name, "status": version.get_status_display()}
-        )
-
-
-@actor_context
-@transaction.atomic
-def weight_version_create_draft(
-    *, actor: Any = None, source: WeightVersion | None = None, name: str = ""
-) -> WeightVersion:
-    """A new draft copying every weight, band and setting of `source` (default: the active one)."""
-    source = source or active_weight_version()
-    if source is None:
-        draft = WeightVersion.objects.create(name=name or _("New weights"), created_by=actor)
-        return draft
-    draft = WeightVersion.objects.create(
-        name=name or _("Draft from %(name)s") % {"name": source.name},
-        based_on=source,
-        min_coverage=source.min_coverage,
-        bands=source.bands,
-        health_config=source.health_config,
-        health_bands=source.health_bands,
-        created_by=actor,
-    )
-    IndicatorWeight.objects.bulk_create(
-        IndicatorWeight(
-            version=draft,
-            kpi=row.kpi,
-            group=row.group,
-            weight=row.weight,
-            priority=row.priority,
-            direction=row.direction,
-            normalisation=row.normalisation,
-            best=row.best,
-            worst=row.worst,
-            target=row.target,
-        )
-        for row in IndicatorWeight.objects.filter(version=source)
-    )
-    GroupWeight.objects.bulk_create(
-        GroupWeight(version=draft, group=row.group, weight=row.weight, priority=row.priority)
-        for row in GroupWeight.objects.filter(version=source)
-    )
-    return draft
-
-
-@actor_context
-@transaction.atomic
-def weight_version_update(
-    *,
-    version: WeightVersion,
-    actor: Any = None,
-    name: str | None = None,
-    notes: str | None = None,
-    min_coverage: Decimal | None = None,
-    bands: list[dict[str, Any]] | None = None,
-    health_config: list[dict[str, Any]] | None = None,
-    health_bands: list[dict[str, Any]] | None = None,
-    indicators: Sequence[Mapping[str, Any]] | None = None,
-    groups: Sequence[Mapping[str, Any]] | None = None,
-) -> WeightVersion:
-    """Edit a draft. `indicators` / `groups`, when given, replace all of the draft's rows.
-
-    Everything is validated before anything is written; a refusal leaves the draft unchanged.
-    """
-    version = WeightVersion.objects.select_for_update().get(pk=version.pk)
-    weight_version_require_draft(version)
-    errors: dict[str, list[str]] = {}
-
-    def collect(check: Any) -> Any:
-        try:
-            return check()
-        except ValidationError as exc:
-            for key, messages in exc.message_dict.items():
-                errors.setdefault(key, []).extend(messages)
-            return None
-
-    new_bands = collect(lambda: validate_bands(bands)) if bands is not None else None
-    new_health_bands = (
-        collect(lambda: validate_bands(health_bands, field_name="health_bands"))
-        if health_bands is not None
-        else None
-    )
-    new_health = (
-        collect(lambda: validate_health_config(health_config))
-        if health_config is not None
-        else None
-    )
-    new_indicators = (
-        collect(lambda: validate_indicators(indicators)) if indicators is not None else None
-    )
-    new_groups = collect(lambda: validate_groups(groups)) if groups is not None else None
-    if min_coverage is not None and not (0 <= min_coverage <= 1):
-        errors.setdefault("min_coverage", []).append(
-            _("The minimum coverage is a fraction between 0 and 1.")
-        )
-    if not errors and (new_indicators is not None or new_groups is not None):
-        group_names = (
-            set(new_groups)
-            if new_groups is not None
-            else set(GroupWeight.objects.filter(version=version).values_list("group", flat=True))
-        )
-        indicator_groups = (
-            {i.group for i in new_indicators}
-            if new_indicators is not None
-            else set(
-                IndicatorWeight.objects.filter(version=version).values_list("group", flat=True)
-            )
-        )
-        if indicator_groups - group_names:
-            errors.setdefault("groups", []).append(
-                _("Groups without a group weight: %(groups)s.")
-                % {"groups": ", ".join(sorted(indicator_groups - group_names))}
-            )
-    if errors:
-        raise ValidationError(errors)
-
-    if name is not None:
-        version.name = name
-    if notes is not None:
-        version.notes = notes
-    if min_coverage is not None:
-        version.min_coverage = min_coverage
-    if new_bands is not None:
-        version.bands = new_bands
-    if new_health_bands is not None:
-        version.health_bands = new_health_bands
-    if new_health is not None:
-        version.health_config = new_health
-    version.save()
-    if new_indicators is not None:
-        IndicatorWeight.objects.filter(version=version).delete()
-        IndicatorWeight.objects.bulk_create(
-            IndicatorWeight(
-                version=version,
-                kpi=i.kpi,
-                group=i.group,
-                weight=i.weight,
-                priority=i.priority,
-                direction=i.direction,
-                normalisation=i.normalisation,
-                best=i.best,
-                worst=i.worst,
-                target=i.target,
-            )
-            for i in new_indicators
-        )
-    if new_groups is not None:
-        GroupWeight.objects.filter(version=version).delete()
-        GroupWeight.objects.bulk_create(
-            GroupWeight(version=version, group=group, weight=weight, priority=priority)
-            for group, (weight, priority) in new_groups.items()
-        )
-    return version
-
-
-def weight_version_validate(*, version: WeightVersion) -> None:
-    """Check a version's stored rows (the admin inlines write them directly) as the services do."""
-    indicators = [
-        {
-            "kpi": row.kpi,
-            "group": row.group,
-            "weight": row.weight,
-            "priority": row.priority,
-            "direction": row.direction,
-            "normalisation": row.normalisation,
-            "best": row.best,
-            "worst": row.worst,
-            "target": row.target,
-        }
-        for row in IndicatorWeight.objects.filter(version=version)
-    ]
-    groups = list(GroupWeight.objects.filter(version=version).values("group", "weight"))
-    errors: dict[str, list[str]] = {}
-    for check in (
-        lambda: validate_indicators(indicators),
-        lambda: validate_groups(groups),
-        lambda: validate_bands(version.bands),
-        lambda: validate_bands(version.health_bands, field_name="health_bands"),
-        lambda: validate_health_config(version.health_config),
-    ):
-        try:
-            check()
-        except ValidationError as exc:
-            for key, messages in exc.message_dict.items():
-                errors.setdefault(key, []).extend(messages)
-    if not indicators:
-        errors.setdefault("indicators", []).append(_("A version needs at least one indicator."))
-    missing = {str(row["group"]) for row in indicators} - {str(row["group"]) for row in groups}
-    if missing:
-        errors.setdefault("groups", []).append(
-            _("Groups without a group weight: %(groups)s.") % {"groups": ", ".join(sorted(missing))}
-        )
-    if errors:
-        raise ValidationError(errors)
-
-
-@actor_context
-@transaction.atomic
-def weight_version_activate(*, version: WeightVersion, actor: Any = None) -> WeightVersion:
-    """Make a draft the active version; the previously active one is retired (who and when)."""
-    version = WeightVersion.objects.select_for_update().get(pk=version.pk)
-    weight_version_require_draft(version)
-    weight_version_validate(version=version)
-    now = timezone.now()
-    # Lock the current active row so two activations cannot both succeed.
-    WeightVersion.objects.select_for_update().filter(status=WeightVersion.Status.ACTIVE).update(
-        status=WeightVersion.Status.RETIRED, retired_at=now
-    )
-    version.status = WeightVersion.Status.ACTIVE
-    version.activated_at = now
-    version.activated_by = actor
-    version.save(update_fields=["status", "activated_at", "activated_by"])
-    return version

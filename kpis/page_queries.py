@@ -22,6 +22,12 @@ from django.utils.translation import gettext_lazy as _
 from kpis import charts
 from kpis.definitions.base import dimension_labels
 from kpis.models import KpiSnapshot
+from kpis.selectors import (
+    cell_snapshots,
+    latest_stored_period,
+    period_snapshots,
+    stored_dimension_values,
+)
 
 # The filters every page keeps, in the order a request's first non-empty one wins.
 FILTER_DIMENSIONS: tuple[str, ...] = ("segment", "team", "owner", "channel", "product_line")
@@ -42,13 +48,7 @@ CODED_DIMENSIONS = ("survey_kind", "rfm_segment", "health_band")
 
 def filter_choices() -> dict[str, list[tuple[str, str]]]:
     """Stored values of each filter dimension with their labels, from one snapshot query."""
-    rows = (
-        KpiSnapshot.objects.filter(dimension__in=FILTER_DIMENSIONS)
-        .exclude(dimension_value="")
-        .order_by()
-        .values_list("dimension", "dimension_value", "dimension_label")
-        .distinct()
-    )
+    rows = stored_dimension_values(dimensions=FILTER_DIMENSIONS)
     choices: dict[str, dict[str, str]] = {name: {} for name in FILTER_DIMENSIONS}
     for dimension, value, label in rows:
         # The newest label wins only by accident of order; any stored label names the value.
@@ -64,13 +64,9 @@ def series_rows(
 ) -> dict[str, list[KpiSnapshot]]:
     """Snapshots of several KPIs for one dimension cell since `first`, oldest first (1 query)."""
     grouped: dict[str, list[KpiSnapshot]] = defaultdict(list)
-    rows = KpiSnapshot.objects.filter(
-        kpi__in=list(kpis),
-        granularity=granularity,
-        dimension=dimension,
-        dimension_value=value,
-        period_start__gte=first,
-    ).order_by("kpi", "period_start")
+    rows = cell_snapshots(
+        granularity=granularity, dimension=dimension, value=value, kpis=kpis, first=first
+    )
     for row in rows:
         grouped[row.kpi].append(row)
     return grouped
@@ -96,16 +92,9 @@ def cell_series(
     kpis: Iterable[str] | None,
 ) -> list[charts.KpiSeries]:
     """Every stored KPI's series for one cell (the overview under a filter), one query."""
-    queryset = KpiSnapshot.objects.filter(
-        granularity=granularity,
-        dimension=dimension,
-        dimension_value=value,
-        period_start__gte=first,
-    ).order_by("kpi", "period_start")
-    if last is not None:
-        queryset = queryset.filter(period_start__lte=last)
-    if kpis is not None:
-        queryset = queryset.filter(kpi__in=list(kpis))
+    queryset = cell_snapshots(
+        granularity=granularity, dimension=dimension, value=value, kpis=kpis, first=first, last=last
+    )
     rows_by_key: dict[str, list[KpiSnapshot]] = defaultdict(list)
     for row in queryset:
         rows_by_key[row.kpi].append(row)
@@ -120,8 +109,8 @@ def breakdown_rows(
 ) -> list[KpiSnapshot]:
     """One period's snapshots of every value of a dimension, largest value first (1 query)."""
     rows = list(
-        KpiSnapshot.objects.filter(
-            kpi=kpi, granularity=granularity, period_start=period_start, dimension=dimension
+        period_snapshots(
+            kpis=[kpi], granularity=granularity, period_start=period_start, dimension=dimension
         )
     )
     if dimension in CODED_DIMENSIONS:
@@ -134,20 +123,15 @@ def breakdown_rows(
 
 def latest_period(*, kpi: str | None, granularity: str, dimension: str, value: str | None) -> Any:
     """The newest stored period start of a cell (any value of the dimension when value is None)."""
-    queryset = KpiSnapshot.objects.filter(granularity=granularity, dimension=dimension)
-    if value is not None:
-        queryset = queryset.filter(dimension_value=value)
-    if kpi is not None:
-        queryset = queryset.filter(kpi=kpi)
-    return queryset.order_by("-period_start").values_list("period_start", flat=True).first()
+    return latest_stored_period(kpi=kpi, granularity=granularity, dimension=dimension, value=value)
 
 
 def latest_cells(
     *, kpis: Iterable[str], granularity: str, dimension: str, period_start: dt.date
 ) -> dict[tuple[str, str], KpiSnapshot]:
     """{(kpi, dimension value): snapshot} for one period and dimension (1 query)."""
-    rows = KpiSnapshot.objects.filter(
-        kpi__in=list(kpis), granularity=granularity, period_start=period_start, dimension=dimension
+    rows = period_snapshots(
+        kpis=kpis, granularity=granularity, period_start=period_start, dimension=dimension
     )
     return {(row.kpi, row.dimension_value): row for row in rows}
 

@@ -14,8 +14,8 @@ from django.utils import timezone
 from kpis.alerts import alerts_evaluate
 from kpis.health import health_recompute
 from kpis.index import active_weight_version, compute_index
-from kpis.models import KpiSnapshot
 from kpis.rfm import org_tz, rfm_recompute
+from kpis.selectors import period_has_later_snapshots
 
 logger = logging.getLogger(__name__)
 
@@ -33,9 +33,7 @@ def period_is_latest(*, granularity: str, period_start: dt.date, period_end: dt.
     today = timezone.now().astimezone(org_tz()).date()
     if period_start <= today < period_end:
         return True
-    return not KpiSnapshot.objects.filter(
-        granularity=granularity, period_start__gt=period_start
-    ).exists()
+    return not period_has_later_snapshots(granularity=granularity, period_start=period_start)
 
 
 def after_period_computed(

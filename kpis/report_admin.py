@@ -17,7 +17,6 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from kpis.annotations import annotation_clean
 from kpis.digests import (
     digest_from_email,
     digest_send_hour,
@@ -25,12 +24,20 @@ from kpis.digests import (
     digest_subscription_clean,
 )
 from kpis.models import Annotation, DigestSendLog, DigestSubscription
+from kpis.services import (
+    annotation_clean,
+    annotation_create,
+    annotation_delete,
+    annotation_update,
+)
+
+ANNOTATION_ADMIN_FIELDS = ("kpi", "granularity", "starts_on", "ends_on", "kind", "text")
 
 
 class AnnotationForm(forms.ModelForm):
     class Meta:
         model = Annotation
-        fields = ["kpi", "granularity", "starts_on", "ends_on", "kind", "text"]
+        fields = list(ANNOTATION_ADMIN_FIELDS)
         help_texts = {
             "granularity": _(
                 "Set it (with a KPI) to note one period: the first day must start that period "
@@ -54,7 +61,7 @@ class AnnotationForm(forms.ModelForm):
                 period_start=cleaned.get("starts_on") if granularity else None,
                 starts_on=cleaned.get("starts_on"),
                 ends_on=cleaned.get("ends_on") if not granularity else None,
-                kind=cleaned.get("kind") or Annotation.Kind.NOTE,
+                **({"kind": cleaned["kind"]} if cleaned.get("kind") else {}),
             )
         except ValidationError as exc:
             field_map = {"period_start": "starts_on"}
@@ -74,9 +81,24 @@ class AnnotationAdmin(admin.ModelAdmin):
     date_hierarchy = "starts_on"
 
     def save_model(self, request: HttpRequest, obj: Annotation, form: Any, change: bool) -> None:
-        if not change:
-            obj.created_by = request.user  # type: ignore[assignment]
-        super().save_model(request, obj, form, change)
+        # Through the services (their permission check and audit actor); the form has already
+        # shown their refusals next to the fields (AnnotationForm.clean).
+        fields = {name: form.cleaned_data[name] for name in ANNOTATION_ADMIN_FIELDS}
+        if fields["granularity"]:
+            fields["period_start"] = fields["starts_on"]
+        if change:
+            saved = annotation_update(annotation=obj, actor=request.user, **fields)
+        else:
+            saved = annotation_create(actor=request.user, **fields)
+        # The admin logs and redirects with the instance it holds.
+        obj.pk, obj.created_by_id = saved.pk, saved.created_by_id
+
+    def delete_model(self, request: HttpRequest, obj: Annotation) -> None:
+        annotation_delete(annotation_id=obj.pk, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Annotation]) -> None:
+        for pk in queryset.values_list("pk", flat=True):
+            annotation_delete(annotation_id=pk, actor=request.user)
 
 
 class DigestSubscriptionForm(forms.ModelForm):

@@ -28,7 +28,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from crm.roles import SALES_REP, is_manager, user_roles
 from crm.views import manager_required
 from crm.widgets import IsoDateInput
-from kpis.annotations import annotation_create, annotation_delete, annotation_list
+from kpis.annotations import annotation_list
 from kpis.definitions import registry
 from kpis.definitions.base import STAGES
 from kpis.digests import (
@@ -49,8 +49,9 @@ from kpis.reports import (
     period_report_build,
     report_scope_clean,
     scopes_allowed,
-    stage_title,
 )
+from kpis.selectors import stage_title
+from kpis.services import annotation_create, annotation_delete
 
 ANNOTATIONS_PAGE_SIZE = 25
 

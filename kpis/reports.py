@@ -21,36 +21,28 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from kpis import charts
 from kpis.annotations import annotation_applies, annotation_covers, annotations_for
 from kpis.definitions import registry
 from kpis.definitions.base import STAGES, KpiDefinition
-from kpis.models import Alert, Annotation, IndexSnapshot, KpiSnapshot, Target
+from kpis.models import Alert, Annotation, IndexSnapshot
 from kpis.periods import (
     Period,
     PeriodError,
     period_bounds,
     period_label,
 )
-from kpis.selectors import kpi_scope_for
-from kpis.targets import TargetProgress, period_shift, targets_progress
+from kpis.selectors import (
+    KpiFigure,
+    cell_figures,
+    cell_snapshots,
+    kpi_scope_for,
+    stage_title,
+)
+from kpis.targets import TargetProgress, period_shift
 
 TREND_PERIODS = 12
-STAGE_TITLES = {
-    "acquisition": gettext_lazy("Acquisition"),
-    "maintenance": gettext_lazy("Maintenance"),
-    "enhancement": gettext_lazy("Enhancement"),
-    "retention": gettext_lazy("Retention"),
-    "service": gettext_lazy("Service"),
-    "pipeline": gettext_lazy("Sales pipeline"),
-    "quality": gettext_lazy("Data quality"),
-}
-
-
-def stage_title(stage: str) -> str:
-    return str(STAGE_TITLES.get(stage, stage))
 
 
 # --- scope ---------------------------------------------------------------------------------
@@ -175,19 +167,18 @@ def kpi_page_url(
 
 
 @dataclass
-class KpiFigure:
+class ReportFigure:
+    """One KPI's line in a digest or the period report: the figure the overview's card shows
+    (kpis.selectors.cell_figures) with the year-earlier value, the trend and the links."""
+
     key: str
     name: str
     unit: str  # display unit of kpis.charts
     stage: str
     formula: str
     higher_is_better: bool
-    value: Decimal | None
-    previous: Decimal | None
+    figure: KpiFigure
     year_ago: Decimal | None
-    low_sample: bool
-    provisional: bool
-    target: TargetProgress | None
     series: list[tuple[dt.date, Decimal | None]]
     annotations: list[Annotation]
     link: str
@@ -196,8 +187,28 @@ class KpiFigure:
     content_id: str = ""
 
     @property
+    def value(self) -> Decimal | None:
+        return self.figure.value
+
+    @property
+    def previous(self) -> Decimal | None:
+        return self.figure.previous.value if self.figure.previous is not None else None
+
+    @property
+    def low_sample(self) -> bool:
+        return bool(self.figure.snapshot and self.figure.snapshot.low_sample)
+
+    @property
+    def provisional(self) -> bool:
+        return bool(self.figure.snapshot and self.figure.snapshot.provisional)
+
+    @property
+    def target(self) -> TargetProgress | None:
+        return self.figure.target
+
+    @property
     def change_previous(self) -> Decimal | None:
-        return _difference(self.value, self.previous)
+        return self.figure.change
 
     @property
     def change_year(self) -> Decimal | None:
@@ -233,64 +244,54 @@ def kpi_figures(
     cell: ScopeCell,
     trend_periods: int = TREND_PERIODS,
     with_charts: bool = True,
-) -> list[KpiFigure]:
-    """Each KPI's figures of one period and scope cell, from stored rows only (4 queries)."""
+) -> list[ReportFigure]:
+    """Each KPI's figures of one period and scope cell, from stored rows only (5 queries)."""
     if not definitions:
         return []
     keys = [d.key for d in definitions]
-    previous_start = period_shift(granularity, period_start, -1)
     year_start = year_earlier(granularity, period_start)
     first = period_shift(granularity, period_start, -(trend_periods - 1))
     trend = [period_shift(granularity, first, step) for step in range(trend_periods)]
     _start, period_end = period_bounds(granularity, period_start)
     rows = {
         (row.kpi, row.period_start): row
-        for row in KpiSnapshot.objects.filter(
-            kpi__in=keys,
+        for row in cell_snapshots(
+            kpis=keys,
             granularity=granularity,
             dimension=cell.dimension,
-            dimension_value=cell.value,
-        ).filter(
-            Q(period_start__gte=first, period_start__lte=period_start) | Q(period_start=year_start)
+            value=cell.value,
+            first=first,
+            last=period_start,
+            also=[year_start],
         )
     }
-    targets = {
-        progress.target.kpi: progress
-        for progress in targets_progress(
-            targets=list(
-                Target.objects.filter(
-                    kpi__in=keys,
-                    granularity=granularity,
-                    period_start=period_start,
-                    dimension=cell.dimension,
-                    dimension_value=cell.value,
-                )
-            )
-        )
-    }
+    # The digest lists the period's alerts on their own (period_alerts), not per figure.
+    shown = cell_figures(
+        keys=keys,
+        granularity=granularity,
+        period_start=period_start,
+        dimension=cell.dimension,
+        value=cell.value,
+        snapshots=rows,
+        with_alerts=False,
+    )
     annotations = list(annotations_for(None, granularity, first, period_end))
     figures = []
     for definition in definitions:
         presentation = charts.kpi_presentation(definition.key)
-        current = rows.get((definition.key, period_start))
-        previous = rows.get((definition.key, previous_start))
         year_ago = rows.get((definition.key, year_start))
         series = [
             (day, row.value if (row := rows.get((definition.key, day))) else None) for day in trend
         ]
-        figure = KpiFigure(
+        figure = ReportFigure(
             key=definition.key,
             name=str(definition.name),
             unit=presentation.unit,
             stage=definition.stage,
             formula=str(definition.formula),
             higher_is_better=definition.direction != "lower",
-            value=current.value if current else None,
-            previous=previous.value if previous else None,
+            figure=shown[definition.key],
             year_ago=year_ago.value if year_ago else None,
-            low_sample=bool(current and current.low_sample),
-            provisional=bool(current and current.provisional),
-            target=targets.get(definition.key),
             series=series,
             annotations=[
                 a for a in annotations if annotation_applies(a, definition.key, granularity)
@@ -302,7 +303,7 @@ def kpi_figures(
                 dimension=cell.dimension,
                 value=cell.value,
             ),
-            stored=current is not None,
+            stored=shown[definition.key].snapshot is not None,
             content_id=f"kpi-{definition.key}-{period_start.isoformat()}",
         )
         if with_charts:
@@ -347,7 +348,7 @@ def period_alerts(
 
 
 def trend_chart_png(
-    figure: KpiFigure, *, granularity: str, width: float = 3.2, height: float = 1.2
+    figure: ReportFigure, *, granularity: str, width: float = 3.2, height: float = 1.2
 ) -> bytes:
     """A small trend line (PNG) of the figure's series; annotated periods shaded, the reported
     period marked. Rendered with matplotlib's Agg canvas: no display and no pyplot state."""
@@ -395,7 +396,7 @@ def trend_chart_png(
 class StageSection:
     stage: str
     title: str
-    figures: list[KpiFigure] = field(default_factory=list)
+    figures: list[ReportFigure] = field(default_factory=list)
 
 
 @dataclass

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from celery.schedules import crontab
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from django_celery_beat.models import PeriodicTask
 
 from crm.roles import is_admin
 from kpis.definitions import UnknownKpiError, registry
 from kpis.definitions.base import KpiContext
 from kpis.definitions.records import DRILLDOWN_VISIBILITY
-from kpis.models import AlertRule, KpiRun, KpiSnapshot
+from kpis.models import Alert, AlertRule, IndicatorWeight, KpiRun, KpiSnapshot, Target
 from kpis.periods import (
     Period,
     days_begun,
@@ -29,6 +31,7 @@ from kpis.periods import (
     previous_period,
     to_datetime_range,
 )
+from kpis.targets import TargetProgress, progress_of
 
 EXPORT_COLUMNS: tuple[str, ...] = (
     "kpi",
@@ -44,6 +47,24 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "low_sample",
     "provisional",
 )
+
+
+# What a reader calls each lifecycle stage (cards, digests, the period report); "other" holds
+# figures of keys the registry does not know.
+STAGE_TITLES = {
+    "acquisition": gettext_lazy("Acquisition"),
+    "maintenance": gettext_lazy("Maintenance"),
+    "enhancement": gettext_lazy("Enhancement"),
+    "retention": gettext_lazy("Retention"),
+    "service": gettext_lazy("Service"),
+    "pipeline": gettext_lazy("Sales pipeline"),
+    "quality": gettext_lazy("Data quality"),
+    "other": gettext_lazy("Other"),
+}
+
+
+def stage_title(stage: str) -> str:
+    return str(STAGE_TITLES.get(stage, stage))
 
 
 def snapshot_list(
@@ -108,6 +129,313 @@ def latest_snapshots(*, granularity: str, dimension: str = "all") -> QuerySet[Kp
 
 def period_has_snapshots(*, granularity: str, period_start: dt.date) -> bool:
     return KpiSnapshot.objects.filter(granularity=granularity, period_start=period_start).exists()
+
+
+def period_has_later_snapshots(*, granularity: str, period_start: dt.date) -> bool:
+    """Whether any period of `granularity` after the one at `period_start` has snapshots."""
+    return KpiSnapshot.objects.filter(
+        granularity=granularity, period_start__gt=period_start
+    ).exists()
+
+
+def kpi_has_snapshots(*, kpi: str) -> bool:
+    return KpiSnapshot.objects.filter(kpi=kpi).exists()
+
+
+def snapshot_period_starts(
+    *,
+    granularity: str,
+    kpis: Iterable[str] | None = None,
+    dimension: str | None = None,
+    since: dt.date | None = None,
+    among: Iterable[dt.date] | None = None,
+    newest_first: bool = False,
+    limit: int | None = None,
+) -> list[dt.date]:
+    """The distinct period starts of `granularity` with snapshots, optionally narrowed to some
+    KPIs, one dimension, periods from `since` or periods `among` a list (1 query)."""
+    queryset = KpiSnapshot.objects.filter(granularity=granularity)
+    if kpis is not None:
+        queryset = queryset.filter(kpi__in=list(kpis))
+    if dimension is not None:
+        queryset = queryset.filter(dimension=dimension)
+    if since is not None:
+        queryset = queryset.filter(period_start__gte=since)
+    if among is not None:
+        queryset = queryset.filter(period_start__in=list(among))
+    starts = (
+        queryset.order_by("-period_start" if newest_first else "period_start")
+        .values_list("period_start", flat=True)
+        .distinct()
+    )
+    return list(starts[:limit] if limit is not None else starts)
+
+
+def snapshot_periods_stored(
+    *, granularities: Iterable[str], period_starts: Iterable[dt.date]
+) -> set[tuple[str, dt.date]]:
+    """The (granularity, period start) pairs among these that have snapshots (1 query)."""
+    return set(
+        KpiSnapshot.objects.filter(
+            granularity__in=list(granularities), period_start__in=list(period_starts)
+        ).values_list("granularity", "period_start")
+    )
+
+
+def snapshot_periods_of(
+    *, kpis: Iterable[str], dimension: str = "all"
+) -> list[tuple[str, dt.date]]:
+    """Every (granularity, period start) with snapshots of these KPIs, in order (1 query)."""
+    return list(
+        KpiSnapshot.objects.filter(dimension=dimension, kpi__in=list(kpis))
+        .values_list("granularity", "period_start")
+        .distinct()
+        .order_by("granularity", "period_start")
+    )
+
+
+def provisional_cohort_periods(
+    *, kpis: Iterable[str], ended_by: dt.date
+) -> list[tuple[str, dt.date]]:
+    """(granularity, period start) of closed periods whose company snapshots of these cohort KPIs
+    are still provisional (1 query)."""
+    return list(
+        KpiSnapshot.objects.filter(
+            provisional=True, kpi__in=list(kpis), period_end__lte=ended_by, dimension="all"
+        )
+        .order_by("granularity", "period_start")
+        .values_list("granularity", "period_start")
+        .distinct()
+    )
+
+
+def snapshot_cell(
+    *, kpi: str, granularity: str, period_start: dt.date, dimension: str, dimension_value: str
+) -> KpiSnapshot | None:
+    """The one snapshot of a KPI cell in one period, or None."""
+    return KpiSnapshot.objects.filter(
+        kpi=kpi,
+        granularity=granularity,
+        period_start=period_start,
+        dimension=dimension,
+        dimension_value=dimension_value,
+    ).first()
+
+
+def cell_snapshots(
+    *,
+    granularity: str,
+    dimension: str,
+    value: str,
+    kpis: Iterable[str] | None = None,
+    first: dt.date | None = None,
+    last: dt.date | None = None,
+    also: Iterable[dt.date] = (),
+) -> QuerySet[KpiSnapshot]:
+    """Snapshots of one dimension cell, by KPI then period: periods in [first, last] (either
+    open) plus the periods `also` named (a year-earlier comparison), 1 query."""
+    queryset = KpiSnapshot.objects.filter(
+        granularity=granularity, dimension=dimension, dimension_value=value
+    )
+    if kpis is not None:
+        queryset = queryset.filter(kpi__in=list(kpis))
+    window = Q()
+    if first is not None:
+        window &= Q(period_start__gte=first)
+    if last is not None:
+        window &= Q(period_start__lte=last)
+    extra = list(also)
+    if extra:
+        window |= Q(period_start__in=extra)
+    return queryset.filter(window).order_by("kpi", "period_start")
+
+
+def period_snapshots(
+    *, granularity: str, period_start: dt.date, dimension: str, kpis: Iterable[str] | None = None
+) -> QuerySet[KpiSnapshot]:
+    """One period's snapshots of every value of `dimension` (1 query)."""
+    queryset = KpiSnapshot.objects.filter(
+        granularity=granularity, period_start=period_start, dimension=dimension
+    )
+    if kpis is not None:
+        queryset = queryset.filter(kpi__in=list(kpis))
+    return queryset
+
+
+def snapshots_at(
+    *,
+    kpis: Iterable[str],
+    period_starts: Iterable[dt.date],
+    dimensions: Iterable[str],
+    granularity: str | None = None,
+) -> QuerySet[KpiSnapshot]:
+    """Snapshots of these KPIs in these periods and dimensions (every value), 1 query."""
+    queryset = KpiSnapshot.objects.filter(
+        kpi__in=set(kpis), period_start__in=set(period_starts), dimension__in=set(dimensions)
+    )
+    if granularity is not None:
+        queryset = queryset.filter(granularity=granularity)
+    return queryset
+
+
+def snapshot_value_history(
+    *,
+    granularity: str,
+    kpis: Iterable[str],
+    dimensions: Iterable[str],
+    since: dt.date,
+    before: dt.date,
+) -> QuerySet[Any]:
+    """(kpi, dimension, dimension_value, value) of the periods in [since, before), oldest first,
+    leaving out low-sample and n/a values: the history an "unusual" alert reads (1 query)."""
+    return (
+        KpiSnapshot.objects.filter(
+            granularity=granularity,
+            kpi__in=set(kpis),
+            dimension__in=set(dimensions),
+            period_start__gte=since,
+            period_start__lt=before,
+            low_sample=False,
+            value__isnull=False,
+        )
+        .order_by("period_start")
+        .values_list("kpi", "dimension", "dimension_value", "value")
+    )
+
+
+def company_snapshot_values(
+    *, granularity: str, period_starts: Iterable[dt.date], kpis: Iterable[str]
+) -> QuerySet[Any]:
+    """(period_start, kpi, value, low_sample) of the company cell (dimension `all`), 1 query."""
+    return KpiSnapshot.objects.filter(
+        granularity=granularity,
+        period_start__in=list(period_starts),
+        dimension="all",
+        dimension_value="",
+        kpi__in=list(kpis),
+    ).values_list("period_start", "kpi", "value", "low_sample")
+
+
+def stored_dimension_values(*, dimensions: Iterable[str]) -> QuerySet[Any]:
+    """Distinct (dimension, value, label) stored for these dimensions (1 query)."""
+    return (
+        KpiSnapshot.objects.filter(dimension__in=list(dimensions))
+        .exclude(dimension_value="")
+        .order_by()
+        .values_list("dimension", "dimension_value", "dimension_label")
+        .distinct()
+    )
+
+
+def latest_stored_period(
+    *, kpi: str | None, granularity: str, dimension: str, value: str | None
+) -> dt.date | None:
+    """The newest stored period start of a cell (any value of the dimension when value is None)."""
+    queryset = KpiSnapshot.objects.filter(granularity=granularity, dimension=dimension)
+    if value is not None:
+        queryset = queryset.filter(dimension_value=value)
+    if kpi is not None:
+        queryset = queryset.filter(kpi=kpi)
+    return queryset.order_by("-period_start").values_list("period_start", flat=True).first()
+
+
+def snapshots_visible_to(user: Any) -> QuerySet[KpiSnapshot]:
+    """The snapshots `user` may read: the cells of their KPI scope (the pages and the API)."""
+    return cells_in_scope(KpiSnapshot.objects.all(), kpi_scope_for(user))
+
+
+# --- targets: the snapshots behind each target's baseline and current value --------------------
+
+
+def targets_with_values(queryset: QuerySet[Target]) -> QuerySet[Target]:
+    """Targets annotated with `baseline_value` and `current_value` from their snapshots."""
+    cell = {
+        "kpi": OuterRef("kpi"),
+        "granularity": OuterRef("granularity"),
+        "dimension": OuterRef("dimension"),
+        "dimension_value": OuterRef("dimension_value"),
+    }
+    snapshots = KpiSnapshot.objects.filter(**cell)
+    return queryset.annotate(
+        baseline_value=Subquery(
+            snapshots.filter(period_start=OuterRef("baseline_period_start")).values("value")[:1]
+        ),
+        current_value=Subquery(
+            snapshots.filter(period_start=OuterRef("period_start")).values("value")[:1]
+        ),
+    )
+
+
+def targets_progress(*, targets: list[Target]) -> list[TargetProgress]:
+    """Resolved value and progress of many targets, reading snapshots in one query."""
+    if not targets:
+        return []
+    cells = {
+        (t.kpi, t.granularity, day, t.dimension, t.dimension_value)
+        for t in targets
+        for day in (t.period_start, t.baseline_period_start)
+        if day is not None
+    }
+    values = {
+        (s.kpi, s.granularity, s.period_start, s.dimension, s.dimension_value): s
+        for s in snapshots_at(
+            kpis={cell[0] for cell in cells},
+            period_starts={cell[2] for cell in cells},
+            dimensions={cell[3] for cell in cells},
+        )
+    }
+    # Directions from the active index configuration where the KPI is an indicator.
+    configured = dict(
+        IndicatorWeight.objects.filter(
+            version__status="active", kpi__in={t.kpi for t in targets}
+        ).values_list("kpi", "direction")
+    )
+    result = []
+    for target in targets:
+        cell = (target.kpi, target.granularity)
+        dims = (target.dimension, target.dimension_value)
+        baseline_row = (
+            values.get((*cell, target.baseline_period_start, *dims))
+            if target.baseline_period_start
+            else None
+        )
+        current_row = values.get((*cell, target.period_start, *dims))
+        result.append(
+            progress_of(
+                target,
+                baseline=baseline_row.value if baseline_row else None,
+                current=current_row.value if current_row else None,
+                direction=configured.get(target.kpi, ""),
+            )
+        )
+    return result
+
+
+def target_progress(*, target: Target) -> TargetProgress:
+    return targets_progress(targets=[target])[0]
+
+
+def target_progress_list(
+    *,
+    granularity: str,
+    dimension: str,
+    dimension_value: str | None = None,
+    kpis: Iterable[str] | None = None,
+    period_starts: Iterable[dt.date] | None = None,
+    since: dt.date | None = None,
+) -> list[TargetProgress]:
+    """Progress of the targets of one dimension (one value of it, unless None), optionally of
+    some KPIs and periods (3 queries: targets, their snapshots, the index directions)."""
+    queryset = Target.objects.filter(granularity=granularity, dimension=dimension)
+    if dimension_value is not None:
+        queryset = queryset.filter(dimension_value=dimension_value)
+    if kpis is not None:
+        queryset = queryset.filter(kpi__in=list(kpis))
+    if period_starts is not None:
+        queryset = queryset.filter(period_start__in=list(period_starts))
+    if since is not None:
+        queryset = queryset.filter(period_start__gte=since)
+    return targets_progress(targets=list(queryset))
 
 
 def snapshot_drilldown(
@@ -383,6 +711,11 @@ class KpiFigure:
     comparison: str
     baseline: Decimal | None = None
     baseline_start: dt.date | None = None
+    # The previous period's snapshot, whatever the comparison (a report prints its value).
+    previous: KpiSnapshot | None = None
+    target: TargetProgress | None = None
+    # The cell's open alert (firing outranks acknowledged), where the reader asked for it.
+    alert: Alert | None = None
 
     @property
     def value(self) -> Decimal | None:
@@ -423,8 +756,11 @@ def kpi_figure(
     snapshot: KpiSnapshot | None,
     previous: KpiSnapshot | None,
     now: dt.datetime | None = None,
+    target: TargetProgress | None = None,
+    alert: Alert | None = None,
 ) -> KpiFigure:
-    """The figure of `snapshot` (the period starting `period_start`) against its comparison."""
+    """The figure of `snapshot` (the period starting `period_start`) against its comparison,
+    with the cell's target and open alert as given."""
     now = now or timezone.now()
     start, end = period_bounds(granularity, period_start)
     _start_at, end_at = to_datetime_range(start, end)
@@ -438,6 +774,9 @@ def kpi_figure(
         elapsed_days=None,
         period_days=period_days(start, end),
         comparison=COMPARE_NONE,
+        previous=previous,
+        target=target,
+        alert=alert,
     )
     if is_open:
         stored = (snapshot.details or {}).get("like_for_like") if snapshot is not None else None
@@ -476,6 +815,82 @@ def series_figure(
         previous=by_start.get(previous_start),
         now=now,
     )
+
+
+def open_alerts_by_kpi(*, granularity: str, dimension: str, value: str) -> dict[str, Alert]:
+    """The open alert (firing or acknowledged) of each KPI of one cell; firing outranks
+    acknowledged (1 query)."""
+    alerts = Alert.objects.filter(
+        state__in=[Alert.State.FIRING, Alert.State.ACKNOWLEDGED],
+        granularity=granularity,
+        rule__dimension=dimension,
+        rule__dimension_value=value,
+    ).select_related("rule")
+    by_kpi: dict[str, Alert] = {}
+    for alert in alerts:
+        current = by_kpi.get(alert.rule.kpi)
+        if current is None or alert.state == Alert.State.FIRING:
+            by_kpi[alert.rule.kpi] = alert
+    return by_kpi
+
+
+def cell_figures(
+    *,
+    keys: Iterable[str],
+    granularity: str,
+    period_start: dt.date,
+    dimension: str,
+    value: str,
+    snapshots: Mapping[tuple[str, dt.date], KpiSnapshot],
+    with_alerts: bool = True,
+    now: dt.datetime | None = None,
+) -> dict[str, KpiFigure]:
+    """The figure of each KPI of one cell in one period: its snapshot, the previous period's,
+    the change, its target's progress and (`with_alerts`) its open alert — what the overview's
+    cards, the digest and the period report show.
+
+    `snapshots` are the cell's rows by (kpi, period start), which callers read once for their
+    charts too; this reads the targets (3 queries) and the open alerts (1 query).
+    """
+    keys = list(keys)
+    previous_start = previous_period(granularity, period_start)[0]
+    targets = {
+        progress.target.kpi: progress
+        for progress in target_progress_list(
+            granularity=granularity,
+            dimension=dimension,
+            dimension_value=value,
+            kpis=keys,
+            period_starts=[period_start],
+        )
+    }
+    alerts = (
+        open_alerts_by_kpi(granularity=granularity, dimension=dimension, value=value)
+        if with_alerts
+        else {}
+    )
+    return {
+        key: kpi_figure(
+            granularity=granularity,
+            period_start=period_start,
+            snapshot=snapshots.get((key, period_start)),
+            previous=snapshots.get((key, previous_start)),
+            now=now,
+            target=targets.get(key),
+            alert=alerts.get(key),
+        )
+        for key in keys
+    }
+
+
+def series_snapshots(series: Iterable[Any]) -> dict[tuple[str, dt.date], KpiSnapshot]:
+    """The stored rows of `charts.KpiSeries` by (kpi, period start), for `cell_figures`."""
+    return {
+        (item.key, start): snapshot
+        for item in series
+        for start, snapshot in zip(item.period_starts, item.snapshots, strict=True)
+        if snapshot is not None
+    }
 
 
 @dataclass(frozen=True)

@@ -14,18 +14,13 @@ target for higher-is-better KPIs and target ÷ current for lower-is-better ones.
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
-from audit.context import actor_context
 from crm.templatetags.pulse import kpi_value
 from kpis import charts
 from kpis.definitions import UnknownKpiError, registry
-from kpis.models import Direction, Granularity, IndicatorWeight, KpiSnapshot, Target
+from kpis.models import Direction, Target
 from kpis.periods import Period, period_label, shift_date
 
 
@@ -65,186 +60,6 @@ def period_is_aligned(granularity: str, start: dt.date) -> bool:
     return Period.containing(granularity, start).start == start
 
 
-# --- services -------------------------------------------------------------------------------
-
-
-def target_clean(
-    *,
-    kpi: str,
-    granularity: str,
-    period_start: dt.date,
-    kind: str,
-    baseline_period_start: dt.date | None = None,
-) -> None:
-    """Refuse a target that cannot be resolved; used by target_create and the admin form."""
-    errors: dict[str, str] = {}
-    if not kpi_is_known(kpi):
-        errors["kpi"] = _("Unknown KPI key %(kpi)s.") % {"kpi": kpi}
-    if granularity not in Granularity.values:
-        errors["granularity"] = _("Unknown granularity %(g)s.") % {"g": granularity}
-    elif not period_is_aligned(granularity, period_start):
-        errors["period_start"] = _("%(d)s is not the start of a %(g)s.") % {
-            "d": period_start,
-            "g": granularity,
-        }
-    if kind not in Target.Kind.values:
-        errors["kind"] = _("Unknown target kind %(k)s.") % {"k": kind}
-    elif kind == Target.Kind.PP_CHANGE and kpi_points_scale(kpi) is None:
-        errors["kind"] = _(
-            "A percentage-point change applies to rates and NPS only; use a relative change."
-        )
-    if baseline_period_start is not None and baseline_period_start >= period_start:
-        errors["baseline_period_start"] = _("The baseline must be an earlier period.")
-    if kind == Target.Kind.ABSOLUTE and baseline_period_start is not None:
-        errors["baseline_period_start"] = _("An absolute target has no baseline.")
-    if errors:
-        raise ValidationError(errors)
-
-
-@actor_context
-@transaction.atomic
-def target_create(
-    *,
-    kpi: str,
-    granularity: str,
-    period_start: dt.date,
-    kind: str,
-    amount: Decimal | int | str,
-    dimension: str = "all",
-    dimension_value: str = "",
-    baseline_period_start: dt.date | None = None,
-    notes: str = "",
-    actor: Any = None,
-) -> Target:
-    target_clean(
-        kpi=kpi,
-        granularity=granularity,
-        period_start=period_start,
-        kind=kind,
-        baseline_period_start=baseline_period_start,
-    )
-    try:
-        amount = Decimal(str(amount))
-    except ArithmeticError:
-        raise ValidationError({"amount": _("The amount must be a number.")}) from None
-    if not amount.is_finite():
-        raise ValidationError({"amount": _("The amount must be a number.")})
-    if kind != Target.Kind.ABSOLUTE and baseline_period_start is None:
-        baseline_period_start = period_shift(granularity, period_start, -1)
-    _refuse_duplicate(
-        kpi=kpi,
-        granularity=granularity,
-        period_start=period_start,
-        dimension=dimension,
-        dimension_value=dimension_value,
-    )
-    return Target.objects.create(
-        kpi=kpi,
-        granularity=granularity,
-        period_start=period_start,
-        kind=kind,
-        amount=amount,
-        dimension=dimension,
-        dimension_value=dimension_value,
-        baseline_period_start=baseline_period_start,
-        notes=notes,
-        created_by=actor,
-    )
-
-
-TARGET_EDITABLE = frozenset(
-    {
-        "kpi",
-        "granularity",
-        "period_start",
-        "kind",
-        "amount",
-        "dimension",
-        "dimension_value",
-        "baseline_period_start",
-        "notes",
-    }
-)
-
-
-@transaction.atomic
-def target_update(*, target: Target, **fields: Any) -> Target:
-    """Change a target under the rules of target_create, checked on the merged values."""
-    unknown = set(fields) - TARGET_EDITABLE
-    if unknown:
-        raise ValidationError(
-            {name: _("This field cannot be changed on a target.") for name in sorted(unknown)}
-        )
-    locked = Target.objects.select_for_update().get(pk=target.pk)
-    merged = {name: fields.get(name, getattr(locked, name)) for name in TARGET_EDITABLE}
-    target_clean(
-        kpi=merged["kpi"],
-        granularity=merged["granularity"],
-        period_start=merged["period_start"],
-        kind=merged["kind"],
-        baseline_period_start=merged["baseline_period_start"],
-    )
-    try:
-        merged["amount"] = Decimal(str(merged["amount"]))
-    except ArithmeticError:
-        raise ValidationError({"amount": _("The amount must be a number.")}) from None
-    if not merged["amount"].is_finite():
-        raise ValidationError({"amount": _("The amount must be a number.")})
-    if merged["kind"] != Target.Kind.ABSOLUTE and merged["baseline_period_start"] is None:
-        merged["baseline_period_start"] = period_shift(
-            merged["granularity"], merged["period_start"], -1
-        )
-    if merged["kind"] == Target.Kind.ABSOLUTE:
-        merged["baseline_period_start"] = None
-    _refuse_duplicate(
-        kpi=merged["kpi"],
-        granularity=merged["granularity"],
-        period_start=merged["period_start"],
-        dimension=merged["dimension"],
-        dimension_value=merged["dimension_value"],
-        exclude_pk=locked.pk,
-    )
-    for name, value in merged.items():
-        setattr(locked, name, value)
-    locked.full_clean()
-    locked.save()
-    return locked
-
-
-def _refuse_duplicate(
-    *,
-    kpi: str,
-    granularity: str,
-    period_start: dt.date,
-    dimension: str,
-    dimension_value: str,
-    exclude_pk: int | None = None,
-) -> None:
-    """One target per KPI cell and period (also a constraint): say so next to the period."""
-    clash = Target.objects.filter(
-        kpi=kpi,
-        granularity=granularity,
-        period_start=period_start,
-        dimension=dimension,
-        dimension_value=dimension_value,
-    )
-    if exclude_pk is not None:
-        clash = clash.exclude(pk=exclude_pk)
-    if clash.exists():
-        raise ValidationError(
-            {
-                "period_start": _(
-                    "This KPI already has a target for this scope and period; edit that one."
-                )
-            }
-        )
-
-
-@transaction.atomic
-def target_delete(*, target: Target) -> None:
-    Target.objects.filter(pk=target.pk).delete()
-
-
 @dataclass(frozen=True)
 class TargetProgress:
     target: Target
@@ -271,25 +86,6 @@ def _progress(
     return (goal / current if current else Decimal(1)), achieved
 
 
-def targets_with_values(queryset: QuerySet[Target]) -> QuerySet[Target]:
-    """Targets annotated with `baseline_value` and `current_value` from their snapshots."""
-    cell = {
-        "kpi": OuterRef("kpi"),
-        "granularity": OuterRef("granularity"),
-        "dimension": OuterRef("dimension"),
-        "dimension_value": OuterRef("dimension_value"),
-    }
-    snapshots = KpiSnapshot.objects.filter(**cell)
-    return queryset.annotate(
-        baseline_value=Subquery(
-            snapshots.filter(period_start=OuterRef("baseline_period_start")).values("value")[:1]
-        ),
-        current_value=Subquery(
-            snapshots.filter(period_start=OuterRef("period_start")).values("value")[:1]
-        ),
-    )
-
-
 def progress_of(
     target: Target, *, baseline: Decimal | None, current: Decimal | None, direction: str = ""
 ) -> TargetProgress:
@@ -309,55 +105,6 @@ def progress_of(
         achieved=achieved,
         direction=direction,
     )
-
-
-def targets_progress(*, targets: list[Target]) -> list[TargetProgress]:
-    """Resolved value and progress of many targets, reading snapshots in one query."""
-    if not targets:
-        return []
-    cells = {
-        (t.kpi, t.granularity, day, t.dimension, t.dimension_value)
-        for t in targets
-        for day in (t.period_start, t.baseline_period_start)
-        if day is not None
-    }
-    values = {
-        (s.kpi, s.granularity, s.period_start, s.dimension, s.dimension_value): s
-        for s in KpiSnapshot.objects.filter(
-            kpi__in={cell[0] for cell in cells},
-            period_start__in={cell[2] for cell in cells},
-            dimension__in={cell[3] for cell in cells},
-        )
-    }
-    # Directions from the active index configuration where the KPI is an indicator.
-    configured = dict(
-        IndicatorWeight.objects.filter(
-            version__status="active", kpi__in={t.kpi for t in targets}
-        ).values_list("kpi", "direction")
-    )
-    result = []
-    for target in targets:
-        cell = (target.kpi, target.granularity)
-        dims = (target.dimension, target.dimension_value)
-        baseline_row = (
-            values.get((*cell, target.baseline_period_start, *dims))
-            if target.baseline_period_start
-            else None
-        )
-        current_row = values.get((*cell, target.period_start, *dims))
-        result.append(
-            progress_of(
-                target,
-                baseline=baseline_row.value if baseline_row else None,
-                current=current_row.value if current_row else None,
-                direction=configured.get(target.kpi, ""),
-            )
-        )
-    return result
-
-
-def target_progress(*, target: Target) -> TargetProgress:
-    return targets_progress(targets=[target])[0]
 
 
 # --- what a person reads: the target sentence and honest progress ---------------------------

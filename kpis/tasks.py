@@ -19,7 +19,7 @@ from django.utils import timezone
 from crm.schedules import beat_entries_install
 from kpis.definitions import registry
 from kpis.engine import compute_period, kpi_runs_fail_stale
-from kpis.models import KpiRun, KpiSnapshot
+from kpis.models import KpiRun
 from kpis.periods import (
     GRANULARITIES,
     current_period,
@@ -30,6 +30,7 @@ from kpis.periods import (
     previous_period,
     to_datetime_range,
 )
+from kpis.selectors import provisional_cohort_periods, snapshot_period_starts
 
 logger = logging.getLogger(__name__)
 
@@ -119,12 +120,7 @@ def compute_periods_since(since_iso: str) -> list[str]:
                 starts.append(start)
                 start = period_bounds(granularity, start)[1]
         else:
-            starts = list(
-                KpiSnapshot.objects.filter(granularity=granularity, period_start__gte=start)
-                .order_by("period_start")
-                .values_list("period_start", flat=True)
-                .distinct()
-            )
+            starts = snapshot_period_starts(granularity=granularity, since=start)
         for period_start in starts:
             compute_kpis_for_period.delay(granularity, period_start.isoformat())
             queued.append(f"{granularity}:{period_start.isoformat()}")
@@ -147,14 +143,7 @@ def compute_closed_periods() -> list[str]:
         if not _computed_after_close(granularity, start, end):
             compute_kpis_for_period.delay(granularity, start.isoformat())
             queued.append(f"{granularity}:{start.isoformat()}")
-    immature = (
-        KpiSnapshot.objects.filter(
-            provisional=True, kpi__in=cohort_keys, period_end__lte=today, dimension="all"
-        )
-        .order_by("granularity", "period_start")
-        .values_list("granularity", "period_start")
-        .distinct()
-    )
+    immature = provisional_cohort_periods(kpis=cohort_keys, ended_by=today)
     for granularity, period_start in immature:
         label = f"{granularity}:{period_start.isoformat()}"
         if label in queued:

@@ -59,16 +59,23 @@ from kpis.periods import (
 from kpis.priorities import priority_ranks
 from kpis.recompute import kpi_recompute_start, kpi_recompute_status
 from kpis.selectors import (
+    STAGE_TITLES,
     KpiScope,
+    cell_figures,
+    cell_snapshots,
     cells_in_scope,
     chart_alert_thresholds,
     dimension_not_broken_down,
     drilldown_records_visible_to,
     kpi_figure,
     kpi_freshness,
+    kpi_has_snapshots,
     kpi_scope_for,
     series_figure,
+    series_snapshots,
     shown_period,
+    snapshot_cell,
+    target_progress_list,
 )
 from kpis.weight_selectors import index_chart_datasets, index_history
 
@@ -86,16 +93,6 @@ PALETTE = [
     (253, 126, 20),
 ]
 DRILLDOWN_PAGE_SIZE = 25
-STAGE_TITLES = {
-    "acquisition": gettext_lazy("Acquisition"),
-    "maintenance": gettext_lazy("Maintenance"),
-    "enhancement": gettext_lazy("Enhancement"),
-    "retention": gettext_lazy("Retention"),
-    "service": gettext_lazy("Service"),
-    "pipeline": gettext_lazy("Sales pipeline"),
-    "quality": gettext_lazy("Data quality"),
-    "other": gettext_lazy("Other"),
-}
 
 
 # --- shared helpers ------------------------------------------------------------------------
@@ -305,45 +302,6 @@ def _page(
 # --- overview ------------------------------------------------------------------------------
 
 
-def _targets_by_kpi(filters: KpiFilters) -> dict[tuple[str, dt.date], Any]:
-    """Target progress of the filtered cell, keyed (kpi, period start); {} before C2's models."""
-    try:
-        from kpis.models import Target
-        from kpis.targets import targets_progress
-    except ImportError:
-        return {}
-    targets = list(
-        Target.objects.filter(
-            granularity=filters.granularity,
-            dimension=filters.dimension,
-            dimension_value=filters.value,
-            period_start__gte=filters.first_period,
-        )
-    )
-    return {(p.target.kpi, p.target.period_start): p for p in targets_progress(targets=targets)}
-
-
-def _open_alerts(filters: KpiFilters) -> dict[str, Any]:
-    """The open alert (firing or acknowledged) of each KPI for the filtered cell."""
-    try:
-        from kpis.models import Alert
-    except ImportError:
-        return {}
-    alerts = Alert.objects.filter(
-        state__in=[Alert.State.FIRING, Alert.State.ACKNOWLEDGED],
-        granularity=filters.granularity,
-        rule__dimension=filters.dimension,
-        rule__dimension_value=filters.value,
-    ).select_related("rule")
-    by_kpi: dict[str, Any] = {}
-    for alert in alerts:
-        # Firing outranks acknowledged on a card.
-        current = by_kpi.get(alert.rule.kpi)
-        if current is None or alert.state == Alert.State.FIRING:
-            by_kpi[alert.rule.kpi] = alert
-    return by_kpi
-
-
 def _index_at(granularity: str, period_start: dt.date) -> tuple[Any, Any]:
     """The index of the period starting `period_start` and the previous one under the same
     weight version (what the change is read against).
@@ -431,8 +389,15 @@ def overview(request: HttpRequest) -> HttpResponse:
         )
         # KPIs outside the role's scope (an agent and revenue) are left out altogether.
         series = [item for item in series if scope.covers(item.key)]
-    targets = _targets_by_kpi(filters)
-    alerts = _open_alerts(filters)
+    # One figure per card (latest, previous, change, target, open alert), as the digest reads it.
+    figures = cell_figures(
+        keys=[item.key for item in series],
+        granularity=filters.granularity,
+        period_start=shown_start,
+        dimension=filters.dimension,
+        value=filters.value,
+        snapshots=series_snapshots(series),
+    )
     stage_of = _stages()
     cards = []
     for item in series:
@@ -475,7 +440,7 @@ def overview(request: HttpRequest) -> HttpResponse:
                 }
             )
             continue
-        figure = series_figure(item, period_start=shown_start)
+        figure = figures[item.key]
         cards.append(
             {
                 "series": item,
@@ -490,8 +455,8 @@ def overview(request: HttpRequest) -> HttpResponse:
                 "page_url": _url("kpis:kpi_detail", filters.params(), key=item.key)
                 if item.key in registry
                 else None,
-                "target": targets.get((item.key, shown_start)) if figure.snapshot else None,
-                "alert": alerts.get(item.key),
+                "target": figure.target if figure.snapshot else None,
+                "alert": figure.alert,
             }
         )
     # Cards grouped by lifecycle stage; stages and cards by index priority (kpis.priorities),
@@ -735,18 +700,20 @@ def kpi_detail(request: HttpRequest, key: str) -> HttpResponse:
     scope_unavailable = unsupported and not scope.is_organisation
     if unsupported and not scope_unavailable:
         dimension, value = "all", ""
-    snapshots = (
-        KpiSnapshot.objects.filter(
-            kpi=key,
-            granularity=filters.granularity,
-            dimension=dimension,
-            dimension_value=value,
-            period_start__gte=filters.first_period,
+    rows = (
+        []
+        if scope_unavailable
+        else list(
+            cell_snapshots(
+                kpis=[key],
+                granularity=filters.granularity,
+                dimension=dimension,
+                value=value,
+                first=filters.first_period,
+                last=filters.period,
+            )
         )
-        .filter(period_start__lte=filters.period or dt.date.max)
-        .order_by("period_start")
     )
-    rows = [] if scope_unavailable else list(snapshots)
     has_records = type(definition).records is not _base_records()
     breakdown_dims = [
         d
@@ -864,13 +831,13 @@ def kpi_drilldown(request: HttpRequest, key: str) -> HttpResponse:
     rows: list[page_queries.RecordRow] = []
     total = None
     if period is not None:
-        stored = KpiSnapshot.objects.filter(
+        stored = snapshot_cell(
             kpi=key,
             granularity=filters.granularity,
             period_start=period,
             dimension=dimension,
             dimension_value=value,
-        ).first()
+        )
         records = snapshot_drilldown(
             kpi=key,
             granularity=filters.granularity,
@@ -995,7 +962,7 @@ class KpiChartView(KpiAccessMixin, ChartCsvMixin, BaseLineChartView):
             last=self.last,
         )
         known = key in charts.FEATURED_KPIS or key in registry
-        if not self.lines and not known and not KpiSnapshot.objects.filter(kpi=key).exists():
+        if not self.lines and not known and not kpi_has_snapshots(kpi=key):
             raise Http404
         self.target_line = self._target_line(key) if request.GET.get("targets") else None
         self.thresholds = (
@@ -1018,23 +985,16 @@ class KpiChartView(KpiAccessMixin, ChartCsvMixin, BaseLineChartView):
     def _target_line(self, key: str) -> list[Decimal | None] | None:
         if not self.axis:
             return None
-        try:
-            from kpis.models import Target
-            from kpis.targets import targets_progress
-        except ImportError:
-            return None
-        targets = list(
-            Target.objects.filter(
-                kpi=key,
-                granularity=self.granularity,
-                dimension=self.dimension,
-                dimension_value=self.value or "",
-                period_start__in=self.axis,
-            )
+        progress = target_progress_list(
+            kpis=[key],
+            granularity=self.granularity,
+            dimension=self.dimension,
+            dimension_value=self.value or "",
+            period_starts=self.axis,
         )
-        if not targets:
+        if not progress:
             return None
-        goals = {p.target.period_start: p.resolved_value for p in targets_progress(targets=targets)}
+        goals = {p.target.period_start: p.resolved_value for p in progress}
         unit = self.presentation.unit
         return [charts.display_value(goals.get(start), unit) for start in self.axis]
 
@@ -1872,25 +1832,15 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
             dimension=by,
             period_start=latest,
         )
-        progress = {}
-        try:
-            from kpis.models import Target
-            from kpis.targets import targets_progress
-
-            targets = list(
-                Target.objects.filter(
-                    granularity=filters.granularity,
-                    dimension=by,
-                    period_start=latest,
-                    kpi__in=LEADERBOARD_KPIS,
-                )
+        progress = {
+            (p.target.kpi, p.target.dimension_value): p
+            for p in target_progress_list(
+                granularity=filters.granularity,
+                dimension=by,
+                period_starts=[latest],
+                kpis=LEADERBOARD_KPIS,
             )
-            progress = {
-                (p.target.kpi, p.target.dimension_value): p
-                for p in targets_progress(targets=targets)
-            }
-        except ImportError:
-            pass
+        }
         by_cell = {
             (k, v): r
             for (k, v), r in by_cell.items()
@@ -2113,8 +2063,8 @@ def alerts_inbox(request: HttpRequest) -> HttpResponse:
 @require_POST
 @manager_required
 def alert_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    from kpis.alerts import alert_acknowledge, alert_resolve
     from kpis.models import Alert
+    from kpis.services import alert_acknowledge, alert_resolve
 
     # A manager of a team acts on their team's alerts only.
     alert = get_object_or_404(

@@ -2,7 +2,7 @@
 
 Rates are typed in % and stored as fractions, durations in minutes or days, money in the
 organisation currency; bands and health components are rows, never JSON. `service_changes()`
-turns the cleaned inputs into the arguments of `kpis.index.weight_version_update`, which
+turns the cleaned inputs into the arguments of `kpis.services.weight_version_update`, which
 validates them; its messages come back to the section they concern (`section_errors`).
 """
 
@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kpis import charts
 from kpis.definitions import registry
-from kpis.index import HEALTH_COMPONENTS
+from kpis.index import HEALTH_COMPONENTS, bounded_linear_unit_bounds
 from kpis.models import (
     Direction,
     GroupWeight,
@@ -383,16 +383,18 @@ class WeightVersionForm(forms.Form):
             # the draft stays valid; the admin then sets its weight and bounds.
             definition = registry.get(new_kpi)
             higher = definition.direction != Direction.LOWER
+            direction = Direction.HIGHER if higher else Direction.LOWER
+            best, worst = bounded_linear_unit_bounds(direction)
             indicators.append(
                 {
                     "kpi": new_kpi,
                     "group": data.get("new_group") or LifecycleGroup.ACQUISITION,
                     "weight": Decimal(0),
                     "priority": 0,
-                    "direction": Direction.HIGHER if higher else Direction.LOWER,
+                    "direction": direction,
                     "normalisation": Normalisation.BOUNDED_LINEAR,
-                    "best": Decimal(1) if higher else Decimal(0),
-                    "worst": Decimal(0) if higher else Decimal(1),
+                    "best": best,
+                    "worst": worst,
                     "target": None,
                 }
             )

@@ -27,13 +27,13 @@ from kpis.models import (
     GroupWeight,
     IndexSnapshot,
     IndicatorWeight,
-    KpiSnapshot,
     LifecycleGroup,
     WeightVersion,
 )
 from kpis.periods import local_today, period_bounds, previous_period
 from kpis.priorities import PriorityRanks, priority_ranks
 from kpis.reports import period_label
+from kpis.selectors import snapshot_period_starts
 
 PREVIEW_PERIODS = 12
 PREVIEW_GRANULARITIES = ("month", "quarter", "week")
@@ -350,14 +350,12 @@ def latest_missing_indicators(version: WeightVersion) -> tuple[dt.date | None, s
     """The newest month with stored KPIs and the version's indicators missing in it (n/a, low
     sample or not stored), whose weight the index spreads over the others (2 queries)."""
     kpis = list(IndicatorWeight.objects.filter(version=version).values_list("kpi", flat=True))
-    latest = (
-        KpiSnapshot.objects.filter(granularity="month", dimension="all", kpi__in=kpis)
-        .order_by("-period_start")
-        .values_list("period_start", flat=True)
-        .first()
+    newest = snapshot_period_starts(
+        granularity="month", kpis=kpis, dimension="all", newest_first=True, limit=1
     )
-    if latest is None:
+    if not newest:
         return None, set()
+    latest = newest[0]
     readings = readings_for(granularity="month", period_starts=[latest], kpis=kpis)[latest]
     present = {
         kpi
@@ -373,13 +371,8 @@ def missing_snapshot_periods(
     """The periods among `period_starts` with no stored KPI of the version at all (one query)."""
     kpis = IndicatorWeight.objects.filter(version=version).values_list("kpi", flat=True)
     stored = set(
-        KpiSnapshot.objects.filter(
-            granularity=granularity,
-            period_start__in=list(period_starts),
-            dimension="all",
-            kpi__in=kpis,
+        snapshot_period_starts(
+            granularity=granularity, kpis=kpis, dimension="all", among=period_starts
         )
-        .values_list("period_start", flat=True)
-        .distinct()
     )
     return [start for start in period_starts if start not in stored]

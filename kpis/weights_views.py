@@ -1,7 +1,7 @@
 """The index weights editor for admins (`/kpis/index/weights/`): versions, a draft's editor, its
 preview against the active version, activation, and the progress of their background jobs.
 
-Admins only (others get 403). Every write goes through `kpis.index` / `kpis.weight_services`,
+Admins only (others get 403). Every write goes through `kpis.services`,
 which record it in the audit trail under the request's user.
 """
 
@@ -18,13 +18,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from crm.views import role_required
-from kpis.index import (
-    active_weight_version,
+from kpis.index import active_weight_version
+from kpis.models import Granularity, GroupWeight, IndicatorWeight, LifecycleGroup, WeightVersion
+from kpis.priorities import priority_ranks
+from kpis.services import (
+    MODE_FROM_NOW,
+    MODE_RESTATE,
+    weight_draft_delete,
+    weight_preview_snapshots_compute,
+    weight_version_activate_with,
     weight_version_create_draft,
     weight_version_update,
 )
-from kpis.models import Granularity, GroupWeight, IndicatorWeight, LifecycleGroup, WeightVersion
-from kpis.priorities import priority_ranks
 from kpis.weight_forms import WeightVersionForm
 from kpis.weight_selectors import (
     PREVIEW_GRANULARITIES,
@@ -33,13 +38,6 @@ from kpis.weight_selectors import (
     preview_period_starts,
     weight_preview,
     weight_versions,
-)
-from kpis.weight_services import (
-    MODE_FROM_NOW,
-    MODE_RESTATE,
-    weight_draft_delete,
-    weight_preview_snapshots_compute,
-    weight_version_activate_with,
 )
 from kpis.weight_tasks import weights_job_state
 

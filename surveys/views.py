@@ -39,7 +39,7 @@ from crm.roles import MANAGER, SUPPORT_AGENT, is_manager
 from crm.views import role_required
 from customers.models import Team
 from kpis.models import Granularity, KpiSnapshot
-from kpis.selectors import snapshot_list
+from kpis.selectors import snapshot_list, snapshot_period_starts
 from surveys.filters import SurveyResponseFilter
 from surveys.models import SurveyKind, SurveyResponse
 from surveys.selectors import responses_visible_to
@@ -175,11 +175,12 @@ def _granularity(request: HttpRequest) -> str:
 
 
 def _period_choices(granularity: str) -> list[dt.date]:
-    return list(
-        KpiSnapshot.objects.filter(kpi__in=RESULT_KPIS, granularity=granularity, dimension="all")
-        .order_by("-period_start")
-        .values_list("period_start", flat=True)
-        .distinct()[:PERIOD_CHOICES_LIMIT]
+    return snapshot_period_starts(
+        granularity=granularity,
+        kpis=RESULT_KPIS,
+        dimension="all",
+        newest_first=True,
+        limit=PERIOD_CHOICES_LIMIT,
     )
 
 

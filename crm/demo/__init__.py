@@ -22,7 +22,7 @@ from crm.demo.people import staff_ensure
 from crm.demo.reference import SEGMENTS, reference_ensure, working_calendar
 from crm.demo.story import HISTORY_MONTHS, SCALES, CompanyPlan, company_plan
 from customers.models import Customer
-from kpis.alerts import alert_rules_default_install
+from kpis.services import alert_rules_default_install
 from sales.models import Lead, Opportunity, Order
 from support.models import Ticket
 from surveys.models import SurveyResponse

@@ -349,8 +349,8 @@ ALWAYS_REFRESHED = ("month", "quarter", "year")
 
 
 def _touched_periods(ctx: ImportContext) -> list[str]:
-    from kpis.models import KpiSnapshot
     from kpis.periods import GRANULARITIES, period_bounds
+    from kpis.selectors import snapshot_periods_stored
 
     if not ctx.touched_days:
         return []
@@ -361,11 +361,7 @@ def _touched_periods(ctx: ImportContext) -> list[str]:
     fine = {(g, start) for g, start in periods if g not in ALWAYS_REFRESHED}
     if fine:
         starts = {start for _g, start in fine}
-        stored = set(
-            KpiSnapshot.objects.filter(
-                granularity__in=["day", "week"], period_start__in=starts
-            ).values_list("granularity", "period_start")
-        )
+        stored = snapshot_periods_stored(granularities=["day", "week"], period_starts=starts)
         periods = {p for p in periods if p[0] in ALWAYS_REFRESHED or p in stored}
     order = {g: i for i, g in enumerate(GRANULARITIES)}
     return [

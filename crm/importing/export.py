@@ -322,23 +322,7 @@ EXPORT_COLUMNS: dict[str, list[ExportColumn]] = {
         ("ticket", "ticket__external_id"),
         ("order", "order__external_id"),
     ),
-    # KPI tables (issue 4: KPI snapshots and the composite index exportable the same way).
-    "kpi_snapshots": _columns(
-        "kpi",
-        "granularity",
-        "period_start",
-        "period_end",
-        "dimension",
-        "dimension_value",
-        "dimension_label",
-        "value",
-        "numerator",
-        "denominator",
-        "sample_size",
-        "low_sample",
-        "provisional",
-        "computed_at",
-    ),
+    # KPI snapshots export as their API fields, built on kpis.selectors.EXPORT_COLUMNS.
     "index_snapshots": _columns(
         "granularity", "period_start", "period_end", "value", "coverage", "band", "computed_at"
     ),

@@ -21,6 +21,7 @@ from kpis.models import (
     Target,
     WeightVersion,
 )
+from kpis.selectors import EXPORT_COLUMNS
 
 
 class KpiDefinitionSerializer(serializers.Serializer):
@@ -59,21 +60,11 @@ class KpiDefinitionSerializer(serializers.Serializer):
 class KpiSnapshotSerializer(ApiModelSerializer):
     class Meta:
         model = KpiSnapshot
+        # The one export column set of a snapshot, with what only the API adds around it.
         fields = [
             "id",
-            "kpi",
-            "granularity",
-            "period_start",
-            "period_end",
-            "dimension",
-            "dimension_value",
+            *EXPORT_COLUMNS,
             "dimension_label",
-            "value",
-            "numerator",
-            "denominator",
-            "sample_size",
-            "low_sample",
-            "provisional",
             "details",
             "computed_at",
             "definition_version",

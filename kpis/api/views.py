@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from crm.api.permissions import IsCrmAdmin
 from crm.api.viewsets import ApiViewMixin, DomainReadOnlyViewSet, DomainViewSet
-from kpis import alerts, index, targets
+from kpis import services
 from kpis.api import serializers as api
 from kpis.definitions import UnknownKpiError, registry
 from kpis.models import (
@@ -32,6 +32,7 @@ from kpis.selectors import (
     drilldown_records_visible_to,
     kpi_scope_for,
     snapshot_drilldown,
+    snapshots_visible_to,
 )
 
 
@@ -87,7 +88,7 @@ class KpiSnapshotViewSet(DomainReadOnlyViewSet):
 
     def visible_queryset(self) -> QuerySet:
         # The cells of the user's KPI scope, as on the KPI pages (kpi_scope_for).
-        return cells_in_scope(super().visible_queryset(), kpi_scope_for(self.request.user))
+        return snapshots_visible_to(self.request.user)
 
     @extend_schema(
         parameters=[PART_PARAMETER],
@@ -183,7 +184,7 @@ class WeightVersionViewSet(DomainReadOnlyViewSet):
                     {name: value for name, value in row.items() if value is not None}
                     for row in changes[rows]
                 ]
-        index.weight_version_update(version=version, actor=request.user, **changes)
+        services.weight_version_update(version=version, actor=request.user, **changes)
         return self._reloaded(version)
 
     @extend_schema(
@@ -192,7 +193,7 @@ class WeightVersionViewSet(DomainReadOnlyViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         payload = api.WeightVersionDraftSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        draft = index.weight_version_create_draft(
+        draft = services.weight_version_create_draft(
             actor=request.user,
             source=payload.validated_data.get("source"),
             name=payload.validated_data.get("name", ""),
@@ -205,7 +206,7 @@ class WeightVersionViewSet(DomainReadOnlyViewSet):
     @extend_schema(request=None, responses=api.WeightVersionSerializer)
     @action(detail=True, methods=["post"])
     def activate(self, request: Request, pk: str) -> Response:
-        version = index.weight_version_activate(version=self.get_object(), actor=request.user)
+        version = services.weight_version_activate(version=self.get_object(), actor=request.user)
         return self._reloaded(version)
 
 
@@ -218,10 +219,10 @@ class TargetViewSet(DomainViewSet):
     ordering_fields = ["id", "kpi", "period_start"]
 
     def create_record(self, fields: dict[str, Any]) -> Target:
-        return targets.target_create(**fields, actor=self.actor)
+        return services.target_create(**fields, actor=self.actor)
 
     def update_record(self, record: Any, fields: dict[str, Any]) -> Target:
-        return targets.target_update(target=record, **fields)
+        return services.target_update(target=record, **fields)
 
 
 class AlertRuleViewSet(DomainViewSet):
@@ -235,10 +236,10 @@ class AlertRuleViewSet(DomainViewSet):
     ordering_fields = ["id", "kpi", "name"]
 
     def create_record(self, fields: dict[str, Any]) -> AlertRule:
-        return alerts.alert_rule_create(**fields, actor=self.actor)
+        return services.alert_rule_create(**fields, actor=self.actor)
 
     def update_record(self, record: Any, fields: dict[str, Any]) -> AlertRule:
-        return alerts.alert_rule_update(rule=record, **fields)
+        return services.alert_rule_update(rule=record, **fields)
 
 
 class AlertViewSet(DomainReadOnlyViewSet):
@@ -262,11 +263,11 @@ class AlertViewSet(DomainReadOnlyViewSet):
     @extend_schema(request=None, responses=api.AlertSerializer)
     @action(detail=True, methods=["post"])
     def acknowledge(self, request: Request, pk: str) -> Response:
-        alert = alerts.alert_acknowledge(alert=self.get_object(), actor=request.user)
+        alert = services.alert_acknowledge(alert=self.get_object(), actor=request.user)
         return Response(self.get_serializer(alert).data)
 
     @extend_schema(request=None, responses=api.AlertSerializer)
     @action(detail=True, methods=["post"])
     def resolve(self, request: Request, pk: str) -> Response:
-        alert = alerts.alert_resolve(alert=self.get_object(), actor=request.user)
+        alert = services.alert_resolve(alert=self.get_object(), actor=request.user)
         return Response(self.get_serializer(alert).data)

@@ -7,8 +7,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from kpis.index import weight_version_create_draft
 from kpis.models import Alert, AlertRule, IndexSnapshot, KpiSnapshot, Target, WeightVersion
+from kpis.services import weight_version_create_draft
 from sales.models import OpportunityStageChange
 from tests.customers.factories import (
     ChannelFactory,

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from kpis.alerts import alert_rule_create, alerts_evaluate
+from kpis.alerts import alerts_evaluate
 from kpis.health import health_recompute
 from kpis.index import compute_index
 from kpis.models import (
@@ -20,7 +20,8 @@ from kpis.models import (
     WeightVersion,
 )
 from kpis.rfm import rfm_recompute
-from kpis.targets import period_end_of, target_create
+from kpis.services import alert_rule_create, target_create
+from kpis.targets import period_end_of
 from tests.customers.factories import CustomerFactory
 from tests.sales.factories import OrderFactory
 

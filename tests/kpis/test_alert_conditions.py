@@ -10,15 +10,9 @@ from django.core import mail
 from django.utils import translation
 
 from crm.models import Notification
-from kpis.alerts import (
-    DEFAULT_ALERT_RULES,
-    alert_rule_create,
-    alert_rules_default_install,
-    alerts_evaluate,
-    rule_verdict,
-    unusual_band,
-)
+from kpis.alerts import DEFAULT_ALERT_RULES, alerts_evaluate, rule_verdict, unusual_band
 from kpis.models import Alert, AlertEvaluation, AlertRule, KpiSnapshot, Target
+from kpis.services import alert_rule_create, alert_rules_default_install
 from kpis.targets import period_end_of
 from tests.customers.factories import TeamFactory, UserFactory
 

@@ -8,14 +8,9 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 
 from crm.models import Notification
-from kpis.alerts import (
-    alert_acknowledge,
-    alert_resolve,
-    alert_rule_create,
-    alert_rule_update,
-    alerts_evaluate,
-)
+from kpis.alerts import alerts_evaluate
 from kpis.models import Alert, AlertEvaluation, KpiSnapshot
+from kpis.services import alert_acknowledge, alert_resolve, alert_rule_create, alert_rule_update
 from kpis.targets import period_end_of
 from tests.customers.factories import UserFactory
 

@@ -7,8 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from kpis.alerts import alert_resolve, alert_rule_create, alerts_evaluate, rule_verdict
+from kpis.alerts import alerts_evaluate, rule_verdict
 from kpis.models import Alert, AlertEvaluation, AlertRule, Direction, KpiSnapshot, Target
+from kpis.services import alert_resolve, alert_rule_create
 from kpis.targets import period_end_of, period_shift, progress_of
 
 D = Decimal

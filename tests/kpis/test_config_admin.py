@@ -8,10 +8,8 @@ from decimal import Decimal
 import pytest
 from django.urls import NoReverseMatch, reverse
 
-from kpis.alerts import alert_rule_create
-from kpis.index import weight_version_create_draft
 from kpis.models import AlertRule, Target, WeightVersion
-from kpis.targets import target_create
+from kpis.services import alert_rule_create, target_create, weight_version_create_draft
 
 pytestmark = pytest.mark.django_db
 

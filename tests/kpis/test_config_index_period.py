@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from kpis import charts
-from kpis.index import weight_version_create_draft
 from kpis.models import Granularity, IndexContribution, IndexSnapshot, WeightVersion
 from kpis.periods import last_closed_period, period_label
+from kpis.services import weight_version_create_draft
 from tests.customers.factories import TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -10,12 +10,12 @@ from django.conf import settings
 
 from customers.models import Customer
 from kpis.health import health_recompute, health_score_for
-from kpis.index import (
+from kpis.models import CustomerHealthSnapshot, default_health_config
+from kpis.services import (
     weight_version_activate,
     weight_version_create_draft,
     weight_version_update,
 )
-from kpis.models import CustomerHealthSnapshot, default_health_config
 from sales.models import Activity
 from support.models import Ticket, TicketMessage
 from surveys.models import SurveyKind

@@ -17,8 +17,12 @@ from customers.models import Customer
 from kpis.definitions import registry
 from kpis.definitions.base import KpiContext
 from kpis.engine import compute_period
-from kpis.index import weight_version_activate, weight_version_create_draft, weight_version_update
 from kpis.models import CustomerHealthSnapshot, KpiSnapshot, default_health_config
+from kpis.services import (
+    weight_version_activate,
+    weight_version_create_draft,
+    weight_version_update,
+)
 from tests.customers.factories import CustomerFactory, UserFactory
 from tests.kpis.conftest import NOW, local
 from tests.sales.factories import OrderFactory

@@ -7,17 +7,7 @@ from typing import cast
 import pytest
 from django.core.exceptions import ValidationError
 
-from kpis.index import (
-    IndicatorConfig,
-    band_for,
-    compute_index,
-    normalise,
-    preview_index,
-    weight_version_activate,
-    weight_version_create_draft,
-    weight_version_update,
-    weight_version_validate,
-)
+from kpis.index import IndicatorConfig, band_for, compute_index, normalise, preview_index
 from kpis.models import (
     Direction,
     GroupWeight,
@@ -29,6 +19,12 @@ from kpis.models import (
     Normalisation,
     WeightVersion,
     default_bands,
+)
+from kpis.services import (
+    weight_version_activate,
+    weight_version_create_draft,
+    weight_version_update,
+    weight_version_validate,
 )
 from kpis.targets import period_end_of
 from tests.customers.factories import UserFactory
@@ -349,9 +345,9 @@ def test_preview_recomputes_under_a_draft_and_writes_nothing(django_assert_max_n
 
 def test_after_period_computed_runs_scores_index_and_alerts_for_the_latest_period():
     from customers.models import Customer
-    from kpis.alerts import alert_rule_create
     from kpis.models import AlertEvaluation, CustomerHealthSnapshot, CustomerSegmentSnapshot
     from kpis.post_compute import after_period_computed
+    from kpis.services import alert_rule_create
     from tests.customers.factories import CustomerFactory
     from tests.sales.factories import OrderFactory
 

@@ -7,13 +7,9 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from kpis.models import KpiSnapshot, Target
-from kpis.targets import (
-    period_end_of,
-    target_create,
-    target_progress,
-    target_update,
-    targets_progress,
-)
+from kpis.selectors import target_progress, targets_progress
+from kpis.services import target_create, target_update
+from kpis.targets import period_end_of
 
 pytestmark = pytest.mark.django_db
 

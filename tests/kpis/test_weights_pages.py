@@ -11,7 +11,6 @@ from django.urls import reverse
 
 from audit.selectors import EventFilters, audit_event_list
 from kpis import charts
-from kpis.index import weight_version_activate, weight_version_create_draft, weight_version_update
 from kpis.models import (
     Alert,
     AlertRule,
@@ -22,6 +21,11 @@ from kpis.models import (
     WeightVersion,
 )
 from kpis.priorities import priority_ranks
+from kpis.services import (
+    weight_version_activate,
+    weight_version_create_draft,
+    weight_version_update,
+)
 from kpis.weight_selectors import preview_period_starts, weight_preview
 from tests.customers.factories import UserFactory
 

@@ -9,7 +9,11 @@ from django.utils import timezone
 from customers.models import Customer
 from kpis.engine import compute_period
 from kpis.health import health_recompute
-from kpis.index import weight_version_activate, weight_version_create_draft, weight_version_update
+from kpis.services import (
+    weight_version_activate,
+    weight_version_create_draft,
+    weight_version_update,
+)
 from predictions.models import CustomerPrediction
 from tests.customers.factories import CustomerFactory, SegmentFactory
 from tests.kpis.conftest import MARCH, NOW, snapshot

@@ -11,7 +11,6 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 
 from crm.templatetags.pulse import kpi_value
-from kpis.annotations import annotation_create
 from kpis.digests import (
     digest_build,
     digest_subscription_create,
@@ -19,6 +18,7 @@ from kpis.digests import (
 )
 from kpis.models import DigestSendLog, KpiSnapshot
 from kpis.report_tasks import send_due_digests
+from kpis.services import annotation_create
 from tests.reports.conftest import MARCH, SEND_TIME, SITE
 
 pytestmark = pytest.mark.django_db
@@ -194,8 +194,8 @@ def test_weekly_digests_go_out_on_monday_for_the_last_iso_week(subscribed):
 
 @time_machine.travel(SEND_TIME, tick=False)
 def test_annotations_and_alerts_of_the_period_are_in_the_digest(subscribed):
-    from kpis.alerts import alert_rule_create
     from kpis.engine import compute_period
+    from kpis.services import alert_rule_create
 
     manager = subscribed["manager"]
     annotation_create(
@@ -336,8 +336,8 @@ def test_an_unknown_language_is_refused(people):
 
 
 def test_daily_alert_summary_lists_yesterdays_alerts_only_when_there_are_some(people):
-    from kpis.alerts import alert_rule_create
     from kpis.engine import compute_period
+    from kpis.services import alert_rule_create
     from tests.reports.conftest import local
     from tests.sales.factories import OrderFactory
 

@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from kpis import charts
-from kpis.annotations import annotation_create
 from kpis.models import Granularity, KpiSnapshot
+from kpis.services import annotation_create
 from tests.customers.factories import UserFactory
 from tests.reports.conftest import FEBRUARY, MARCH
 
