@@ -56,6 +56,7 @@ def test_overview_digest_and_report_state_the_same_figure(
     assert shown.change == line.change_previous == report_line.change_previous
     assert shown.change == shown.value - shown.baseline
     # Absolute target 500 in the stored unit: what each of them resolves the goal to.
+    assert line.target is not None
     assert card["target"].resolved_value == line.target.resolved_value == Decimal("500")
 
 
