@@ -12,7 +12,8 @@ from kpis import charts
 from kpis.alerts import rule_verdict
 from kpis.definitions import registry
 from kpis.models import AlertEvaluation, AlertRule, KpiSnapshot, Target
-from kpis.targets import kpi_direction, kpi_points_scale, progress_of, target_clean
+from kpis.services import target_clean
+from kpis.targets import kpi_direction, kpi_points_scale, progress_of
 
 D = Decimal
 APRIL = dt.date(2026, 4, 1)
