@@ -81,7 +81,8 @@ def test_cell_figures_give_latest_previous_change_and_target(snapshots, revenue_
     assert figure.snapshot == march
     assert figure.previous == february
     # change = March − February, in the stored unit.
-    assert march.value is not None and february.value is not None
+    assert march.value is not None
+    assert february.value is not None
     assert figure.change == march.value - february.value
     assert figure.target is not None
     assert figure.target.target.pk == revenue_target.pk
