@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connections
+from django.urls import reverse
 
 # Playwright's sync API runs an event loop in this thread; Django would then refuse ORM calls
 # from the test body ("You cannot call this from an async context").
@@ -93,3 +94,15 @@ def wait_for_charts(page) -> None:
         "canvas.kpi-chart", "(cs) => cs.map((c) => c.dataset.chartState)"
     )
     assert "error" not in states, page.url
+
+
+PASSWORD = "pulse-demo-pass"  # UserFactory's password
+
+
+def log_in(page, username: str, password: str = PASSWORD) -> None:
+    """Sign in through the login form, as a person would."""
+    page.goto(reverse("login"))
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("form[action='/login/'] button[type=submit]")
+    page.wait_for_load_state("networkidle")

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from kpis import charts
 from kpis.models import Annotation, Granularity, KpiSnapshot
+from tests.browser.conftest import log_in
 from tests.customers.factories import UserFactory
 
 pytestmark = [
@@ -16,16 +17,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-PASSWORD = "pulse-demo-pass"  # UserFactory's password
 TREND = "[data-testid=chart-trend] canvas"
-
-
-def log_in(page, username: str) -> None:
-    page.goto(reverse("login"))
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/login/'] button[type=submit]")
-    page.wait_for_load_state("networkidle")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from django.urls import reverse
 from attachments.models import Attachment
 from customers.services import customer_update
 from support.services import ticket_create
-from tests.browser.conftest import use_language
+from tests.browser.conftest import log_in, use_language
 from tests.customers.factories import CustomerFactory, TeamFactory, UserFactory
 
 pytestmark = [
@@ -18,7 +18,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-PASSWORD = "pulse-demo-pass"  # UserFactory's password
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
@@ -31,14 +30,6 @@ def wait_for_tab(page, pane: str) -> None:
         }""",
         arg=pane,
     )
-
-
-def log_in(page, username: str) -> None:
-    page.goto(reverse("login"))
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/login/'] button[type=submit]")
-    page.wait_for_load_state("networkidle")
 
 
 def test_an_agent_attaches_a_pdf_to_a_ticket_and_downloads_it(page, tmp_path, screenshot_dir):

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from kpis import charts
 from kpis.models import Granularity, IndexSnapshot, KpiSnapshot, WeightVersion
-from tests.browser.conftest import use_language, wait_for_charts
+from tests.browser.conftest import log_in, use_language, wait_for_charts
 from tests.customers.factories import UserFactory
 
 pytestmark = [
@@ -22,16 +22,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-PASSWORD = "pulse-demo-pass"  # UserFactory's password
 COMPUTED_MONTHS = 25  # the 24 closed months of the demo history and the open one
-
-
-def log_in(page, username: str) -> None:
-    page.goto(reverse("login"))
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/login/'] button[type=submit]")
-    page.wait_for_load_state("networkidle")
 
 
 def shot(page, screenshot_dir, name: str) -> None:

@@ -6,23 +6,13 @@ import pytest
 from django.urls import reverse
 
 from customers.models import Contact, Customer
-from tests.browser.conftest import use_language
+from tests.browser.conftest import log_in, use_language
 from tests.customers.factories import CustomerFactory, TeamFactory, UserFactory
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-PASSWORD = "pulse-demo-pass"  # UserFactory's password
-
-
-def log_in(page, username: str) -> None:
-    page.goto(reverse("login"))
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/login/'] button[type=submit]")
-    page.wait_for_load_state("networkidle")
 
 
 def test_a_rep_creates_a_duplicate_anyway_then_merges_it(page, screenshot_dir):

@@ -11,7 +11,7 @@ from customers.models import Team
 from sales.models import Opportunity, PipelineStage
 from support.models import CannedResponse, Ticket, TicketMessage
 from support.services import ticket_create
-from tests.browser.conftest import use_language
+from tests.browser.conftest import log_in, use_language
 from tests.customers.factories import ContactFactory, CustomerFactory, UserFactory
 from tests.sales.factories import PipelineStageFactory, ProductFactory
 
@@ -21,16 +21,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-PASSWORD = "pulse-demo-pass"  # UserFactory's password
-
-
-def log_in(page, username: str) -> None:
-    page.goto(reverse("login"))
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/login/'] button[type=submit]")
-    page.wait_for_load_state("networkidle")
 
 
 def shoot(page, screenshot_dir, name: str) -> None:

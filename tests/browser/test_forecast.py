@@ -6,23 +6,13 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from tests.browser.conftest import use_language, wait_for_charts
+from tests.browser.conftest import log_in, use_language, wait_for_charts
 from tests.sales.forecast_pipeline import build_forecast_world, local
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-PASSWORD = "pulse-demo-pass"  # UserFactory's password
-
-
-def log_in(page, username: str) -> None:
-    page.goto(reverse("login"))
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/login/'] button[type=submit]")
-    page.wait_for_load_state("networkidle")
 
 
 def test_a_rep_calls_a_deal_and_reads_the_forecast(page, screenshot_dir):

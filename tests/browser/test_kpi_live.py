@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from kpis.engine import compute_period
 from kpis.periods import last_closed_period
-from tests.browser.conftest import use_language, wait_for_charts
+from tests.browser.conftest import log_in, use_language, wait_for_charts
 from tests.customers.factories import CustomerFactory, UserFactory
 
 pytestmark = [
@@ -17,16 +17,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-PASSWORD = "pulse-demo-pass"  # UserFactory's password
 CARD = "#kpi-customers_new"
-
-
-def log_in(page, username: str) -> None:
-    page.goto(reverse("login"))
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/login/'] button[type=submit]")
-    page.wait_for_load_state("networkidle")
 
 
 def acquire_and_compute(name: str) -> None:

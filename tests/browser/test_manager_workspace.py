@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from kpis.engine import compute_period
 from kpis.models import KpiSnapshot
-from tests.browser.conftest import use_language, wait_for_charts
+from tests.browser.conftest import log_in, use_language, wait_for_charts
 from tests.customers.factories import CustomerFactory, TeamFactory, UserFactory
 from tests.sales.factories import OrderFactory
 
@@ -16,16 +16,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-PASSWORD = "pulse-demo-pass"  # UserFactory's password
-
-
-def log_in(page, username: str) -> None:
-    page.goto(reverse("login"))
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/login/'] button[type=submit]")
-    page.wait_for_load_state("networkidle")
 
 
 def month_before(day: dt.date, months: int) -> dt.date:

@@ -13,23 +13,13 @@ from kpis.engine import compute_period
 from kpis.periods import current_period, last_closed_period, period_label, previous_period
 from kpis.recompute import THROTTLE_KEY
 from kpis.tasks import beat_schedule_install
-from tests.browser.conftest import use_language, wait_for_charts
+from tests.browser.conftest import log_in, use_language, wait_for_charts
 from tests.customers.factories import CustomerFactory, UserFactory
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-PASSWORD = "pulse-demo-pass"  # UserFactory's password
-
-
-def log_in(page, username: str) -> None:
-    page.goto(reverse("login"))
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/login/'] button[type=submit]")
-    page.wait_for_load_state("networkidle")
 
 
 def recompute_now(page) -> None:

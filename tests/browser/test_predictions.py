@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from predictions.services import prediction_score
 from sales.models import RetentionCase
-from tests.browser.conftest import use_language
+from tests.browser.conftest import log_in, use_language
 from tests.customers.factories import CustomerFactory, TeamFactory, UserFactory
 from tests.predictions.conftest import AS_OF, buy, published_run  # noqa: F401 - a fixture
 
@@ -18,16 +18,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-PASSWORD = "pulse-demo-pass"  # UserFactory's password
 CHART_READY = "() => document.querySelector('#prediction-tracking').dataset.chartState === 'ready'"
-
-
-def log_in(page, username: str) -> None:
-    page.goto(reverse("login"))
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/login/'] button[type=submit]")
-    page.wait_for_load_state("networkidle")
 
 
 @pytest.mark.usefixtures("published_run")

@@ -17,7 +17,7 @@ from kpis.periods import period_bounds, to_datetime_range
 from sales.models import Lead
 from support.models import Priority, Ticket
 from support.services import ticket_create
-from tests.browser.conftest import use_language
+from tests.browser.conftest import log_in, use_language
 from tests.customers.factories import (
     ContactFactory,
     CustomerFactory,
@@ -33,16 +33,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-PASSWORD = "pulse-demo-pass"  # UserFactory's password
-
-
-def log_in(page, username: str) -> None:
-    page.goto(reverse("login"))
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/login/'] button[type=submit]")
-    page.wait_for_load_state("networkidle")
 
 
 def shoot(page, screenshot_dir, name: str) -> None:

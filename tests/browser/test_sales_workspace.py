@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from customers.models import Customer
 from sales.models import Activity, Lead, Opportunity, OpportunityStageChange
-from tests.browser.conftest import use_language
+from tests.browser.conftest import log_in, use_language
 from tests.customers.factories import ContactFactory, CustomerFactory, UserFactory
 from tests.sales.factories import (
     LeadFactory,
@@ -28,16 +28,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-PASSWORD = "pulse-demo-pass"  # UserFactory's password
-
-
-def log_in(page, username: str) -> None:
-    page.goto(reverse("login"))
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/login/'] button[type=submit]")
-    page.wait_for_load_state("networkidle")
 
 
 def stages() -> dict:

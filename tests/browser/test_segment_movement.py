@@ -8,7 +8,7 @@ from customers.models import Customer, Team
 from kpis import post_compute
 from kpis.engine import compute_range
 from sales.models import RetentionCase
-from tests.browser.conftest import use_language, wait_for_charts
+from tests.browser.conftest import log_in, use_language, wait_for_charts
 from tests.customers.factories import UserFactory
 from tests.kpis.test_segment_history import NOW, Q1, SEGMENT_KPIS, YEAR_END, build_company
 
@@ -16,16 +16,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-PASSWORD = "pulse-demo-pass"  # UserFactory's password
-
-
-def log_in(page, username: str) -> None:
-    page.goto(reverse("login"))
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/login/'] button[type=submit]")
-    page.wait_for_load_state("networkidle")
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from kpis import charts
 from kpis.models import Granularity, KpiSnapshot
+from tests.browser.conftest import log_in
 from tests.customers.factories import CustomerFactory, UserFactory
 
 # serialized_rollback: the live server needs committed rows, and the role groups created by the
@@ -16,7 +17,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-PASSWORD = "pulse-demo-pass"  # UserFactory's password
 MONTHS = 12
 
 
@@ -44,14 +44,6 @@ def store_monthly_snapshots() -> None:
                 )
             )
     KpiSnapshot.objects.bulk_create(rows)
-
-
-def log_in(page, username: str) -> None:
-    page.goto(reverse("login"))
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/login/'] button[type=submit]")
-    page.wait_for_load_state("networkidle")
 
 
 def test_a_manager_logs_in_and_sees_the_kpi_charts_drawn(page, screenshot_dir):

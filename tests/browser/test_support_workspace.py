@@ -6,6 +6,7 @@ from django.urls import reverse
 from crm.notifications import notification_create
 from support.models import CannedResponse, Ticket
 from support.services import ticket_create
+from tests.browser.conftest import log_in
 from tests.customers.factories import CustomerFactory, SegmentFactory, TeamFactory, UserFactory
 from tests.support.factories import BusinessScheduleFactory, SLAPolicyFactory
 from tests.surveys.factories import SurveyResponseFactory
@@ -16,16 +17,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-PASSWORD = "pulse-demo-pass"  # UserFactory's password
-
-
-def log_in(page, username: str) -> None:
-    page.goto(reverse("login"))
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/login/'] button[type=submit]")
-    page.wait_for_load_state("networkidle")
 
 
 @pytest.fixture

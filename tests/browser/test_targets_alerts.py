@@ -14,7 +14,7 @@ from kpis.engine import compute_period
 from kpis.models import Alert, AlertRule, KpiSnapshot, Target
 from kpis.periods import local_today, period_bounds, period_label
 from kpis.targets import period_end_of, period_shift
-from tests.browser.conftest import use_language
+from tests.browser.conftest import log_in, use_language
 from tests.customers.factories import UserFactory
 from tests.kpis.conftest import buyer
 
@@ -22,16 +22,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-PASSWORD = "pulse-demo-pass"  # UserFactory's password
-
-
-def log_in(page, username: str) -> None:
-    page.goto(reverse("login"))
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/login/'] button[type=submit]")
-    page.wait_for_load_state("networkidle")
 
 
 def quarter_snapshot(start: dt.date, value: str) -> None:

@@ -13,7 +13,7 @@ from kpis import charts
 from kpis.index import compute_index
 from kpis.models import Granularity, IndexSnapshot, IndicatorWeight, KpiSnapshot, WeightVersion
 from kpis.periods import period_bounds
-from tests.browser.conftest import use_language, wait_for_charts
+from tests.browser.conftest import log_in, use_language, wait_for_charts
 from tests.customers.factories import UserFactory
 
 pytestmark = [
@@ -21,17 +21,8 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-PASSWORD = "pulse-demo-pass"  # UserFactory's password
 MONTHS = 24
 STORED_QUARTERS = 10  # of the 12 the quarter preview shows: 2 are computed from the page
-
-
-def log_in(page, username: str) -> None:
-    page.goto(reverse("login"))
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/login/'] button[type=submit]")
-    page.wait_for_load_state("networkidle")
 
 
 def store_kpis(granularity: str, starts: list[dt.date], version: WeightVersion) -> None:
