@@ -12,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from attachments.services import move_attachments
 from audit.context import actor_context
@@ -109,6 +110,13 @@ def customer_create(
     return customer
 
 
+# A merged customer is read-only: its changes go to the survivor (customer_update and the bulk
+# reassign refuse it with the same words).
+MERGED_CUSTOMER_REFUSAL = gettext_lazy(
+    "This customer was merged; edit the customer it was merged into."
+)
+
+
 @actor_context
 @transaction.atomic
 def customer_update(
@@ -130,7 +138,7 @@ def customer_update(
     locked = Customer.objects.select_for_update().get(pk=customer.pk)
     edit_conflict_check(locked, seen_version)
     if locked.merged_into_id is not None:
-        raise ValidationError(_("This customer was merged; edit the customer it was merged into."))
+        raise ValidationError(MERGED_CUSTOMER_REFUSAL)
     referrer = fields.get("referred_by")
     if referrer is not None and referrer.pk == locked.pk:
         raise ValidationError({"referred_by": _("A customer cannot refer itself.")})
@@ -184,8 +192,7 @@ def customers_reassign(
     Customer.objects.filter(pk__in=[pk for pk, _ in rows if pk not in merged]).update(
         **fields, updated_at=timezone.now()
     )
-    refusal = _("This customer was merged; edit the customer it was merged into.")
-    return {pk: ValidationError(refusal) for pk in merged}
+    return {pk: ValidationError(MERGED_CUSTOMER_REFUSAL) for pk in merged}
 
 
 @actor_context
