@@ -48,7 +48,7 @@ from kpis.segments import (
     stored_segment_periods,
 )
 from kpis.selectors import KpiScope, kpi_scope_for
-from kpis.views import (
+from kpis.views.common import (
     PALETTE,
     ChartPayload,
     PayloadChartView,
