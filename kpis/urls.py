@@ -1,19 +1,19 @@
 from django.urls import path
 
-from kpis.views import common, config, segments, weights
+from kpis.views import analytics, charts, config, index_alerts, kpi, overview, segments, weights
 
 app_name = "kpis"
 
 urlpatterns = [
-    path("", common.overview, name="overview"),
-    path("kpi/<slug:key>/", common.kpi_detail, name="kpi_detail"),
-    path("kpi/<slug:key>/records/", common.kpi_drilldown, name="kpi_drilldown"),
+    path("", overview.overview, name="overview"),
+    path("kpi/<slug:key>/", kpi.kpi_detail, name="kpi_detail"),
+    path("kpi/<slug:key>/records/", kpi.kpi_drilldown, name="kpi_drilldown"),
     path(
         "kpi/<slug:key>/breakdown.json",
-        common.KpiBreakdownChartView.as_view(),
+        charts.KpiBreakdownChartView.as_view(),
         name="kpi_breakdown",
     ),
-    path("cohorts/", common.cohorts, name="cohorts"),
+    path("cohorts/", analytics.cohorts, name="cohorts"),
     # How customers move between RFM segments: kpis.views.segments.
     path("segments/movement/", segments.segment_movement_page, name="segment_movement"),
     path(
@@ -26,16 +26,16 @@ urlpatterns = [
         segments.SegmentMovementChartView.as_view(),
         name="segment_movement_chart",
     ),
-    path("nps/", common.nps, name="nps"),
-    path("charts/nps.json", common.NpsChartView.as_view(), name="nps_chart"),
-    path("support/", common.support_analytics, name="support"),
-    path("charts/support.json", common.SupportChartView.as_view(), name="support_chart"),
-    path("pipeline/", common.pipeline_analytics, name="pipeline"),
-    path("charts/funnel.json", common.FunnelChartView.as_view(), name="funnel_chart"),
-    path("leaderboard/", common.leaderboard, name="leaderboard"),
-    path("index/", common.index_page, name="index"),
-    path("charts/index.json", common.IndexChartView.as_view(), name="index_chart"),
-    path("charts/waterfall.json", common.WaterfallChartView.as_view(), name="waterfall_chart"),
+    path("nps/", analytics.nps, name="nps"),
+    path("charts/nps.json", analytics.NpsChartView.as_view(), name="nps_chart"),
+    path("support/", analytics.support_analytics, name="support"),
+    path("charts/support.json", analytics.SupportChartView.as_view(), name="support_chart"),
+    path("pipeline/", analytics.pipeline_analytics, name="pipeline"),
+    path("charts/funnel.json", analytics.FunnelChartView.as_view(), name="funnel_chart"),
+    path("leaderboard/", analytics.leaderboard, name="leaderboard"),
+    path("index/", index_alerts.index_page, name="index"),
+    path("charts/index.json", charts.IndexChartView.as_view(), name="index_chart"),
+    path("charts/waterfall.json", charts.WaterfallChartView.as_view(), name="waterfall_chart"),
     # The index weights editor (admins).
     path("index/weights/", weights.weights_home, name="weights"),
     path("index/weights/drafts/", weights.weights_draft_create, name="weights_draft_create"),
@@ -53,8 +53,8 @@ urlpatterns = [
     ),
     path("index/weights/<int:pk>/activate/", weights.weights_activate, name="weights_activate"),
     path("index/weights/jobs/<str:token>.json", weights.weights_job, name="weights_job"),
-    path("alerts/", common.alerts_inbox, name="alerts"),
-    path("alerts/<int:pk>/<slug:action>/", common.alert_action, name="alert_action"),
+    path("alerts/", index_alerts.alerts_inbox, name="alerts"),
+    path("alerts/<int:pk>/<slug:action>/", index_alerts.alert_action, name="alert_action"),
     # Targets and alert rules (managers and admins): kpis.views.config.
     path("targets/", config.targets_page, name="targets"),
     path("targets/sentence.json", config.target_sentence_preview, name="target_sentence"),
@@ -64,9 +64,9 @@ urlpatterns = [
     path("alerts/rules/<int:pk>/edit/", config.alert_rule_edit, name="alert_rule_edit"),
     path("alerts/rules/<int:pk>/delete/", config.alert_rule_remove, name="alert_rule_delete"),
     # Freshness: "recompute now" and the status JSON its progress bar polls.
-    path("recompute/", common.recompute, name="recompute"),
-    path("last-run.json", common.last_run, name="last_run"),
-    path("recompute/<slug:token>/status.json", common.recompute_status, name="recompute_status"),
+    path("recompute/", overview.recompute, name="recompute"),
+    path("last-run.json", overview.last_run, name="last_run"),
+    path("recompute/<slug:token>/status.json", overview.recompute_status, name="recompute_status"),
     # Kept last: a KPI key could otherwise shadow the fixed paths above.
-    path("<slug:key>/chart.json", common.KpiChartView.as_view(), name="kpi_chart"),
+    path("<slug:key>/chart.json", charts.KpiChartView.as_view(), name="kpi_chart"),
 ]
