@@ -20,9 +20,9 @@ from customers.bulk import OPEN_RETENTION_CASE
 from customers.models import Customer
 from customers.views import EXPORT_COLUMNS
 from kpis.periods import PeriodError
-from kpis.segment_views import SCOPE_KPI, movement_filters, movement_population
-from kpis.segments import SEGMENT_ORDER, movement_customers
+from kpis.segments import SEGMENT_ORDER, movement_customers, movement_population
 from kpis.selectors import kpi_scope_for
+from kpis.views.segments import SCOPE_KPI, movement_filters
 
 
 def movement_cell_selection(user: Any, query: QueryDict) -> QuerySet[Customer]:
@@ -40,7 +40,7 @@ def movement_cell_selection(user: Any, query: QueryDict) -> QuerySet[Customer]:
     if source_segment not in SEGMENT_ORDER or target_segment not in SEGMENT_ORDER:
         return Customer.objects.none()
     return movement_customers(
-        movement_population(user, filters),
+        movement_population(user, dimension=filters.dimension, value=filters.value),
         granularity=filters.granularity,
         source=filters.source,
         target=filters.target,

@@ -3,31 +3,54 @@
 Everything reads `KpiSnapshot` (and the index, target and alert tables) with a fixed number of
 queries per page, except two reads of raw tables: the drill-down list (narrowed by
 `kpis.selectors.drilldown_records_visible_to`, paginated by the caller) and the pipeline funnel
-(`pipeline_funnel`, one grouped read of the stage history).
+(`pipeline_funnel`, one grouped read of the stage history). The configuration pages also read
+the users and teams an alert rule notifies.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Model, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Case, Count, Model, QuerySet, Value, When
+from django.urls import NoReverseMatch, reverse
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from customers.models import Customer, Team
 from kpis import charts
 from kpis.definitions.base import dimension_labels
-from kpis.models import KpiSnapshot
+from kpis.models import (
+    Alert,
+    AlertRule,
+    Granularity,
+    GroupScore,
+    IndexContribution,
+    IndexSnapshot,
+    KpiSnapshot,
+    Target,
+    WeightVersion,
+)
+from kpis.periods import local_today, period_bounds
+from kpis.priorities import priority_ranks
 from kpis.selectors import (
+    KpiScope,
+    alert_rules_in_scope,
+    alerts_in_scope,
     cell_snapshots,
     latest_stored_period,
     period_snapshots,
+    shown_period,
     stored_dimension_values,
 )
+from sales.models import OpportunityStageChange, PipelineStage
+from sales.selectors import opportunities_visible_to
+from support.models import Ticket
 
 # The filters every page keeps, in the order a request's first non-empty one wins.
 FILTER_DIMENSIONS: tuple[str, ...] = ("segment", "team", "owner", "channel", "product_line")
@@ -155,9 +178,6 @@ class RecordRow:
 
 def record_rows(records: Iterable[Any]) -> list[RecordRow]:
     """Display rows with links to the record's page (or its customer's) where one exists."""
-    from django.urls import NoReverseMatch, reverse
-
-    from customers.models import Customer
 
     def link(name: str, pk: Any) -> str | None:
         try:
@@ -224,8 +244,6 @@ def pipeline_funnel(*, since: dt.datetime, opportunities: QuerySet[Any]) -> Funn
     reached = deals that entered the stage at least once; conversion = reached(next) ÷
     reached(this) along the open stages' order; time in stage = mean of (next change − entry).
     """
-    from sales.models import OpportunityStageChange, PipelineStage
-
     stages = list(PipelineStage.objects.order_by("position", "pk"))
     changes = (
         OpportunityStageChange.objects.filter(
@@ -267,10 +285,17 @@ def pipeline_funnel(*, since: dt.datetime, opportunities: QuerySet[Any]) -> Funn
     return funnel
 
 
+def visible_pipeline_funnel(*, user: Any, since: dt.datetime, dimension: str, value: str) -> Funnel:
+    """`pipeline_funnel` of the deals `user` may see, of one team or rep when `dimension` is
+    `team` or `owner` (the other filters do not narrow the funnel)."""
+    opportunities = opportunities_visible_to(user)
+    if dimension in ("team", "owner") and value:
+        opportunities = opportunities.filter(**{f"{dimension}_id": value})
+    return pipeline_funnel(since=since, opportunities=opportunities)
+
+
 def ticket_backlog(tickets: QuerySet[Any]) -> dict[str, int]:
     """Open tickets by status, now (1 grouped query): the backlog is a state, not a snapshot."""
-    from support.models import Ticket
-
     open_statuses = [
         value for value in Ticket.Status.values if value not in {"solved", "closed", "spam"}
     ]
@@ -278,3 +303,165 @@ def ticket_backlog(tickets: QuerySet[Any]) -> dict[str, int]:
         tickets.filter(status__in=open_statuses).order_by().values("status").annotate(n=Count("pk"))
     )
     return {row["status"]: row["n"] for row in rows}
+
+
+# --- the composite index -----------------------------------------------------------------------
+
+
+def index_at(
+    *, granularity: str, period_start: dt.date
+) -> tuple[IndexSnapshot | None, IndexSnapshot | None]:
+    """The index of the period starting `period_start` and the previous one under the same
+    weight version (what the change is read against); 2 queries.
+
+    A restated period has one snapshot per version: the active version's is shown, else the
+    newest computed (a period scored before the active version and not restated).
+    """
+    snapshots = IndexSnapshot.objects.filter(granularity=granularity).select_related(
+        "version", "version__activated_by"
+    )
+    shown = (
+        snapshots.filter(period_start=period_start)
+        .annotate(
+            in_force=Case(
+                When(version__status=WeightVersion.Status.ACTIVE, then=Value(0)),
+                default=Value(1),
+            )
+        )
+        .order_by("in_force", "-computed_at")
+        .first()
+    )
+    if shown is None:
+        return None, None
+    previous = (
+        snapshots.filter(version=shown.version_id, period_start__lt=shown.period_start)
+        .order_by("-period_start")
+        .first()
+    )
+    return shown, previous
+
+
+def index_waterfall(
+    *, granularity: str, requested: dt.date | None
+) -> tuple[IndexSnapshot | None, IndexSnapshot | None, list[tuple[str, Decimal]]]:
+    """The shown period's index (the one asked for, else the last closed one), the previous
+    period's under the same version and each indicator's change in points between them."""
+    shown_start, _shown_end = shown_period(granularity=granularity, requested=requested)
+    latest, previous = index_at(granularity=granularity, period_start=shown_start)
+    if latest is None:
+        return None, None, []
+    ids = [row.pk for row in (latest, previous) if row is not None]
+    contributions = IndexContribution.objects.filter(snapshot_id__in=ids)
+    by_kpi: dict[str, dict[int, Decimal]] = {}
+    for row in contributions:
+        by_kpi.setdefault(row.kpi, {})[row.snapshot_id] = (
+            row.contribution if row.present else Decimal(0)
+        )
+    steps = []
+    # Indicators by priority (kpis.priorities), alphabetical among equals.
+    for kpi, values in priority_ranks().order_kpis(sorted(by_kpi.items()), key=lambda i: i[0]):
+        delta = values.get(latest.pk, Decimal(0)) - (
+            values.get(previous.pk, Decimal(0)) if previous is not None else Decimal(0)
+        )
+        steps.append((str(charts.kpi_presentation(kpi).name), delta))
+    if latest.value is not None:
+        # Rescaling after a missing indicator moves every share: show the rest as its own bar.
+        start = (
+            previous.value if previous is not None and previous.value is not None else Decimal(0)
+        )
+        rest = latest.value - start - sum((delta for _n, delta in steps), Decimal(0))
+        if abs(rest) >= Decimal("0.01"):
+            steps.append((str(_("Reweighting and rounding")), rest))
+    return latest, previous, steps
+
+
+def index_contributions(snapshot: IndexSnapshot) -> QuerySet[IndexContribution]:
+    """Each indicator's part of one index value, largest contribution first."""
+    return IndexContribution.objects.filter(snapshot=snapshot).order_by("-contribution")
+
+
+def index_group_scores(snapshot: IndexSnapshot) -> QuerySet[GroupScore]:
+    """Each lifecycle group's score within one index value, by group code."""
+    return GroupScore.objects.filter(snapshot=snapshot).order_by("group")
+
+
+# --- alerts, targets and alert rules -----------------------------------------------------------
+
+ALERTS_INBOX_LIMIT = 200
+
+
+def alerts_inbox_list(*, scope: KpiScope, state: str) -> list[Alert]:
+    """The alerts of `scope` in `state` ("open": firing or acknowledged; not a state: all), the
+    newest `ALERTS_INBOX_LIMIT`, a high-priority KPI's first (kpis.priorities), newest first
+    among equals."""
+    alerts = alerts_in_scope(scope).select_related("rule", "acknowledged_by", "resolved_by")
+    if state == "open":
+        alerts = alerts.filter(state__in=[Alert.State.FIRING, Alert.State.ACKNOWLEDGED])
+    elif state in Alert.State.values:
+        alerts = alerts.filter(state=state)
+    return priority_ranks().order_kpis(
+        alerts.order_by("-fired_at")[:ALERTS_INBOX_LIMIT], key=lambda alert: alert.rule.kpi
+    )
+
+
+def targets_granularity(targets: QuerySet[Target], *, asked: str) -> tuple[str, Counter[str]]:
+    """The granularity the targets page shows, with the number of `targets` of each.
+
+    `asked` when it is a granularity, else the first with a current or future target, else the
+    one with most targets, else month.
+    """
+    counts: Counter[str] = Counter(targets.values_list("granularity", flat=True))
+    if asked in Granularity.values:
+        return asked, counts
+    today = local_today()
+    live = [
+        granularity
+        for granularity, start in targets.values_list("granularity", "period_start")
+        .order_by("period_start")
+        .distinct()
+        if period_bounds(granularity, start)[1] > today
+    ]
+    if live:
+        return live[0], counts
+    if counts:
+        return counts.most_common(1)[0][0], counts
+    return Granularity.MONTH, counts
+
+
+TARGETS_PAGE_LIMIT = 300
+
+
+def targets_page_list(targets: QuerySet[Target], *, granularity: str) -> list[Target]:
+    """The newest `TARGETS_PAGE_LIMIT` of `targets` of one granularity, by period then KPI."""
+    return list(
+        targets.filter(granularity=granularity).order_by("-period_start", "kpi")[
+            :TARGETS_PAGE_LIMIT
+        ]
+    )
+
+
+def alert_rule_list(scope: KpiScope) -> list[AlertRule]:
+    """The alert rules `scope` may read with their recipients, by KPI then name (3 queries)."""
+    return list(
+        alert_rules_in_scope(scope)
+        .prefetch_related("recipients", "recipient_teams")
+        .order_by("kpi", "name")
+    )
+
+
+def open_alert_states(rules: Iterable[AlertRule]) -> dict[int, str]:
+    """{rule id: state} of the rules' open (firing or acknowledged) alerts (1 query)."""
+    return dict(
+        Alert.objects.filter(
+            rule__in=rules, state__in=[Alert.State.FIRING, Alert.State.ACKNOWLEDGED]
+        ).values_list("rule_id", "state")
+    )
+
+
+def alert_rule_recipients(
+    *, people_ids: Iterable[str], team_ids: Iterable[str]
+) -> tuple[list[Any], list[Team]]:
+    """The users and teams an alert rule form names by id (2 queries)."""
+    people = list(get_user_model()._default_manager.filter(pk__in=people_ids))
+    teams = list(Team.objects.filter(pk__in=team_ids))
+    return people, teams

@@ -29,6 +29,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from customers.models import Customer
+from customers.selectors import customers_visible_to
 from kpis.activity import countable_orders
 from kpis.models import CustomerSegmentSnapshot
 from kpis.periods import last_closed_period, period_bounds, previous_period, to_datetime_range
@@ -45,10 +46,32 @@ SEGMENT_ORDER: tuple[str, ...] = (
     Customer.RfmSegment.CHURNED,
 )
 ZERO = Decimal("0.00")
+# The customer field behind each dimension a movement can be narrowed by.
+CUSTOMER_FIELDS = {
+    "segment": "segment_id",
+    "team": "team_id",
+    "owner": "owner_id",
+    "channel": "channel_id",
+}
 
 
 def segment_label(segment: str) -> str:
     return str(dict(Customer.RfmSegment.choices).get(segment, segment))
+
+
+def movement_population(user: Any, *, dimension: str, value: str) -> QuerySet[Customer]:
+    """The customers `user` may see, narrowed to one cell: `value` of `dimension` ("" is none;
+    a dimension not in CUSTOMER_FIELDS narrows nothing)."""
+    customers = customers_visible_to(user)
+    if dimension in CUSTOMER_FIELDS:
+        field = CUSTOMER_FIELDS[dimension]
+        if value == "":
+            return customers.filter(**{f"{field}__isnull": True})
+        try:
+            return customers.filter(**{field: int(value)})
+        except ValueError:
+            return customers.none()
+    return customers
 
 
 def stored_segment_periods(granularity: str) -> list[dt.date]:

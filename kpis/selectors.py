@@ -674,6 +674,21 @@ def cells_in_scope(queryset: QuerySet[Any], scope: KpiScope, *, via: str = "") -
     return queryset
 
 
+def targets_in_scope(scope: KpiScope) -> QuerySet[Target]:
+    """The targets `scope` may read (the targets page lists them; others are a 404)."""
+    return cells_in_scope(Target.objects.all(), scope)
+
+
+def alert_rules_in_scope(scope: KpiScope) -> QuerySet[AlertRule]:
+    """The alert rules `scope` may read (the alert rules page lists them; others are a 404)."""
+    return cells_in_scope(AlertRule.objects.all(), scope)
+
+
+def alerts_in_scope(scope: KpiScope) -> QuerySet[Alert]:
+    """The alerts of the rules `scope` may read: a team's manager acts on their team's only."""
+    return cells_in_scope(Alert.objects.all(), scope, via="rule__")
+
+
 # --- the figure a card shows: period, comparison, freshness ----------------------------------
 
 COMPARE_PREVIOUS = "previous"

@@ -1,6 +1,6 @@
 """Writes of the KPI configuration: targets, alert rules (and an alert's acknowledge and
 resolve), index weight versions (drafts, edits, activation and the weights editor's jobs) and
-annotations. The admin, the pages (kpis.config_views, kpis.weights_views, kpis.report_views)
+annotations. The admin, the pages (kpis.views.config, kpis.views.weights, kpis.report_views)
 and the API (kpis.api) call these; each validates before it writes and runs under the acting
 user's audit context, so the trail names who did what.
 """

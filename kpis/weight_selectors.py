@@ -376,3 +376,18 @@ def missing_snapshot_periods(
         )
     )
     return [start for start in period_starts if start not in stored]
+
+
+def weight_versions_with_source() -> QuerySet[WeightVersion]:
+    """Versions with the version each was drafted from (the editor's pages name it)."""
+    return WeightVersion.objects.select_related("based_on")
+
+
+def indicator_weights(version: WeightVersion) -> QuerySet[IndicatorWeight]:
+    """The KPI weights of one version (the editor orders them by priority)."""
+    return IndicatorWeight.objects.filter(version=version)
+
+
+def group_weights(version: WeightVersion) -> list[GroupWeight]:
+    """The lifecycle group weights of one version."""
+    return list(GroupWeight.objects.filter(version=version))

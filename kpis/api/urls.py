@@ -1,8 +1,8 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from kpis import segment_views
 from kpis.api import views
+from kpis.views import segments
 
 router = SimpleRouter()
 router.register("catalogue", views.KpiCatalogueViewSet, basename="kpi-catalogue")
@@ -16,7 +16,7 @@ router.register("alerts", views.AlertViewSet, basename="kpi-alert")
 urlpatterns = [
     path(
         "segment-movement/",
-        segment_views.SegmentMovementApiView.as_view(),
+        segments.SegmentMovementApiView.as_view(),
         name="kpi-segment-movement",
     ),
     *router.urls,

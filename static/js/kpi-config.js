@@ -1,4 +1,4 @@
-/* Target and alert-rule forms (kpis.config_views): the live target sentence, the one-click
+/* Target and alert-rule forms (kpis.views.config): the live target sentence, the one-click
    periods, the threshold's unit hint, and a confirmation before deleting a rule.
    The sentence is rendered by the server (the same function as the saved list uses), so the
    page and the list never disagree; this file only asks for it as the form changes. */

@@ -974,7 +974,7 @@ def test_alert_actions_need_post_csrf_and_a_manager(firing_alert):
 
 
 def test_targets_list_resolves_relative_targets(client, manager):
-    # The targets page (kpis.config_views) shows the resolved goal in a sentence and, for a
+    # The targets page (kpis.views.config) shows the resolved goal in a sentence and, for a
     # closed period, whether it was met and by how much.
     first, second, _current = month_starts(3)
     snapshot("churn_rate", first, "0.200000")

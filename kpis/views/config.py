@@ -1,18 +1,17 @@
 """Configuration pages for managers and admins: KPI targets and alert rules.
 
-Each page lists what the user's KPI scope may read (kpis.selectors.cells_in_scope; a row outside
-it is a 404), offers the form of kpis.config_forms and writes through the services of
-kpis.targets and kpis.alerts, showing their messages next to the fields.
+Each page lists what the user's KPI scope may read (kpis.selectors.targets_in_scope and
+alert_rules_in_scope; a row outside it is a 404), offers the form of kpis.config_forms and
+writes through the services of kpis.targets and kpis.alerts, showing their messages next to the
+fields.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -22,7 +21,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from crm.views import manager_required
-from customers.models import Team
 from kpis import charts
 from kpis.alerts import alert_threshold_text
 from kpis.config_forms import (
@@ -36,10 +34,23 @@ from kpis.config_forms import (
 )
 from kpis.definitions import registry
 from kpis.definitions.base import dimension_labels
-from kpis.models import Alert, AlertRule, Granularity, Target
-from kpis.page_queries import FILTER_LABELS
-from kpis.periods import local_today, period_bounds, period_label
-from kpis.selectors import cells_in_scope, kpi_scope_for, snapshot_cell, targets_progress
+from kpis.models import AlertRule, Granularity, Target
+from kpis.page_queries import (
+    FILTER_LABELS,
+    alert_rule_list,
+    alert_rule_recipients,
+    open_alert_states,
+    targets_granularity,
+    targets_page_list,
+)
+from kpis.periods import local_today, period_label
+from kpis.selectors import (
+    alert_rules_in_scope,
+    kpi_scope_for,
+    snapshot_cell,
+    targets_in_scope,
+    targets_progress,
+)
 from kpis.services import (
     alert_rule_create,
     alert_rule_delete,
@@ -61,28 +72,6 @@ def _service_errors(form: Form, error: ValidationError) -> None:
 
 
 # --- targets ---------------------------------------------------------------------------------
-
-
-def _targets_granularity(request: HttpRequest, targets: Any) -> tuple[str, Counter[str]]:
-    """The asked granularity, else one that has targets: first one with a current or future
-    target, else the one with most targets, else month."""
-    counts: Counter[str] = Counter(targets.values_list("granularity", flat=True))
-    asked = request.GET.get("granularity", "")
-    if asked in Granularity.values:
-        return asked, counts
-    today = local_today()
-    live = [
-        granularity
-        for granularity, start in targets.values_list("granularity", "period_start")
-        .order_by("period_start")
-        .distinct()
-        if period_bounds(granularity, start)[1] > today
-    ]
-    if live:
-        return live[0], counts
-    if counts:
-        return counts.most_common(1)[0][0], counts
-    return Granularity.MONTH, counts
 
 
 def _target_rows(targets: list[Target]) -> list[dict[str, Any]]:
@@ -145,9 +134,9 @@ def _targets_context(
     request: HttpRequest, form: TargetForm, editing: Target | None = None
 ) -> dict[str, Any]:
     scope = kpi_scope_for(request.user)
-    visible = cells_in_scope(Target.objects.all(), scope)
-    granularity, counts = _targets_granularity(request, visible)
-    targets = list(visible.filter(granularity=granularity).order_by("-period_start", "kpi")[:300])
+    visible = targets_in_scope(scope)
+    granularity, counts = targets_granularity(visible, asked=request.GET.get("granularity", ""))
+    targets = targets_page_list(visible, granularity=granularity)
     return {
         "title": _("Targets"),
         "form": form.style(),
@@ -219,7 +208,7 @@ def targets_page(request: HttpRequest) -> HttpResponse:
 @manager_required
 def target_edit(request: HttpRequest, pk: int) -> HttpResponse:
     scope = kpi_scope_for(request.user)
-    target = get_object_or_404(cells_in_scope(Target.objects.all(), scope), pk=pk)
+    target = get_object_or_404(targets_in_scope(scope), pk=pk)
     if request.method == "POST":
         form = TargetForm(request.POST, kpi_scope=scope)
         if form.is_valid():
@@ -238,9 +227,7 @@ def target_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @manager_required
 @require_POST
 def target_remove(request: HttpRequest, pk: int) -> HttpResponse:
-    target = get_object_or_404(
-        cells_in_scope(Target.objects.all(), kpi_scope_for(request.user)), pk=pk
-    )
+    target = get_object_or_404(targets_in_scope(kpi_scope_for(request.user)), pk=pk)
     granularity = target.granularity
     target_delete(target=target)
     messages.success(request, _("Target deleted."))
@@ -264,16 +251,8 @@ def _rules_context(
     request: HttpRequest, form: AlertRuleForm, editing: AlertRule | None = None
 ) -> dict[str, Any]:
     scope = kpi_scope_for(request.user)
-    rules = list(
-        cells_in_scope(AlertRule.objects.all(), scope)
-        .prefetch_related("recipients", "recipient_teams")
-        .order_by("kpi", "name")
-    )
-    open_alerts = dict(
-        Alert.objects.filter(
-            rule__in=rules, state__in=[Alert.State.FIRING, Alert.State.ACKNOWLEDGED]
-        ).values_list("rule_id", "state")
-    )
+    rules = alert_rule_list(scope)
+    open_alerts = open_alert_states(rules)
     labels = _scope_labels([(rule.dimension, rule.dimension_value) for rule in rules])
     rows = []
     for rule in rules:
@@ -306,8 +285,7 @@ def _rules_context(
 
 def _save_rule(request: HttpRequest, form: AlertRuleForm, rule: AlertRule | None) -> bool:
     people_ids, team_ids = form.recipient_ids()
-    people = list(get_user_model()._default_manager.filter(pk__in=people_ids))
-    teams = list(Team.objects.filter(pk__in=team_ids))
+    people, teams = alert_rule_recipients(people_ids=people_ids, team_ids=team_ids)
     try:
         if rule is None:
             alert_rule_create(
@@ -347,7 +325,7 @@ def alert_rules_page(request: HttpRequest) -> HttpResponse:
 @manager_required
 def alert_rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
     scope = kpi_scope_for(request.user)
-    rule = get_object_or_404(cells_in_scope(AlertRule.objects.all(), scope), pk=pk)
+    rule = get_object_or_404(alert_rules_in_scope(scope), pk=pk)
     if request.method == "POST":
         form = AlertRuleForm(request.POST, kpi_scope=scope)
         if form.is_valid() and _save_rule(request, form, rule):
@@ -361,9 +339,7 @@ def alert_rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @manager_required
 @require_POST
 def alert_rule_remove(request: HttpRequest, pk: int) -> HttpResponse:
-    rule = get_object_or_404(
-        cells_in_scope(AlertRule.objects.all(), kpi_scope_for(request.user)), pk=pk
-    )
+    rule = get_object_or_404(alert_rules_in_scope(kpi_scope_for(request.user)), pk=pk)
     alert_rule_delete(rule=rule)
     messages.success(request, _("Alert rule deleted."))
     return redirect("kpis:alert_rules")

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from crm.views import role_required
 from kpis.index import active_weight_version
-from kpis.models import Granularity, GroupWeight, IndicatorWeight, LifecycleGroup, WeightVersion
+from kpis.models import Granularity, LifecycleGroup, WeightVersion
 from kpis.priorities import priority_ranks
 from kpis.services import (
     MODE_FROM_NOW,
@@ -34,10 +34,13 @@ from kpis.weight_forms import WeightVersionForm
 from kpis.weight_selectors import (
     PREVIEW_GRANULARITIES,
     activation_changes,
+    group_weights,
+    indicator_weights,
     latest_missing_indicators,
     preview_period_starts,
     weight_preview,
     weight_versions,
+    weight_versions_with_source,
 )
 from kpis.weight_tasks import weights_job_state
 
@@ -45,7 +48,7 @@ admin_required = role_required("Admin")
 
 
 def _version_or_404(pk: int) -> WeightVersion:
-    return get_object_or_404(WeightVersion.objects.select_related("based_on"), pk=pk)
+    return get_object_or_404(weight_versions_with_source(), pk=pk)
 
 
 def _draft_or_404(pk: int) -> WeightVersion:
@@ -91,15 +94,13 @@ def weights_draft_create(request: HttpRequest) -> HttpResponse:
 def _editor(version: WeightVersion, data: Any = None) -> dict[str, Any]:
     """The form and the rows it shows, groups and KPIs in the version's priority order."""
     ranks = priority_ranks(version)
-    indicators = ranks.order_kpis(
-        IndicatorWeight.objects.filter(version=version), key=lambda row: row.kpi
-    )
+    indicators = ranks.order_kpis(indicator_weights(version), key=lambda row: row.kpi)
     latest, missing = latest_missing_indicators(version)
     form = WeightVersionForm(
         data,
         version=version,
         indicators=indicators,
-        groups=list(GroupWeight.objects.filter(version=version)),
+        groups=group_weights(version),
         missing=missing,
         read_only=not version.is_editable,
     )

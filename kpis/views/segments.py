@@ -17,7 +17,6 @@ from urllib.parse import urlencode
 from chartjs.views.lines import BaseLineChartView
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -32,8 +31,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm.bulk import action_form, bulk_kind
-from customers.models import Customer
-from customers.selectors import customers_visible_to
 from kpis import charts, page_queries
 from kpis.models import Granularity
 from kpis.page_queries import FILTER_LABELS
@@ -43,27 +40,18 @@ from kpis.segments import (
     SegmentMovement,
     default_movement_periods,
     movement_customers,
+    movement_population,
     segment_label,
     segment_movement,
     stored_segment_periods,
 )
 from kpis.selectors import KpiScope, kpi_scope_for
-from kpis.views import (
-    PALETTE,
-    ChartPayload,
-    PayloadChartView,
-    kpi_access_required,
-)
+from kpis.views.charts import PALETTE, ChartPayload, PayloadChartView
+from kpis.views.common import kpi_access_required
 
 # The customer attributes a movement can be narrowed by (the KPI pages' filters but product
 # line, which is not a customer's).
 MOVEMENT_DIMENSIONS = ("segment", "team", "owner", "channel")
-CUSTOMER_FIELDS = {
-    "segment": "segment_id",
-    "team": "team_id",
-    "owner": "owner_id",
-    "channel": "channel_id",
-}
 # The movement shows customers' revenue: readers whose scope has the sales figures.
 SCOPE_KPI = "revenue"
 # kpis.bulk: the action a cell offers for its customers.
@@ -145,20 +133,6 @@ def movement_filters(data: Any, scope: KpiScope, *, strict: bool) -> MovementFil
     return MovementFilters(granularity, source, target, dimension, value, tuple(errors))
 
 
-def movement_population(user: Any, filters: MovementFilters) -> QuerySet[Customer]:
-    """The customers the reader may see, narrowed to the filter's cell."""
-    customers = customers_visible_to(user)
-    if filters.dimension in CUSTOMER_FIELDS:
-        field = CUSTOMER_FIELDS[filters.dimension]
-        if filters.value == "":
-            return customers.filter(**{f"{field}__isnull": True})
-        try:
-            return customers.filter(**{field: int(filters.value)})
-        except ValueError:
-            return customers.none()
-    return customers
-
-
 def _scope_or_404(request: HttpRequest) -> KpiScope:
     scope = kpi_scope_for(request.user)
     if not scope.covers(SCOPE_KPI):
@@ -226,7 +200,7 @@ def segment_movement_page(request: HttpRequest) -> HttpResponse:
     movement = None
     if not unavailable:
         movement = segment_movement(
-            movement_population(request.user, filters),
+            movement_population(request.user, dimension=filters.dimension, value=filters.value),
             granularity=filters.granularity,
             source=filters.source,
             target=filters.target,
@@ -278,7 +252,7 @@ class SegmentMovementChartView(PayloadChartView):
         except PeriodError as error:
             return JsonResponse({"error": str(error)}, status=400)
         movement = segment_movement(
-            movement_population(request.user, filters),
+            movement_population(request.user, dimension=filters.dimension, value=filters.value),
             granularity=filters.granularity,
             source=filters.source,
             target=filters.target,
@@ -337,7 +311,7 @@ def segment_movement_customers_page(request: HttpRequest) -> HttpResponse:
     if source_segment not in SEGMENT_ORDER or target_segment not in SEGMENT_ORDER:
         raise Http404
     customers = movement_customers(
-        movement_population(request.user, filters),
+        movement_population(request.user, dimension=filters.dimension, value=filters.value),
         granularity=filters.granularity,
         source=filters.source,
         target=filters.target,
@@ -417,7 +391,7 @@ class SegmentMovementApiView(APIView):
         except PeriodError as error:
             raise ValidationError({"period": [str(error)]}) from error
         movement = segment_movement(
-            movement_population(request.user, filters),
+            movement_population(request.user, dimension=filters.dimension, value=filters.value),
             granularity=filters.granularity,
             source=filters.source,
             target=filters.target,
