@@ -625,7 +625,7 @@ def _stages() -> dict[str, str]:
 
 def _period_notes(key: str, granularity: str, rows: Sequence[KpiSnapshot]) -> dict[dt.date, Any]:
     """{period start: annotations explaining it} for the table's rows (1 query)."""
-    from kpis.annotations import annotations_by_period, annotations_for
+    from reports.annotations import annotations_by_period, annotations_for
 
     if not rows:
         return {}

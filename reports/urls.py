@@ -3,26 +3,26 @@ each user's digest subscriptions; mounted at /reports/."""
 
 from django.urls import path
 
-from kpis import report_views
+from reports import views
 
 app_name = "reports"
 
 urlpatterns = [
-    path("period/", report_views.period_report, name="period"),
-    path("period.pdf", report_views.period_report_pdf, name="period_pdf"),
-    path("unsubscribe/<str:token>/", report_views.unsubscribe, name="unsubscribe"),
-    path("annotations/", report_views.annotation_page, name="annotations"),
+    path("period/", views.period_report, name="period"),
+    path("period.pdf", views.period_report_pdf, name="period_pdf"),
+    path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("annotations/", views.annotation_page, name="annotations"),
     path(
         "annotations/<int:pk>/delete/",
-        report_views.annotation_remove,
+        views.annotation_remove,
         name="annotation_delete",
     ),
-    path("digests/", report_views.digest_subscriptions, name="digests"),
+    path("digests/", views.digest_subscriptions, name="digests"),
     path(
         "digests/<int:pk>/delete/",
-        report_views.digest_subscription_remove,
+        views.digest_subscription_remove,
         name="digest_delete",
     ),
-    path("digests/defaults/", report_views.digest_subscriptions_reset, name="digest_defaults"),
-    path("digests/test/", report_views.digest_test_send, name="digest_test"),
+    path("digests/defaults/", views.digest_subscriptions_reset, name="digest_defaults"),
+    path("digests/test/", views.digest_test_send, name="digest_test"),
 ]
