@@ -3,7 +3,7 @@ from typing import Any
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
-PULSE_APPS = ("crm", "customers", "sales", "support", "surveys", "kpis")
+PULSE_APPS = ("crm", "customers", "sales", "support", "surveys", "kpis", "reports")
 
 
 def grant_admin_role_every_permission(sender: AppConfig, **kwargs: Any) -> None:

@@ -12,7 +12,6 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Task modules outside an app's tasks.py.
 app.autodiscover_tasks(["crm.importing"])
-app.autodiscover_tasks(["kpis"], related_name="report_tasks")
 
 
 @heartbeat_sent.connect

@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "support",
     "surveys",
     "kpis",
+    "reports",
     # The audit trail (issue "Trust in production"): django-pghistory event tables and
     # sign-in events; pgtrigger installs the triggers (PostgreSQL only).
     "pgtrigger",
@@ -335,7 +336,7 @@ CELERY_TASK_ANNOTATIONS = {
         "soft_time_limit": KPI_TASK_TIME_LIMIT - 60,
         "time_limit": KPI_TASK_TIME_LIMIT,
     },
-    "kpis.report_tasks.send_due_digests": {"soft_time_limit": 25 * 60, "time_limit": 30 * 60},
+    "reports.tasks.send_due_digests": {"soft_time_limit": 25 * 60, "time_limit": 30 * 60},
     "crm.importing.tasks.import_upload_run": {
         "soft_time_limit": IMPORT_TASK_TIME_LIMIT - 60,
         "time_limit": IMPORT_TASK_TIME_LIMIT,

@@ -105,7 +105,7 @@ urlpatterns = [
     path("support/", include("support.urls")),
     path("surveys/", include("surveys.urls")),
     path("kpis/", include("kpis.urls")),
-    path("reports/", include("kpis.report_urls")),
+    path("reports/", include("reports.urls")),
     # Customer predictions (issue 17): model page, at-risk list.
     path("predictions/", include("predictions.urls")),
     # Any record's files and change history (issue 12), each behind the record's visibility.

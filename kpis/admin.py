@@ -546,7 +546,3 @@ class IndexContributionAdmin(ReadOnlyAdmin):
     list_select_related = ["snapshot"]
     search_fields = ["kpi"]
     show_full_result_count = False
-
-
-# Digest subscriptions, send log and annotations live with the reports.
-from kpis import report_admin  # noqa: E402, F401

@@ -20,6 +20,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from kpis.definitions import UnknownKpiError, registry
 from kpis.models import Granularity, KpiSnapshot
 from kpis.periods import Period, local_today
+from reports.annotations import annotation_covers, annotations_for
 
 # Shown first on the overview, in this order, even before the engine has stored any rows.
 FEATURED_KPIS: tuple[str, ...] = ("revenue", "customers_new", "nps")
@@ -250,8 +251,6 @@ def chart_annotations(
     last axis positions it covers, so the browser marks them without date arithmetic (1 query)."""
     if not axis:
         return []
-    from kpis.annotations import annotation_covers, annotations_for
-
     end = shift_period(granularity, axis[-1], 1)
     markers: list[dict[str, Any]] = []
     for note in annotations_for(key, granularity, axis[0], end):

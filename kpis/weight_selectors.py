@@ -30,9 +30,8 @@ from kpis.models import (
     LifecycleGroup,
     WeightVersion,
 )
-from kpis.periods import local_today, period_bounds, previous_period
+from kpis.periods import local_today, period_bounds, period_label, previous_period
 from kpis.priorities import PriorityRanks, priority_ranks
-from kpis.reports import period_label
 from kpis.selectors import snapshot_period_starts
 
 PREVIEW_PERIODS = 12

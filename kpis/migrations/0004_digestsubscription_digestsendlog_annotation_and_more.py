@@ -5,7 +5,7 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-import kpis.models
+import reports.models
 
 
 class Migration(migrations.Migration):
@@ -59,7 +59,7 @@ class Migration(migrations.Migration):
                 (
                     "unsubscribe_token",
                     models.CharField(
-                        default=kpis.models.new_unsubscribe_token,
+                        default=reports.models.new_unsubscribe_token,
                         max_length=64,
                         unique=True,
                         verbose_name="unsubscribe token",

@@ -41,6 +41,7 @@ from kpis.views.common import (
     value_cell,
     wants_export,
 )
+from reports.annotations import annotations_by_period, annotations_for
 
 # The drill-down's records per page.
 DRILLDOWN_PAGE_SIZE = 25
@@ -48,7 +49,6 @@ DRILLDOWN_PAGE_SIZE = 25
 
 def _period_notes(key: str, granularity: str, rows: Sequence[KpiSnapshot]) -> dict[dt.date, Any]:
     """{period start: annotations explaining it} for the table's rows (1 query)."""
-    from kpis.annotations import annotations_by_period, annotations_for
 
     if not rows:
         return {}

@@ -8,7 +8,8 @@ import pytest
 from django.urls import reverse
 
 from kpis import charts
-from kpis.models import Annotation, Granularity, KpiSnapshot
+from kpis.models import Granularity, KpiSnapshot
+from reports.models import Annotation, DigestSubscription
 from tests.browser.conftest import log_in
 from tests.customers.factories import UserFactory
 
@@ -112,8 +113,6 @@ def test_manager_annotates_a_month_and_sees_it_on_the_chart_and_in_the_table(
 
 
 def test_a_rep_subscribes_to_a_weekly_digest_of_their_own_figures(page, screenshot_dir):
-    from kpis.models import DigestSubscription
-
     rep = UserFactory(username="ann", first_name="Ann", role="Sales rep")
     log_in(page, "ann")
     page.goto(reverse("reports:digests"))

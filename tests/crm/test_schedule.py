@@ -22,7 +22,7 @@ def test_one_command_installs_the_entries_of_every_app_once():
     # Each per-app installer's entries are among them (each app keeps its own list).
     for install in (crm_entries, kpi_entries, survey_entries, audit_entries):
         assert set(install()) <= names
-    assert any(task == "kpis.report_tasks.send_due_digests" for _name, task in first)
+    assert any(task == "reports.tasks.send_due_digests" for _name, task in first)
     assert any(task.startswith("predictions.") for _name, task in first)
     assert any(task.startswith("sales.") for _name, task in first)
     assert any(task.startswith("support.") for _name, task in first)
@@ -32,7 +32,7 @@ def test_one_command_installs_the_entries_of_every_app_once():
 
 def test_installing_again_keeps_an_admins_switch_and_restores_the_schedule():
     call_command("schedule")
-    entry = PeriodicTask.objects.get(task="kpis.report_tasks.send_due_digests")
+    entry = PeriodicTask.objects.get(task="reports.tasks.send_due_digests")
     PeriodicTask.objects.filter(pk=entry.pk).update(enabled=False, expire_seconds=1)
 
     call_command("schedule")

@@ -10,7 +10,6 @@ import pytest
 from django.urls import reverse
 
 from kpis import charts
-from kpis.digests import digest_build, digest_subscription_create
 from kpis.models import (
     AlertRule,
     Granularity,
@@ -21,6 +20,7 @@ from kpis.models import (
     WeightVersion,
 )
 from kpis.periods import last_closed_period
+from reports.digests import digest_build, digest_subscription_create
 from tests.customers.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

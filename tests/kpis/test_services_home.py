@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from kpis import alerts, annotations, index, services, targets
+from kpis import alerts, index, services, targets
 from kpis.config_forms import AlertRuleForm
 from kpis.models import AlertRule
 from kpis.selectors import KpiScope
@@ -27,7 +27,6 @@ MOVED = {
         "weight_version_validate",
         "weight_version_activate",
     ],
-    annotations: ["annotation_clean", "annotation_create", "annotation_delete"],
 }
 
 

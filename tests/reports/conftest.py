@@ -34,8 +34,7 @@ SEND_TIME = local(2026, 4, 1, 7)
 
 
 @pytest.fixture(autouse=True)
-def _reports_urls(settings):
-    settings.ROOT_URLCONF = "tests.reports.urls"
+def _reports_settings(settings):
     settings.SITE_URL = SITE
     settings.DIGEST_FROM_EMAIL = "Pulse digests <digests@example.com>"
 

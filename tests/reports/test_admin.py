@@ -5,9 +5,8 @@ import time_machine
 from django.core import mail
 from django.test import Client
 
-from kpis import report_admin  # noqa: F401 - registers the admin classes until kpis/admin imports it
-from kpis.digests import digest_subscription_create
-from kpis.models import Annotation, DigestSendLog
+from reports.digests import digest_subscription_create
+from reports.models import Annotation, DigestSendLog
 from tests.customers.factories import UserFactory
 from tests.reports.conftest import SEND_TIME
 
@@ -25,7 +24,7 @@ def admin_client(people) -> Client:
 def test_subscription_list_shows_send_hour_and_sender(admin_client, settings):
     settings.DIGEST_SEND_HOUR = 6
 
-    response = admin_client.get("/admin/kpis/digestsubscription/")
+    response = admin_client.get("/admin/reports/digestsubscription/")
 
     assert response.status_code == 200
     assert "daily at 6:00" in response.content.decode()
@@ -39,7 +38,7 @@ def test_send_a_test_digest_to_me_now(admin_client, snapshots):
     )
 
     response = admin_client.post(
-        "/admin/kpis/digestsubscription/",
+        "/admin/reports/digestsubscription/",
         {"action": "send_test_digest_to_me", "_selected_action": [subscription.pk]},
         follow=True,
     )
@@ -53,7 +52,7 @@ def test_send_a_test_digest_to_me_now(admin_client, snapshots):
 @time_machine.travel(SEND_TIME, tick=False)
 def test_the_annotation_form_refuses_a_future_period(admin_client):
     response = admin_client.post(
-        "/admin/kpis/annotation/add/",
+        "/admin/reports/annotation/add/",
         {
             "kpi": "revenue",
             "granularity": "month",
@@ -72,7 +71,7 @@ def test_the_annotation_form_refuses_a_future_period(admin_client):
 @time_machine.travel(SEND_TIME, tick=False)
 def test_the_annotation_form_fills_the_period_end(admin_client):
     response = admin_client.post(
-        "/admin/kpis/annotation/add/",
+        "/admin/reports/annotation/add/",
         {
             "kpi": "revenue",
             "granularity": "month",

@@ -1,4 +1,4 @@
-"""The annotation admin writes through kpis.services (annotation_create / _update / _delete), so
+"""The annotation admin writes through reports.services (annotation_create / _update / _delete), so
 the services' permission rule and audit actor hold in the admin too."""
 
 import pytest
@@ -6,8 +6,9 @@ import time_machine
 from django.contrib.auth.models import Permission
 from django.test import Client
 
-from kpis import report_admin, services
-from kpis.models import Annotation
+from reports import admin as report_admin
+from reports import services
+from reports.models import Annotation
 from tests.customers.factories import UserFactory
 from tests.reports.conftest import SEND_TIME
 
@@ -53,12 +54,12 @@ def test_adding_changing_and_deleting_go_through_the_services(root, monkeypatch)
     deleted = spy(monkeypatch, "annotation_delete")
     browser = logged_in(root)
 
-    assert browser.post("/admin/kpis/annotation/add/", PERIOD_NOTE).status_code == 302
+    assert browser.post("/admin/reports/annotation/add/", PERIOD_NOTE).status_code == 302
     note = Annotation.objects.get()
     change = {**PERIOD_NOTE, "starts_on": "2026-02-01", "text": "Old price list"}
-    assert browser.post(f"/admin/kpis/annotation/{note.pk}/change/", change).status_code == 302
+    assert browser.post(f"/admin/reports/annotation/{note.pk}/change/", change).status_code == 302
     confirm = {"post": "yes"}
-    assert browser.post(f"/admin/kpis/annotation/{note.pk}/delete/", confirm).status_code == 302
+    assert browser.post(f"/admin/reports/annotation/{note.pk}/delete/", confirm).status_code == 302
 
     assert [call["actor"] for call in (*created, *updated, *deleted)] == [root, root, root]
     # The change was resolved by the service: February's period, its last day filled in.
@@ -74,7 +75,7 @@ def test_staff_without_the_manager_role_may_not_annotate_in_the_admin(people):
         *Permission.objects.filter(codename__in=["add_annotation", "view_annotation"])
     )
 
-    response = logged_in(clerk).post("/admin/kpis/annotation/add/", PERIOD_NOTE)
+    response = logged_in(clerk).post("/admin/reports/annotation/add/", PERIOD_NOTE)
 
     assert response.status_code == 403
     assert not Annotation.objects.exists()

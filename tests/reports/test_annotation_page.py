@@ -7,8 +7,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from kpis.models import Annotation
-from kpis.services import annotation_create
+from reports.models import Annotation
+from reports.services import annotation_create
 from tests.customers.factories import UserFactory
 from tests.reports.conftest import MARCH
 

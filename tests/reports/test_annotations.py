@@ -5,9 +5,9 @@ import datetime as dt
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from kpis.annotations import annotations_for
-from kpis.models import Annotation
-from kpis.services import annotation_create
+from reports.annotations import annotations_for
+from reports.models import Annotation
+from reports.services import annotation_create
 from tests.reports.conftest import MARCH
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("at_send_time")]

@@ -6,8 +6,8 @@ from django.core import mail
 from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
 
-from kpis.digests import digest_subscription_create
-from kpis.models import DigestSendLog
+from reports.digests import digest_subscription_create
+from reports.models import DigestSendLog
 from tests.reports.conftest import SEND_TIME
 
 pytestmark = pytest.mark.django_db
@@ -20,10 +20,10 @@ def test_schedule_installs_one_entry_at_the_send_hour(settings):
     call_command("digests", "schedule")
 
     entry = PeriodicTask.objects.get(name="reports: send KPI digests")
-    assert entry.task == "kpis.report_tasks.send_due_digests"
+    assert entry.task == "reports.tasks.send_due_digests"
     assert entry.crontab.hour == "6"
     assert str(entry.crontab.timezone) == settings.CRM_TIME_ZONE
-    assert PeriodicTask.objects.filter(task="kpis.report_tasks.send_due_digests").count() == 1
+    assert PeriodicTask.objects.filter(task="reports.tasks.send_due_digests").count() == 1
 
 
 @time_machine.travel(SEND_TIME, tick=False)

@@ -6,8 +6,8 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from kpis.digests import digest_subscription_create
-from kpis.models import DigestSendLog, DigestSubscription
+from reports.digests import digest_subscription_create
+from reports.models import DigestSendLog, DigestSubscription
 from tests.customers.factories import TeamFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("at_send_time")]

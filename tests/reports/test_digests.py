@@ -11,14 +11,15 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 
 from crm.templatetags.pulse import kpi_value
-from kpis.digests import (
+from kpis.models import KpiSnapshot
+from reports.digests import (
     digest_build,
     digest_subscription_create,
     digest_subscriptions_default,
 )
-from kpis.models import DigestSendLog, KpiSnapshot
-from kpis.report_tasks import send_due_digests
-from kpis.services import annotation_create
+from reports.models import DigestSendLog
+from reports.services import annotation_create
+from reports.tasks import send_due_digests
 from tests.reports.conftest import MARCH, SEND_TIME, SITE
 
 pytestmark = pytest.mark.django_db

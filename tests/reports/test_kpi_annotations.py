@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from kpis import charts
 from kpis.models import Granularity, KpiSnapshot
-from kpis.services import annotation_create
+from reports.services import annotation_create
 from tests.customers.factories import UserFactory
 from tests.reports.conftest import FEBRUARY, MARCH
 

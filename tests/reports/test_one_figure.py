@@ -7,10 +7,10 @@ import pytest
 from django.urls import reverse
 
 from kpis.definitions import registry
-from kpis.digests import digest_build, digest_subscription_create
 from kpis.models import Target
-from kpis.reports import ScopeCell, kpi_figures
 from kpis.selectors import cell_figures, cell_snapshots
+from reports.digests import digest_build, digest_subscription_create
+from reports.period_report import ScopeCell, kpi_figures
 from tests.reports.conftest import FEBRUARY, MARCH
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,8 @@ from pypdf import PdfReader
 
 from kpis.definitions import registry
 from kpis.definitions.base import STAGES
-from kpis.reports import ScopeCell, period_report_build, period_report_pdf
-from kpis.services import annotation_create
+from reports.period_report import ScopeCell, period_report_build, period_report_pdf
+from reports.services import annotation_create
 from tests.reports.conftest import MARCH
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("at_send_time")]

@@ -5,8 +5,8 @@ import time_machine
 from django.core import mail
 from django.test import Client
 
-from kpis.digests import digest_subscription_create, unsubscribe_url
-from kpis.report_tasks import send_due_digests
+from reports.digests import digest_subscription_create, unsubscribe_url
+from reports.tasks import send_due_digests
 from tests.reports.conftest import SEND_TIME, SITE
 
 pytestmark = pytest.mark.django_db

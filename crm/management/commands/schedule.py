@@ -12,9 +12,9 @@ from django.core.management.base import BaseCommand
 
 from audit.tasks import beat_schedule_install as audit_entries
 from crm.tasks import beat_schedule_install as crm_entries
-from kpis.report_tasks import beat_schedule_install as digest_entries
 from kpis.tasks import beat_schedule_install as kpi_entries
 from predictions.tasks import beat_schedule_install as prediction_entries
+from reports.tasks import beat_schedule_install as digest_entries
 from sales.tasks import beat_schedule_install as sales_entries
 from support.tasks import beat_schedule_install as support_entries
 from surveys.tasks import beat_schedule_install as survey_entries

@@ -1,5 +1,5 @@
 """Reads of the annotations that explain a period ("price change", "campaign", "outage");
-kpis.services writes them.
+reports.services writes them.
 
 A manager attaches a note either to one KPI and one period (it explains that granularity's
 figure) or to a date range, optionally for one KPI, usually for all. `annotations_for` is the one
@@ -13,8 +13,8 @@ from collections.abc import Iterable
 
 from django.db.models import Q, QuerySet
 
-from kpis.models import Annotation
 from kpis.periods import period_bounds
+from reports.models import Annotation
 
 
 def annotation_list() -> QuerySet[Annotation]:

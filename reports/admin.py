@@ -1,5 +1,5 @@
 """Admin of the reports: annotations, digest subscriptions (with "send a test digest to me now")
-and the digest send log. Imported by kpis/admin.py (`from kpis import report_admin`).
+and the digest send log.
 
 Forms call the services' validators; the send hour and sender address are environment settings
 (DIGEST_SEND_HOUR, DIGEST_FROM_EMAIL), shown read-only above the subscription list.
@@ -17,14 +17,14 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from kpis.digests import (
+from reports.digests import (
     digest_from_email,
     digest_send_hour,
     digest_send_test,
     digest_subscription_clean,
 )
-from kpis.models import Annotation, DigestSendLog, DigestSubscription
-from kpis.services import (
+from reports.models import Annotation, DigestSendLog, DigestSubscription
+from reports.services import (
     annotation_clean,
     annotation_create,
     annotation_delete,

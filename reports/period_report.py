@@ -8,6 +8,7 @@ queries whatever the number of KPIs.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import io
 import math
@@ -19,19 +20,44 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.platypus import (
+    Image,
+    KeepInFrame,
+    PageBreak,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
+from crm.templatetags.pulse import kpi_change, kpi_value
 from kpis import charts
-from kpis.annotations import annotation_applies, annotation_covers, annotations_for
 from kpis.definitions import registry
 from kpis.definitions.base import STAGES, KpiDefinition
-from kpis.models import Alert, Annotation, IndexSnapshot
+from kpis.forms import KpiFilters
+from kpis.models import Alert, IndexSnapshot
 from kpis.periods import (
     Period,
     PeriodError,
+    organisation_tz,
     period_bounds,
     period_label,
+    to_datetime_range,
 )
 from kpis.selectors import (
     KpiFigure,
@@ -41,6 +67,8 @@ from kpis.selectors import (
     stage_title,
 )
 from kpis.targets import TargetProgress, period_shift
+from reports.annotations import annotation_applies, annotation_covers, annotations_for
+from reports.models import Annotation
 
 TREND_PERIODS = 12
 
@@ -151,8 +179,6 @@ def kpi_page_url(
     parse_filters), so the link and the page cannot drift apart: `period=<start>` and the scope's
     dimension as its own parameter (`owner=<id>`, `team=<id>`; none for the company).
     """
-    from kpis.forms import KpiFilters
-
     filters = KpiFilters(
         granularity=granularity,
         period=period_start,
@@ -217,8 +243,6 @@ class ReportFigure:
     @property
     def chart_data_uri(self) -> str:
         """The chart for an HTML page (no extra request; prints with the page)."""
-        import base64
-
         if not self.chart_png:
             return ""
         return "data:image/png;base64," + base64.b64encode(self.chart_png).decode("ascii")
@@ -329,8 +353,6 @@ def period_alerts(
     kpi_keys: Sequence[str] | None,
 ) -> list[Alert]:
     """Alerts that fired during the period, or about this very period, in the scope's cell."""
-    from kpis.periods import to_datetime_range
-
     period_end = period_bounds(granularity, period_start)[1]
     start, end = to_datetime_range(period_start, period_end)
     alerts = Alert.objects.filter(
@@ -352,9 +374,6 @@ def trend_chart_png(
 ) -> bytes:
     """A small trend line (PNG) of the figure's series; annotated periods shaded, the reported
     period marked. Rendered with matplotlib's Agg canvas: no display and no pyplot state."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     values = [
         math.nan if value is None else float(charts.display_value(value, figure.unit) or 0)
         for _day, value in figure.series
@@ -434,8 +453,6 @@ def period_report_build(
     *, granularity: str, period_start: dt.date, cell: ScopeCell, with_charts: bool = True
 ) -> PeriodReport:
     """One section per stage (every stage, so the page count is fixed), from snapshots."""
-    from django.utils import timezone
-
     start, end = period_bounds(granularity, period_start)
     definitions = definitions_for_scope(registry.all(), cell)
     figures = kpi_figures(
@@ -470,12 +487,7 @@ def period_report_build(
 
 def _pdf_font() -> str:
     """Helvetica, or reportlab's built-in CID font for Chinese (no font file needed)."""
-    from django.utils.translation import get_language
-
     if (get_language() or "").startswith("zh"):
-        from reportlab.pdfbase import pdfmetrics
-        from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-
         pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
         return "STSong-Light"
     return "Helvetica"
@@ -484,27 +496,6 @@ def _pdf_font() -> str:
 def period_report_pdf(report: PeriodReport) -> bytes:
     """The report as PDF: a cover page, then exactly one page per stage (a stage's content is
     shrunk to fit its page, so the page count is fixed: stages + 1)."""
-    from django.template.defaultfilters import date as date_filter
-    from django.utils import timezone
-    from django.utils.html import escape
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
-    from reportlab.lib.units import mm
-    from reportlab.platypus import (
-        Image,
-        KeepInFrame,
-        PageBreak,
-        Paragraph,
-        SimpleDocTemplate,
-        Spacer,
-        Table,
-        TableStyle,
-    )
-
-    from crm.templatetags.pulse import kpi_change, kpi_value
-    from kpis.periods import organisation_tz
-
     font = _pdf_font()
     base = getSampleStyleSheet()
     styles = {

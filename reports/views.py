@@ -4,7 +4,7 @@ the annotations page (managers) and each user's digest subscriptions page.
 The period report: managers and admins for any scope, sales reps for their own figures.
 Query: ?granularity=month&period=YYYY-MM-DD&scope=company|team|own&team=<id>.
 The forms here only parse input; the rules (future periods, empty texts, what a role may
-receive) are kpis.annotations' and kpis.digests' services, whose messages the forms show.
+receive) are reports.services' and reports.digests' services, whose messages the forms show.
 """
 
 from __future__ import annotations
@@ -28,10 +28,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from crm.roles import SALES_REP, is_manager, user_roles
 from crm.views import manager_required
 from crm.widgets import IsoDateInput
-from kpis.annotations import annotation_list
+from customers.models import Team
 from kpis.definitions import registry
 from kpis.definitions.base import STAGES
-from kpis.digests import (
+from kpis.models import Granularity
+from kpis.periods import PeriodError
+from kpis.selectors import stage_title
+from reports.annotations import annotation_list
+from reports.digests import (
     digest_kpis_offered,
     digest_send_test,
     digest_subscription_create,
@@ -41,25 +45,22 @@ from kpis.digests import (
     digest_teams_offered,
     digest_unsubscribe,
 )
-from kpis.models import Annotation, DigestSubscription, Granularity
-from kpis.periods import PeriodError
-from kpis.reports import (
+from reports.models import Annotation, DigestSubscription
+from reports.period_report import (
     PeriodReport,
     closed_period,
     period_report_build,
     report_scope_clean,
     scopes_allowed,
 )
-from kpis.selectors import stage_title
-from kpis.services import annotation_create, annotation_delete
+from reports.period_report import period_report_pdf as render_pdf
+from reports.services import annotation_create, annotation_delete
 
 ANNOTATIONS_PAGE_SIZE = 25
 
 
 def _report_or_error(request: HttpRequest) -> tuple[PeriodReport | None, str]:
     """The report the query asks for, or a clear message saying what is wrong with it."""
-    from customers.models import Team
-
     if not (is_manager(request.user) or SALES_REP in user_roles(request.user)):
         raise PermissionDenied
     default_scope = "company" if is_manager(request.user) else "own"
@@ -103,8 +104,6 @@ def period_report(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def period_report_pdf(request: HttpRequest) -> HttpResponse:
-    from kpis.reports import period_report_pdf as render_pdf
-
     report, error = _report_or_error(request)
     if report is None:
         return render(
@@ -340,8 +339,6 @@ class DigestSubscriptionForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from customers.models import Team
-
         allowed = scopes_allowed(user)
         scope_field = cast(forms.ChoiceField, self.fields["scope"])
         scope_field.widget.choices = [  # type: ignore[attr-defined]

@@ -1,7 +1,6 @@
-"""Celery tasks of the reports (thin: parse plain values, call kpis.digests).
+"""Celery tasks of the reports (thin: parse plain values, call reports.digests).
 
-Registered with `app.autodiscover_tasks(["kpis"], related_name="report_tasks")` in crm/celery.py;
-the beat entry (`manage.py digests schedule`) runs `send_due_digests` at DIGEST_SEND_HOUR in the
+The beat entry (`manage.py digests schedule`) runs `send_due_digests` at DIGEST_SEND_HOUR in the
 organisation's time zone.
 """
 
@@ -10,11 +9,11 @@ from __future__ import annotations
 from celery import shared_task
 
 from crm.schedules import beat_entries_install
-from kpis.digests import digest_send_hour, digests_send_due
 from kpis.periods import parse_date
+from reports.digests import digest_send_hour, digests_send_due
 
 BEAT_ENTRY_NAME = "reports: send KPI digests"
-BEAT_TASK = "kpis.report_tasks.send_due_digests"
+BEAT_TASK = "reports.tasks.send_due_digests"
 
 
 @shared_task(acks_late=True)

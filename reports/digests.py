@@ -29,25 +29,27 @@ from django.utils.translation import gettext as _
 
 from audit.context import actor_context
 from crm.roles import SALES_REP, SUPPORT_AGENT, is_manager, user_roles
-from kpis.annotations import annotations_for
+from customers.models import Team
+from customers.selectors import teams_of
 from kpis.definitions import registry
 from kpis.definitions.base import STAGES, KpiDefinition
-from kpis.models import Alert, Annotation, DigestSendLog, DigestSubscription, IndexSnapshot
-from kpis.periods import local_today, period_bounds, previous_period
+from kpis.models import Alert, IndexSnapshot
+from kpis.periods import local_today, period_bounds, period_label, previous_period
 from kpis.priorities import priority_ranks
-from kpis.reports import (
+from kpis.selectors import kpi_scope_for
+from reports.annotations import annotations_for
+from reports.models import Annotation, DigestSendLog, DigestSubscription
+from reports.period_report import (
     ReportFigure,
     ScopeCell,
     definitions_for_scope,
     index_snapshot,
     kpi_figures,
     period_alerts,
-    period_label,
     scopes_allowed,
     site_url,
     user_may_use_team,
 )
-from kpis.selectors import kpi_scope_for
 
 logger = logging.getLogger(__name__)
 
@@ -198,8 +200,6 @@ def digest_subscriptions_default(user: Any) -> list[DigestSubscription]:
         # A manager with a team reads that team's figures (kpi_scope_for); without one, the company.
         where: dict[str, Any] = {"scope": "company"}
         if "company" not in scopes_allowed(user):
-            from customers.models import Team
-
             team_id = (kpi_scope_for(user).values("team") or [""])[0]
             where = {"scope": "team", "team": Team.objects.get(pk=team_id)}
         wanted.append({"frequency": "monthly", "stages": list(STAGES), **where})
@@ -209,9 +209,6 @@ def digest_subscriptions_default(user: Any) -> list[DigestSubscription]:
         if SALES_REP in roles:
             wanted.append({"frequency": "weekly", "scope": "own", "stages": ["pipeline"]})
         if SUPPORT_AGENT in roles:
-            from customers.models import Team
-            from customers.selectors import teams_of
-
             team = Team.objects.filter(pk__in=teams_of(user)).order_by("name").first()
             wanted.append(
                 {
@@ -243,8 +240,6 @@ def digest_subscription_list(user: Any) -> QuerySet[DigestSubscription]:
 
 def digest_teams_offered(user: Any) -> QuerySet[Any]:
     """The teams whose figures `user` may subscribe to (the team cells of their KPI scope)."""
-    from customers.models import Team
-
     teams = Team.objects.order_by("name")
     allowed = kpi_scope_for(user).values("team")
     return teams if allowed is None else teams.filter(pk__in=allowed)

@@ -8,9 +8,10 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from kpis.digests import digest_send_test, digest_subscriptions_default, digests_send_due
-from kpis.models import DigestSubscription
 from kpis.periods import PeriodError, parse_date
+from reports.digests import digest_send_test, digest_subscriptions_default, digests_send_due
+from reports.models import DigestSubscription
+from reports.tasks import beat_schedule_install
 
 
 class Command(BaseCommand):
@@ -31,8 +32,6 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
         if action == "schedule":
-            from kpis.report_tasks import beat_schedule_install
-
             name = beat_schedule_install()
             self.stdout.write(f"Installed beat entry: {name}")
             return
