@@ -5,6 +5,8 @@ import os
 from celery import Celery
 from celery.signals import heartbeat_sent
 
+from crm.heartbeats import WORKER_HEARTBEAT_KEY, heartbeat_record
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 
 app = Celery("crm")
@@ -18,6 +20,4 @@ app.autodiscover_tasks(["kpis"], related_name="report_tasks")
 @heartbeat_sent.connect
 def _worker_heartbeat(sender: object, **kwargs: object) -> None:
     """The worker's event heartbeat (every 2 s) also tells /readyz that a worker is alive."""
-    from crm.health import WORKER_HEARTBEAT_KEY, heartbeat_record
-
     heartbeat_record(WORKER_HEARTBEAT_KEY)
