@@ -1,5 +1,6 @@
 """Stored KPI history: one row per (kpi, granularity, period, dimension, dimension value)."""
 
+import secrets
 from decimal import Decimal
 
 from django.conf import settings
@@ -871,8 +872,6 @@ class Annotation(models.Model):
 
 
 def new_unsubscribe_token() -> str:
-    import secrets
-
     return secrets.token_urlsafe(32)
 
 

@@ -16,9 +16,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Model, QuerySet
+from django.urls import NoReverseMatch, reverse
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from customers.models import Customer
 from kpis import charts
 from kpis.definitions.base import dimension_labels
 from kpis.models import KpiSnapshot
@@ -28,6 +30,8 @@ from kpis.selectors import (
     period_snapshots,
     stored_dimension_values,
 )
+from sales.models import OpportunityStageChange, PipelineStage
+from support.models import Ticket
 
 # The filters every page keeps, in the order a request's first non-empty one wins.
 FILTER_DIMENSIONS: tuple[str, ...] = ("segment", "team", "owner", "channel", "product_line")
@@ -155,9 +159,6 @@ class RecordRow:
 
 def record_rows(records: Iterable[Any]) -> list[RecordRow]:
     """Display rows with links to the record's page (or its customer's) where one exists."""
-    from django.urls import NoReverseMatch, reverse
-
-    from customers.models import Customer
 
     def link(name: str, pk: Any) -> str | None:
         try:
@@ -224,8 +225,6 @@ def pipeline_funnel(*, since: dt.datetime, opportunities: QuerySet[Any]) -> Funn
     reached = deals that entered the stage at least once; conversion = reached(next) ÷
     reached(this) along the open stages' order; time in stage = mean of (next change − entry).
     """
-    from sales.models import OpportunityStageChange, PipelineStage
-
     stages = list(PipelineStage.objects.order_by("position", "pk"))
     changes = (
         OpportunityStageChange.objects.filter(
@@ -269,8 +268,6 @@ def pipeline_funnel(*, since: dt.datetime, opportunities: QuerySet[Any]) -> Funn
 
 def ticket_backlog(tickets: QuerySet[Any]) -> dict[str, int]:
     """Open tickets by status, now (1 grouped query): the backlog is a state, not a snapshot."""
-    from support.models import Ticket
-
     open_statuses = [
         value for value in Ticket.Status.values if value not in {"solved", "closed", "spam"}
     ]
