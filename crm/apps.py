@@ -1,25 +1,6 @@
-from typing import Any
-
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_migrate
-
-PULSE_APPS = ("crm", "customers", "sales", "support", "surveys", "kpis", "reports")
-
-
-def grant_admin_role_every_permission(sender: AppConfig, **kwargs: Any) -> None:
-    """Keep the Admin role complete as models are added: it holds every permission of our apps.
-
-    The roles themselves come from the data migration crm/0001_roles; this only tops Admin up.
-    """
-    from django.contrib.auth.models import Group, Permission
-
-    using = kwargs.get("using", "default")
-    admin = Group.objects.using(using).filter(name="Admin").first()
-    if admin is None:
-        return
-    admin.permissions.add(
-        *Permission.objects.using(using).filter(content_type__app_label__in=PULSE_APPS)
-    )
 
 
 class CrmConfig(AppConfig):
@@ -27,16 +8,15 @@ class CrmConfig(AppConfig):
     verbose_name = "Pulse CRM"
 
     def ready(self) -> None:
-        # Registers the encryption key checks (crm.W101, crm.E101).
-        from crm.encryption import checks  # noqa: F401
+        # Loaded once the app registry is ready: these modules import models.
+        from crm import tasks  # noqa: F401, PLC0415  registers the tasks queued by name
+        from crm.encryption import checks  # noqa: F401, PLC0415  registers crm.W101, crm.E101
+        from crm.roles import grant_admin_role_every_permission  # noqa: PLC0415  imports models
+        from crm.signin.middleware import session_clocks_start  # noqa: PLC0415  imports models
 
         # Every app sends post_migrate; permissions of an app exist once its own signal ran.
         post_migrate.connect(
             grant_admin_role_every_permission, dispatch_uid="pulse_admin_role_permissions"
         )
-        # Sign-in (issue 14): a new sign-in restarts the session's lifetime and idle clocks.
-        from django.contrib.auth.signals import user_logged_in
-
-        from crm.signin.middleware import session_clocks_start
-
+        # A new sign-in restarts the session's lifetime and idle clocks.
         user_logged_in.connect(session_clocks_start, dispatch_uid="pulse_session_clocks")

@@ -4,7 +4,7 @@ from typing import Any
 
 from django_celery_beat.schedulers import DatabaseScheduler
 
-from crm.health import BEAT_TICK_KEY, heartbeat_record
+from crm.heartbeats import BEAT_TICK_KEY, heartbeat_record
 
 
 class HeartbeatDatabaseScheduler(DatabaseScheduler):

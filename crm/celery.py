@@ -5,6 +5,8 @@ import os
 from celery import Celery
 from celery.signals import heartbeat_sent
 
+from crm.heartbeats import WORKER_HEARTBEAT_KEY, heartbeat_record
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 
 app = Celery("crm")
@@ -17,6 +19,4 @@ app.autodiscover_tasks(["crm.importing"])
 @heartbeat_sent.connect
 def _worker_heartbeat(sender: object, **kwargs: object) -> None:
     """The worker's event heartbeat (every 2 s) also tells /readyz that a worker is alive."""
-    from crm.health import WORKER_HEARTBEAT_KEY, heartbeat_record
-
     heartbeat_record(WORKER_HEARTBEAT_KEY)

@@ -17,7 +17,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+
+from audit.context import trail_supported
+from audit.selectors import record_history_events
 
 # Name of the hidden form field; services take it as the keyword argument `seen_version`.
 EDIT_VERSION_FIELD = "edit_version"
@@ -42,9 +44,6 @@ class EditVersionField(forms.CharField):
 def last_change(record: models.Model) -> tuple[Any, dt.datetime | None]:
     """Who last changed `record` and when, from its latest audit event; (None, None) without a
     trail (SQLite), an audited model or an event."""
-    from audit.context import trail_supported  # audit imports every domain app's models
-    from audit.selectors import record_history_events
-
     if not trail_supported():
         return None, None
     try:
@@ -89,23 +88,3 @@ def edit_conflict_check(record: models.Model, seen_version: str | None) -> None:
     if not seen_version or seen_version == edit_version(record):
         return
     raise stale_edit_error(record, getattr(record, "updated_at", None))
-
-
-class EditStampedModel(models.Model):
-    """A record whose `updated_at` moves on every save, also a save of some columns only.
-
-    Django's `auto_now` only stamps a partial save that names the column; the services save
-    partially everywhere (`update_fields=[...]`), and a status change or a refund must make an
-    open edit form stale just as an edit does.
-    """
-
-    updated_at = models.DateTimeField(gettext_lazy("updated at"), auto_now=True)
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        update_fields = kwargs.get("update_fields")
-        if update_fields and "updated_at" not in update_fields:
-            kwargs["update_fields"] = [*update_fields, "updated_at"]
-        super().save(*args, **kwargs)

@@ -6,15 +6,11 @@ migrations applied, Redis, a Celery worker's heartbeat, Celery beat's last tick 
 the last successful KPI run. 200 when every check passes, 503 naming the failing ones.
 Without REDIS_URL tasks run in-process (no worker, no beat), so those two checks say "eager".
 
-Heartbeats live in Redis under their own keys, written by the worker (Celery's event
-heartbeat, every two seconds) and by beat (each scheduler tick), and read here directly.
+The heartbeats are written by the worker and by beat (crm.heartbeats) and read here directly.
 """
 
-import logging
-import time
 from typing import Any
 
-import redis
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
@@ -23,38 +19,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-logger = logging.getLogger(__name__)
-
-WORKER_HEARTBEAT_KEY = "pulse:health:worker-heartbeat"
-BEAT_TICK_KEY = "pulse:health:beat-tick"
-# A heartbeat older than a day is gone anyway; the key expiring keeps Redis tidy.
-HEARTBEAT_TTL_SECONDS = 24 * 60 * 60
+from crm.heartbeats import BEAT_TICK_KEY, WORKER_HEARTBEAT_KEY, heartbeat_check, redis_client
+from kpis.models import KpiRun
 
 _migrations_applied = False
-
-
-def _redis() -> redis.Redis:
-    return redis.Redis.from_url(
-        settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1, health_check_interval=0
-    )
-
-
-def heartbeat_record(key: str) -> None:
-    """Store "now" under key; a probe must never take its writer down, so errors only log."""
-    if not settings.REDIS_URL:
-        return
-    try:
-        _redis().set(key, repr(time.time()), ex=HEARTBEAT_TTL_SECONDS)
-    except redis.RedisError:
-        logger.warning("could not record the %s heartbeat", key, exc_info=True)
-
-
-def _heartbeat_check(client: redis.Redis, key: str, max_age_seconds: int) -> dict[str, Any]:
-    raw = client.get(key)
-    if raw is None:
-        return {"ok": False, "detail": "no heartbeat recorded"}
-    age = max(0.0, time.time() - float(raw))
-    return {"ok": age <= max_age_seconds, "age_seconds": round(age, 1), "max": max_age_seconds}
 
 
 def _database_check() -> dict[str, Any]:
@@ -76,8 +44,6 @@ def _migrations_check() -> dict[str, Any]:
 
 
 def _kpi_run_check() -> dict[str, Any]:
-    from kpis.models import KpiRun
-
     finished_at = (
         KpiRun.objects.filter(status=KpiRun.Status.SUCCEEDED, finished_at__isnull=False)
         .order_by("-finished_at")
@@ -94,7 +60,7 @@ def _kpi_run_check() -> dict[str, Any]:
 def _run(check: Any) -> dict[str, Any]:
     try:
         return dict(check())
-    except Exception as exc:  # a probe reports any failure, it never raises
+    except Exception as exc:  # noqa: BLE001  a probe reports any failure, it never raises
         return {"ok": False, "detail": f"{type(exc).__name__}: {exc}"[:200]}
 
 
@@ -108,15 +74,15 @@ def readiness() -> dict[str, dict[str, Any]]:
         eager = {"ok": True, "detail": "eager: no REDIS_URL, tasks run in the web process"}
         checks.update(redis=eager, worker=eager, beat=eager)
         return checks
-    client = _redis()
+    client = redis_client()
     checks["redis"] = _run(lambda: {"ok": bool(client.ping())})
     checks["worker"] = _run(
-        lambda: _heartbeat_check(
+        lambda: heartbeat_check(
             client, WORKER_HEARTBEAT_KEY, settings.CRM_READY_WORKER_MAX_AGE_SECONDS
         )
     )
     checks["beat"] = _run(
-        lambda: _heartbeat_check(client, BEAT_TICK_KEY, settings.CRM_READY_BEAT_MAX_AGE_SECONDS)
+        lambda: heartbeat_check(client, BEAT_TICK_KEY, settings.CRM_READY_BEAT_MAX_AGE_SECONDS)
     )
     return checks
 

@@ -1,10 +1,33 @@
-"""Cross-app models of the CRM shell: the in-app notification inbox and the task outbox."""
+"""Cross-app models of the CRM shell: the in-app notification inbox, the task outbox, and the
+base of records whose edit forms detect concurrent edits (crm.concurrency)."""
+
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+
+class EditStampedModel(models.Model):
+    """A record whose `updated_at` moves on every save, also a save of some columns only.
+
+    Django's `auto_now` only stamps a partial save that names the column; the services save
+    partially everywhere (`update_fields=[...]`), and a status change or a refund must make an
+    open edit form stale just as an edit does.
+    """
+
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        update_fields = kwargs.get("update_fields")
+        if update_fields and "updated_at" not in update_fields:
+            kwargs["update_fields"] = [*update_fields, "updated_at"]
+        super().save(*args, **kwargs)
 
 
 class Notification(models.Model):

@@ -19,6 +19,10 @@ from django.utils.translation import gettext as _
 from crm.models import Notification
 from crm.outbox import tasks_send_on_commit
 
+# Queued by name: crm.tasks imports services that notify, so importing it here would close an
+# import cycle. CrmConfig.ready registers it in every process that publishes from the outbox.
+NOTIFICATION_EMAIL_TASK = "crm.tasks.notification_email_send"
+
 
 @dataclass(frozen=True)
 class NotificationDraft:
@@ -57,10 +61,8 @@ def notifications_send(
     if send_email:
         ids = [n.pk for n in created if n.pk is not None and n.user.email]
         if ids:
-            from crm.tasks import notification_email_send
-
             tasks_send_on_commit(
-                notification_email_send, [((), {"notification_id": pk}) for pk in ids]
+                NOTIFICATION_EMAIL_TASK, [((), {"notification_id": pk}) for pk in ids]
             )
     return created
 

@@ -36,6 +36,12 @@ from crm.roles import (
     is_manager,
     user_roles,
 )
+from customers.models import Contact, Customer
+from customers.selectors import customers_visible_to
+from sales.models import Lead
+from sales.selectors import activities_visible_to, leads_visible_to, opportunities_visible_to
+from support.models import Ticket
+from support.selectors import tickets_visible_to
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -138,13 +144,6 @@ def _limited(queryset: QuerySet[Any]) -> tuple[list[Any], bool]:
 def global_search(user: Any, text: str) -> list[SearchGroup]:
     """Customers, contacts, leads, deals and tickets matching a name, e-mail, phone or number,
     each read through its visibility selector, one query per record type."""
-    from customers.models import Contact, Customer
-    from customers.selectors import customers_visible_to
-    from sales.models import Lead
-    from sales.selectors import leads_visible_to, opportunities_visible_to
-    from support.models import Ticket
-    from support.selectors import tickets_visible_to
-
     number = _number(text)
     by_number = Q(pk=number) if number is not None else Q(pk__in=[])
     roles = user_roles(user)
@@ -244,8 +243,6 @@ DUE_TASKS_SHOWN = 10
 @role_required(*ROLES)
 def notification_list(request: HttpRequest) -> HttpResponse:
     """The user's inbox (alerts, assignments, due tasks …) and their open tasks due by tomorrow."""
-    from sales.selectors import activities_visible_to
-
     unread_only = request.GET.get("show") == "unread"
     user = cast("User", request.user)  # role_required: never anonymous here
     notifications = Notification.objects.filter(user=user)

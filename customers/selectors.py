@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.contrib.postgres.search import TrigramSimilarity
@@ -35,10 +36,9 @@ def customers_visible_q(user: AbstractBaseUser | AnonymousUser) -> Q | None:
     if roles & {SALES_REP, MANAGER, SUPPORT_AGENT}:
         rule |= Q(team__in=teams_of(user))
     if SUPPORT_AGENT in roles:
-        # Imported here: support depends on customers, not the other way round at import time.
-        from support.models import Ticket
-
-        ticket_customers = Ticket.objects.filter(
+        # Looked up in the app registry: support depends on customers, not the other way round.
+        ticket_model = apps.get_model("support", "Ticket")
+        ticket_customers = ticket_model._default_manager.filter(
             Q(team__in=teams_of(user)) | Q(assignee=user)
         ).values("customer_id")
         rule |= Q(pk__in=ticket_customers)

@@ -33,13 +33,13 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Value, When
-from django.db.models.functions import TruncDate
+from django.db.models import Case, CharField, Count, Exists, OuterRef, Q, QuerySet, Value, When
+from django.db.models.functions import TruncDate, TruncMonth
 from django.db.models.lookups import IsNull
 from django.utils import timezone
 
 from customers.models import Customer, Segment
-from kpis.periods import organisation_tz
+from kpis.periods import organisation_tz, period_bounds, to_datetime_range
 from sales.models import Order
 
 
@@ -171,8 +171,6 @@ def lifecycle_counts(
     in P, not in the previous period, not new; DORMANT: active in the previous period, not in P.
     "Active in" a period means active at any time in it (`active_during_q`).
     """
-    from django.db.models import Count
-
     in_p = active_during_q(start, end, rules)
     in_previous = active_during_q(previous_start, start, rules)
     new = new_in_q(start, end)
@@ -202,11 +200,6 @@ def cohort_retention_matrix(
     sizes. Cells of months not yet ended are None (immature), as the catalogue asks.
     One CohortRow per month, cells for k = 0 … (months − 1 − its index).
     """
-    from django.db.models import Count
-    from django.db.models.functions import TruncMonth
-
-    from kpis.periods import period_bounds, to_datetime_range
-
     now = now or timezone.now()
     tz = organisation_tz()
     month_starts = [first_month.replace(day=1)]

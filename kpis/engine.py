@@ -13,6 +13,7 @@ import logging
 import zlib
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -23,7 +24,7 @@ from kpis.definitions.base import KpiContext, KpiDefinition, KpiResult
 from kpis.definitions.frame import customer_frame
 from kpis.health import health_recompute
 from kpis.models import KpiRun, KpiSnapshot
-from kpis.periods import like_for_like_window, parse_granularity, period_bounds
+from kpis.periods import iter_periods, like_for_like_window, parse_granularity, period_bounds
 
 logger = logging.getLogger(__name__)
 
@@ -242,8 +243,6 @@ def kpi_runs_fail_stale(*, now: dt.datetime | None = None) -> list[KpiRun]:
     longer than the KPI task's hard time limit, so a run this old cannot be alive. Returns the
     runs marked failed (locked rows are skipped: a second sweeper never marks them twice).
     """
-    from django.conf import settings
-
     now = now or timezone.now()
     cutoff = now - dt.timedelta(seconds=settings.KPI_RUN_STALE_SECONDS)
     with transaction.atomic():
@@ -282,8 +281,6 @@ def compute_range(
     previous one's, so only the last period of the range may refresh them (by the hook's own
     rule); every period still stores its own point-in-time segments and health bands.
     """
-    from kpis.periods import iter_periods
-
     keys = (
         None if kpi_keys is None else [definition.key for definition in registry.resolve(kpi_keys)]
     )

@@ -10,12 +10,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from celery.schedules import crontab
+from django.contrib.auth import get_user_model
 from django.db.models import Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 from django_celery_beat.models import PeriodicTask
 
-from crm.roles import is_admin
+from crm.roles import MANAGER, SALES_REP, SUPPORT_AGENT, is_admin, user_roles
+from customers.models import Team
 from kpis.definitions import UnknownKpiError, registry
 from kpis.definitions.base import KpiContext
 from kpis.definitions.records import DRILLDOWN_VISIBILITY
@@ -587,11 +589,6 @@ def kpi_scope_for(user: Any) -> KpiScope:
 
     A user in several roles gets the widest: admin, then manager, then sales rep, then agent.
     """
-    from django.contrib.auth import get_user_model
-
-    from crm.roles import MANAGER, SALES_REP, SUPPORT_AGENT, is_admin, user_roles
-    from customers.models import Team
-
     cached = getattr(user, "_pulse_kpi_scope", None)
     if cached is not None:
         return cached

@@ -13,9 +13,11 @@ import logging
 from typing import Any
 
 from celery import shared_task
+from django.db import transaction
 from django.db.utils import DatabaseError
 from django.utils import timezone
 
+from crm.outbox import tasks_send_on_commit
 from crm.schedules import beat_entries_install
 from kpis.definitions import registry
 from kpis.engine import compute_period, kpi_runs_fail_stale
@@ -160,10 +162,6 @@ def sweep_stale_runs() -> list[str]:
     The failure and the new tasks commit together (outbox rows), so a sweep interrupted halfway
     neither loses a period nor queues it twice.
     """
-    from django.db import transaction
-
-    from crm.outbox import tasks_send_on_commit
-
     with transaction.atomic():
         stale = kpi_runs_fail_stale()
         periods = {

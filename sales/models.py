@@ -8,13 +8,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.concurrency import EditStampedModel
 from crm.encryption.fields import (
     BlindIndexedModel,
     BlindIndexField,
     EncryptedCharField,
     EncryptedEmailField,
 )
+from crm.models import EditStampedModel
 from customers.models import Channel, Customer, Team
 
 

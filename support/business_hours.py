@@ -23,7 +23,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import ValidationError
 from django.db.models import prefetch_related_objects
+from django.utils.translation import gettext as _
 
 from support.models import BusinessSchedule
 
@@ -227,9 +229,6 @@ def working_intervals_check(intervals: Iterable[tuple[int, dt.time, dt.time]]) -
     The calendar would merge them, but an overlap is almost always a typing mistake
     (09:00–17:00 next to 12:00–13:00 meant as a break), so editors are told instead.
     """
-    from django.core.exceptions import ValidationError
-    from django.utils.translation import gettext as _
-
     by_day: dict[int, list[tuple[dt.time, dt.time]]] = {}
     for weekday, starts_at, ends_at in intervals:
         if ends_at <= starts_at:

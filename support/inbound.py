@@ -41,7 +41,10 @@ from attachments.services import IncomingFile, attachment_check, attachments_add
 from crm.encryption.ciphers import normalise_email
 from crm.encryption.fields import blind_index_q
 from customers.models import Contact, Customer
+from customers.services import customer_create
 from support.models import Ticket, TicketMessage
+from support.services import ticket_create, ticket_message_add
+from surveys.services import survey_invitation_mark_undeliverable
 
 logger = logging.getLogger(__name__)
 
@@ -243,7 +246,6 @@ def _match_sender(name: str, address: str) -> tuple[Customer, Contact | None]:
     )
     if customer is not None:
         return customer, None
-    from customers.services import customer_create
 
     return customer_create(name=name or address, kind="person", email=address), None
 
@@ -278,14 +280,10 @@ def _store_attachments(ticket: Ticket, attachments: list[_InboundAttachment]) ->
 @transaction.atomic
 def inbound_email_process(*, raw: bytes) -> InboundResult:
     """Turn one raw RFC 822 message into a ticket or a reply (see the module docstring)."""
-    from support.services import ticket_create, ticket_message_add
-
     message = parse_message(raw)
     if is_bounce(message):
         invitation_id = _bounced_survey_invitation(message)
         if invitation_id is not None:
-            from surveys.services import survey_invitation_mark_undeliverable
-
             survey_invitation_mark_undeliverable(invitation_id=invitation_id, reason="bounce")
         logger.info("inbound bounce ignored: %s", _header(message, "Subject")[:100])
         return InboundResult(action="ignored_bounce")

@@ -6,8 +6,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.concurrency import EditStampedModel
 from crm.encryption.fields import EncryptedTextField
+from crm.models import EditStampedModel
 from customers.models import Contact, Customer, Segment, Team
 
 

@@ -12,6 +12,7 @@ import re
 from email.utils import make_msgid, parseaddr
 
 from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import translation
@@ -74,8 +75,6 @@ def ticket_reply_email_send(*, message_id: int) -> bool:
     transaction as the send). Internal notes, customer and system messages are never mailed.
     A send error propagates so the Celery task can retry.
     """
-    from django.core.mail import EmailMultiAlternatives
-
     message = (
         TicketMessage.objects.select_for_update(of=("self",))
         .select_related("ticket__customer", "ticket__contact", "author_user")

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
@@ -55,6 +56,9 @@ from django.utils.translation import gettext_lazy
 from attachments.services import move_attachments
 from audit.context import actor_context
 from crm.concurrency import edit_conflict_check
+from crm.models import Notification
+from crm.notifications import NotificationDraft, notification_create, notifications_send
+from crm.outbox import task_send_on_commit
 from customers.models import Contact, Customer, Team
 from support.business_hours import (
     ScheduleWithoutHours,
@@ -81,6 +85,10 @@ logger = logging.getLogger(__name__)
 
 Status = Ticket.Status
 AuthorKind = TicketMessage.AuthorKind
+
+# Queued by name: support.tasks imports these services, so importing it here would close an
+# import cycle. SupportConfig.ready registers it in every process that publishes from the outbox.
+TICKET_REPLY_EMAIL_TASK = "support.tasks.ticket_reply_email_send_task"
 
 # Fields every service may rewrite after recomputing the clocks.
 CLOCK_FIELDS = [
@@ -619,8 +627,6 @@ def ticket_assign(
             actor_id,
         )
     ):
-        from crm.notifications import notification_create
-
         notification_create(
             user=assignee,
             kind="assignment",
@@ -812,11 +818,8 @@ def ticket_reply_send(
         ticket=ticket, body=body, author_kind=AuthorKind.AGENT, author_user=author_user, at=at
     )
     if email:
-        from crm.outbox import task_send_on_commit
-        from support.tasks import ticket_reply_email_send_task
-
         # An outbox row in this transaction: with Redis down the e-mail waits, it is not lost.
-        task_send_on_commit(ticket_reply_email_send_task, message_id=message.pk)
+        task_send_on_commit(TICKET_REPLY_EMAIL_TASK, message_id=message.pk)
     return message
 
 
@@ -961,9 +964,6 @@ def sla_escalations_run(*, at: dt.datetime | None = None) -> list[SLAEscalation]
     the policy's actions (raise priority one step, reassign). A clock already breached when
     first seen is escalated as breached only (no late "breaching soon").
     """
-    from crm.models import Notification
-    from crm.notifications import NotificationDraft, notifications_send
-
     moment = _when(at)
     candidates = _clock_candidates(moment)
     breached_keys = {
@@ -1059,8 +1059,6 @@ class AssignmentStrategy:
 
 def team_available_agents(*, team: Team) -> QuerySet[User]:
     """Active members of the team not marked away (no availability row = available)."""
-    from django.contrib.auth import get_user_model
-
     away = AgentAvailability.objects.filter(user=OuterRef("pk"), is_available=False)
     return (
         get_user_model().objects.filter(teams=team, is_active=True).exclude(Exists(away)).distinct()

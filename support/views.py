@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -41,7 +42,13 @@ from support import services
 from support.filters import TicketFilter
 from support.forms import TicketAssignForm, TicketMessageForm
 from support.models import Priority, Ticket, TicketMessage
-from support.selectors import SLAState, sla_state_q, tickets_visible_to, tickets_with_sla_state
+from support.selectors import (
+    SLAState,
+    canned_responses_for,
+    sla_state_q,
+    tickets_visible_to,
+    tickets_with_sla_state,
+)
 from surveys.selectors import responses_visible_to
 
 if TYPE_CHECKING:
@@ -205,8 +212,6 @@ def _queue(request: HttpRequest) -> dict[str, Any]:
 
 def _style_filter_form(form: Any) -> Any:
     """Bootstrap widgets for the filter bar; status and priority become checkbox menus."""
-    from django import forms
-
     for name, field in form.fields.items():
         if name in ("status", "priority"):
             field.widget = forms.CheckboxSelectMultiple(choices=field.choices)
@@ -445,8 +450,6 @@ def _ticket_context(
     canned: list[dict[str, Any]] = []
     assign_form = None
     if can_work and ticket.status != Ticket.Status.CLOSED:
-        from support.selectors import canned_responses_for
-
         canned = [
             {
                 "pk": response.pk,

@@ -17,9 +17,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from crm.models import Notification
+from crm.notifications import notification_create
 from customers.models import Customer
-from sales.models import Order
+from sales.models import Activity, Order
+from sales.services import activity_log
 from support.models import Ticket
+from surveys.emails import invitation_email_build
 from surveys.models import (
     SCORE_RANGES,
     Survey,
@@ -31,8 +35,6 @@ from surveys.models import (
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
-
-    from sales.models import Activity
 
 logger = logging.getLogger(__name__)
 
@@ -391,8 +393,6 @@ def survey_invitation_send(*, invitation_id: int, at: dt.datetime | None = None)
     invitation is withdrawn); an address that became invalid makes it undeliverable. A send
     error propagates (the task retries, then marks it undeliverable).
     """
-    from surveys.emails import invitation_email_build
-
     moment = _moment(at)
     invitation = _locked_invitation(invitation_id)
     if invitation is None or invitation.status != SurveyInvitation.Status.PENDING:
@@ -431,8 +431,6 @@ def survey_invitations_mark_sent(*, invitations: QuerySet[SurveyInvitation]) -> 
 def survey_invitation_remind(*, invitation_id: int, at: dt.datetime | None = None) -> bool:
     """Send the single reminder to a non-responder; True when a message went out. None while
     the surveyed ticket is reopened (or was re-solved, flagged spam or merged) since."""
-    from surveys.emails import invitation_email_build
-
     moment = _moment(at)
     invitation = _locked_invitation(invitation_id)
     if (
@@ -505,11 +503,6 @@ def survey_follow_up_create(
 ) -> Activity | None:
     """A follow-up task for the customer's owner (else the ticket's assignee), once per
     response, plus a notification. Nothing when the answer is not negative or nobody owns it."""
-    from crm.models import Notification
-    from crm.notifications import notification_create
-    from sales.models import Activity
-    from sales.services import activity_log
-
     if not survey_response_is_negative(kind=response.kind, score=response.score):
         return None
     key = f"survey-follow-up:{response.pk}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -102,8 +103,6 @@ def holiday_dates(years: range) -> list[tuple[dt.date, str]]:
 
 def working_calendar(*, time_zone: str, years: range) -> WorkingCalendar:
     """The default schedule as an in-memory calendar, for planning reply times without queries."""
-    from zoneinfo import ZoneInfo
-
     day = ((WORK_START, WORK_END),)
     return WorkingCalendar(
         tz=ZoneInfo(time_zone),

@@ -17,6 +17,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from crm.importing.values import CellError
+from customers.models import Team
 from kpis.periods import organisation_tz
 
 
@@ -242,7 +243,6 @@ class UserResolver:
         ids = [pk for pk in self.known.values() if pk and pk > 0 and pk not in self.teams]
         if not ids:
             return
-        from customers.models import Team
 
         memberships = Team.members.through.objects.filter(user_id__in=ids).order_by("team_id")
         for pk in ids:

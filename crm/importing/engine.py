@@ -24,6 +24,10 @@ from audit.context import IMPORT, audit_context
 from crm.importing.base import ImportContext, ImportKind, Row
 from crm.importing.files import ImportFileError, Table, open_table
 from crm.importing.registry import KINDS
+from crm.outbox import tasks_send_on_commit
+from kpis.periods import GRANULARITIES, period_bounds
+from kpis.selectors import snapshot_periods_stored
+from kpis.tasks import compute_kpis_for_period
 
 CHUNK_SIZE = 2000
 MAX_REPORTED_ERRORS = 1000
@@ -349,9 +353,6 @@ ALWAYS_REFRESHED = ("month", "quarter", "year")
 
 
 def _touched_periods(ctx: ImportContext) -> list[str]:
-    from kpis.periods import GRANULARITIES, period_bounds
-    from kpis.selectors import snapshot_periods_stored
-
     if not ctx.touched_days:
         return []
     periods: set[tuple[str, dt.date]] = set()
@@ -371,9 +372,6 @@ def _touched_periods(ctx: ImportContext) -> list[str]:
 
 
 def _enqueue_kpis(periods: list[str]) -> None:
-    from crm.outbox import tasks_send_on_commit
-    from kpis.tasks import compute_kpis_for_period
-
     tasks_send_on_commit(
         compute_kpis_for_period, [(tuple(label.split(":", 1)), {}) for label in periods]
     )

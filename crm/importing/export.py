@@ -45,6 +45,7 @@ from django.db.models import QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
+from crm.importing.registry import KINDS
 from kpis.periods import organisation_tz
 
 FORMATS = ("csv", "xlsx")
@@ -195,9 +196,10 @@ def xlsx_file(
     rows: Iterable[Sequence[Any]], columns: Sequence[ExportColumn], *, sheet: str = "export"
 ) -> Any:
     """The rows as an XLSX workbook in a temporary file, positioned at its start."""
-    import openpyxl
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
+    # openpyxl takes a few tenths of a second to import; only XLSX downloads need it.
+    import openpyxl  # noqa: PLC0415  heavy, XLSX only
+    from openpyxl.cell import WriteOnlyCell  # noqa: PLC0415  heavy, XLSX only
+    from openpyxl.styles import Font  # noqa: PLC0415  heavy, XLSX only
 
     workbook = openpyxl.Workbook(write_only=True)
     worksheet = workbook.create_sheet(title=_sheet_title(sheet))
@@ -269,8 +271,6 @@ def export_response(
 
 def kind_template_columns(kind_key: str) -> list[ExportColumn]:
     """The columns of an import kind, for an empty template file users can fill in."""
-    from crm.importing.registry import KINDS
-
     return [ExportColumn(column.name, column.name) for column in KINDS[kind_key].columns]
 
 

@@ -244,7 +244,8 @@ def max_import_columns() -> int:
 
 def _open_xlsx(path: Path, size: int) -> Table:
     check_xlsx_archive(path)
-    import openpyxl  # imported here: CSV-only installs and commands need not load it
+    # openpyxl takes a few tenths of a second to import; CSV imports and commands need not.
+    import openpyxl  # noqa: PLC0415  heavy, XLSX only
 
     max_columns = max_import_columns()
     try:
@@ -260,7 +261,7 @@ def _open_xlsx(path: Path, size: int) -> Table:
     except StopIteration:
         workbook.close()
         raise ImportFileError(_("The file is empty.")) from None
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - a reader error of any kind is the file's fault
         workbook.close()
         raise _xlsx_error(exc) from exc
     header = [_cell_text(value) for value in header_values]

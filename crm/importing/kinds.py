@@ -41,6 +41,7 @@ from crm.importing.upsert import upsert
 from customers.models import Channel, Customer, Segment, Team
 from sales.models import Campaign, Order, OrderLine, Product
 from sales.services import order_currency_validate, order_net_amount
+from support.models import Ticket
 from surveys.models import Survey, SurveyResponse
 from surveys.services import survey_score_check
 
@@ -696,7 +697,6 @@ class SurveyResponseKind(ImportKind):
     def validate(self, rows: list[Row], ctx: ImportContext) -> None:
         self.load_existing(rows)
         customers = by_external_id(Customer, (row.raw("customer") for row in rows))
-        from support.models import Ticket
 
         tickets = by_external_id(Ticket, (row.raw("ticket") for row in rows), "customer_id")
         orders = by_external_id(Order, (row.raw("order") for row in rows), "customer_id")

@@ -3,6 +3,7 @@ activities, marketing spend and sales costs (set-based, like kinds.py)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.conf import settings
@@ -657,8 +658,6 @@ class _CostKind(ImportKind):
             row.error("period_end", _("The period end (exclusive) must be after its start."))
 
     def touched(self, row: Row) -> tuple[Any, ...]:
-        import datetime as dt
-
         start, end = row.values["period_start"], row.values["period_end"]
         # Every month the period overlaps (first day of each), plus its first and last day.
         days = [start, end - dt.timedelta(days=1)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -181,7 +182,6 @@ class TicketKind(ImportKind):
 def _user(pk: int | None) -> Any:
     if pk is None:
         return None
-    from django.contrib.auth import get_user_model
 
     return get_user_model()._default_manager.get(pk=pk)
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from crm.importing.engine import import_file
 from crm.importing.files import ImportFileError, open_table
 from crm.importing.uploads import progress_key, upload_delete, upload_get, upload_plain_file
+from crm.outbox import task_send_on_commit
 
 PROGRESS_TIMEOUT = 24 * 60 * 60
 PREVIEW_ROWS = 10
@@ -36,7 +37,6 @@ def import_preview_queue(token: str) -> bool:
     """
     if not cache.add(preview_key(token), {"state": "queued"}, PROGRESS_TIMEOUT):
         return False
-    from crm.outbox import task_send_on_commit
 
     with transaction.atomic():
         task_send_on_commit(import_upload_preview, token)

@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
@@ -236,8 +236,6 @@ class Cac(KpiDefinition):
 
 
 def _count() -> Any:
-    from django.db.models import Count
-
     return Count("pk", distinct=True)
 
 

@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import (
     Aggregate,
+    Avg,
     CharField,
     Count,
     FloatField,
@@ -27,6 +28,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
     TextField,
     Value,
 )
@@ -35,9 +37,12 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from crm.templatetags.readable import band_label
+from customers.models import Channel, Customer, Segment, Team
 from kpis.activity import ActivityRules
 from kpis.models import CustomerHealthSnapshot, CustomerSegmentSnapshot
 from kpis.periods import to_datetime_range
+from sales.models import ProductLine
+from surveys.models import SurveyKind
 
 STAGES: tuple[str, ...] = (
     "acquisition",
@@ -239,10 +244,6 @@ def _user_labels(ids: Sequence[str]) -> dict[str, str]:
 
 def dimension_labels(dimension: str, values: Iterable[str]) -> dict[str, str]:
     """Display names for stored dimension values, one query per dimension."""
-    from customers.models import Channel, Customer, Segment, Team
-    from sales.models import ProductLine
-    from surveys.models import SurveyKind
-
     keys = sorted({value for value in values if value != ""})
     labels: dict[str, str] = {"": str(NONE_LABEL)}
     if dimension == "all":
@@ -537,8 +538,6 @@ def duration_stats(
     PostgreSQL computes the percentiles in SQL (percentile_cont). Elsewhere (SQLite) the values
     of this one period are fetched ordered and interpolated the same way in Python.
     """
-    from django.db.models import Avg, Sum
-
     stats: dict[str, dict[str, Any]] = {}
     if uses_postgres():
         aggregates = {

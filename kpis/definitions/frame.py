@@ -65,7 +65,9 @@ FRAME_DIMENSIONS: dict[str, str | None] = {
 
 # Providers of customer-id sets asked of every customer (name → querysets of customer ids; a
 # customer is in the set when in any of them). Registered by the definition modules that own the
-# rule, so the frame and their drill-down querysets share one definition.
+# rule, so the frame and their drill-down querysets share one definition. Importing this module
+# runs the package's __init__ first, which imports every definition module: all sets are
+# registered before the first frame is built.
 CustomerSet = Callable[[KpiContext], list[QuerySet[Any]]]
 CUSTOMER_SETS: dict[str, CustomerSet] = {}
 
@@ -628,9 +630,6 @@ class CustomerFrame:
 
 def customer_frame(ctx: KpiContext) -> CustomerFrame:
     """The run's frame (built once per run when the engine shares a cache), else a fresh one."""
-    # The modules registering customer sets must be loaded before the first frame.
-    import kpis.definitions  # noqa: F401
-
     if ctx.shared is None:
         return CustomerFrame(ctx)
     frame = ctx.shared.get("customer_frame")

@@ -9,7 +9,7 @@ import redis
 from celery.signals import heartbeat_sent
 from django.utils import timezone
 
-from crm.health import BEAT_TICK_KEY, WORKER_HEARTBEAT_KEY, heartbeat_record
+from crm.heartbeats import BEAT_TICK_KEY, WORKER_HEARTBEAT_KEY, heartbeat_record
 from kpis.models import KpiRun
 
 # Our own Redis database number, so parallel test runs of other branches never share the keys.

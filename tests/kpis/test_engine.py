@@ -210,7 +210,7 @@ def test_concurrent_runs_of_one_period_do_not_interleave(post_compute_calls):
         try:
             barrier.wait()
             compute_period(granularity="month", period_start=MARCH, now=NOW)
-        except BaseException as exc:  # reported by the assertion below
+        except BaseException as exc:  # noqa: BLE001  reported by the assertion below
             errors.append(exc)
         finally:
             connections.close_all()

@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from kpis.definitions import UnknownKpiError, registry
 from kpis.definitions.base import DIMENSIONS
+from kpis.definitions.docs import render_kpi_docs
 from kpis.engine import compute_period
 from kpis.periods import (
     GRANULARITIES,
@@ -34,6 +35,7 @@ from kpis.selectors import (
     snapshot_export_rows,
     snapshot_list,
 )
+from kpis.tasks import beat_schedule_install, compute_kpis_for_period
 
 DOCS_PATH = Path(settings.BASE_DIR) / "docs" / "kpis.md"
 
@@ -123,8 +125,6 @@ class Command(BaseCommand):
                 return
         began = time.monotonic()
         if options["enqueue"]:
-            from kpis.tasks import compute_kpis_for_period
-
             for period_start, _period_end in periods:
                 compute_kpis_for_period.delay(granularity, period_start.isoformat(), kpi_keys)
             self.stdout.write(
@@ -194,14 +194,10 @@ class Command(BaseCommand):
             )
 
     def handle_schedule(self, **options: Any) -> None:
-        from kpis.tasks import beat_schedule_install
-
         for name in beat_schedule_install():
             self.stdout.write(f"Installed beat entry: {name}")
 
     def handle_docs(self, **options: Any) -> None:
-        from kpis.definitions.docs import render_kpi_docs
-
         text = render_kpi_docs()
         if options["check"]:
             current = DOCS_PATH.read_text(encoding="utf-8") if DOCS_PATH.exists() else ""

@@ -25,6 +25,7 @@ from predictions.services import (
     prediction_fit,
     prediction_score,
 )
+from predictions.tasks import beat_schedule_install
 
 
 def _date(value: str, name: str) -> dt.date:
@@ -107,6 +108,4 @@ class Command(BaseCommand):
         self.stdout.write(f"Scored {scored} customers.")
 
     def handle_schedule(self, **_: Any) -> None:
-        from predictions.tasks import beat_schedule_install
-
         self.stdout.write(f"Installed: {beat_schedule_install()}")
