@@ -28,7 +28,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             "annotate": admin or MANAGER in roles,
             # KPI targets and alert rules: managers and admins.
             "kpi_config": admin or MANAGER in roles,
-            # The prediction model page (issue 17): managers and admins.
+            # The prediction model page: managers and admins.
             "predictions": admin or MANAGER in roles,
             "admin": admin or ADMIN in roles,
             "search": admin or bool(roles & set(ROLES)),

@@ -76,7 +76,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "knox",
-    # Sign-in protection (issue 14): lock-out, TOTP devices and recovery codes, the CSP header.
+    # Sign-in protection: lock-out, TOTP devices and recovery codes, the CSP header.
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -89,14 +89,14 @@ INSTALLED_APPS = [
     "surveys",
     "kpis",
     "reports",
-    # The audit trail (issue "Trust in production"): django-pghistory event tables and
+    # The audit trail: django-pghistory event tables and
     # sign-in events; pgtrigger installs the triggers (PostgreSQL only).
     "pgtrigger",
     "pghistory",
     "audit",
-    # Customer predictions (BG/NBD + Gamma-Gamma), issue 17.
+    # Customer predictions (BG/NBD + Gamma-Gamma).
     "predictions",
-    # Files attached to customers, deals and tickets (issue 12).
+    # Files attached to customers, deals and tickets.
     "attachments",
 ]
 
@@ -112,7 +112,7 @@ MIDDLEWARE = [
     # After authentication: names the signed-in user and the source on the request's writes.
     "audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    # Sign-in (issue 14): session lifetime/idle limits, then the two-factor gate.
+    # Sign-in: session lifetime/idle limits, then the two-factor gate.
     "django_otp.middleware.OTPMiddleware",
     "crm.signin.middleware.session_limits",
     "crm.signin.middleware.two_factor_gate",
@@ -240,13 +240,13 @@ DIGEST_FROM_EMAIL = env_str("DIGEST_FROM_EMAIL", DEFAULT_FROM_EMAIL)
 # Imports: the largest accepted file, and the upload folder (shared with Celery workers).
 CRM_IMPORT_MAX_BYTES = env_int("CRM_IMPORT_MAX_BYTES", 200 * 1024 * 1024)
 CRM_IMPORT_DIR = env_str("CRM_IMPORT_DIR", str(BASE_DIR / "uploads"))
-# XLSX safety (issue 14, item 14): checked from the zip directory before any XML is parsed.
+# XLSX safety: checked from the zip directory before any XML is parsed.
 # A 100,000-order workbook unpacks to ~33 MB at a ratio of ~11 (measured); a bomb to GBs at 500+.
 CRM_IMPORT_XLSX_MAX_UNPACKED_BYTES = env_int(
     "CRM_IMPORT_XLSX_MAX_UNPACKED_BYTES", 500 * 1024 * 1024
 )
 CRM_IMPORT_XLSX_MAX_RATIO = env_int("CRM_IMPORT_XLSX_MAX_RATIO", 100)
-# Attachments (issue 12): size cap per file and the accepted types, sniffed from the content.
+# Attachments: size cap per file and the accepted types, sniffed from the content.
 CRM_ATTACHMENT_MAX_BYTES = env_int("CRM_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 CRM_ATTACHMENT_TYPES = env_list(
     "CRM_ATTACHMENT_TYPES",
@@ -266,7 +266,7 @@ CRM_ATTACHMENT_TYPES = env_list(
 CRM_ATTACHMENT_MAX_FILES = env_int("CRM_ATTACHMENT_MAX_FILES", 10)
 CRM_IMPORT_MAX_COLUMNS = env_int("CRM_IMPORT_MAX_COLUMNS", 200)
 
-# Customer predictions (issue 17): the fit's minimum data, the per-segment fit threshold, the
+# Customer predictions: the fit's minimum data, the per-segment fit threshold, the
 # monthly discount rate of the 12-month predictive CLV and the P(alive) below which a customer
 # counts as at risk.
 PREDICTIONS_MIN_CUSTOMERS = env_int("PREDICTIONS_MIN_CUSTOMERS", 100)
@@ -321,7 +321,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # django-celery-beat's database scheduler, recording each tick for /readyz.
 CELERY_BEAT_SCHEDULER = "crm.beat:HeartbeatDatabaseScheduler"
 
-# Faults (issue 14, items 11–12). A task whose worker child dies is requeued, not acknowledged
+# Faults. A task whose worker child dies is requeued, not acknowledged
 # (acks late + reject on worker lost; every task is idempotent). Each task class has a soft limit
 # (the task can clean up) and a hard one (the child is killed); the broker's visibility timeout
 # is longer than the longest hard limit and the longest retry countdown, so Redis never hands a
@@ -439,7 +439,7 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
 
-# --- Sign-in protection, sessions, and running in production (issue 14, items 4-10) ---
+# --- Sign-in protection, sessions, and running in production ---
 # Lock-out (django-axes): failures within the cool-off window, per account and per client
 # address; either budget spent pauses sign-in for that account or address. Unlock in the admin
 # ("Access attempts": delete the rows) or `manage.py axes_reset_username NAME` / `axes_reset_ip`.
@@ -562,7 +562,7 @@ LOGGING = {
     },
 }
 
-# --- Audit trail (issue "Trust in production") ------------------------------------------------
+# --- Audit trail -------------------------------------------------------------------------------
 # Triggers are installed after every `migrate` rather than through per-app migrations: tracked
 # models include django.contrib.auth's, whose migrations we cannot write to.
 PGTRIGGER_MIGRATIONS = False

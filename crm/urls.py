@@ -6,10 +6,10 @@ from crm import bulk_views, health, saved_view_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    # Probes (issue 14): no login, JSON, 200/503.
+    # Probes: no login, JSON, 200/503.
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
-    # Two-factor sign-in steps (issue 14).
+    # Two-factor sign-in steps.
     path("account/two-factor/", include("crm.signin.urls")),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -106,9 +106,9 @@ urlpatterns = [
     path("surveys/", include("surveys.urls")),
     path("kpis/", include("kpis.urls")),
     path("reports/", include("reports.urls")),
-    # Customer predictions (issue 17): model page, at-risk list.
+    # Customer predictions: model page, at-risk list.
     path("predictions/", include("predictions.urls")),
-    # Any record's files and change history (issue 12), each behind the record's visibility.
+    # Any record's files and change history, each behind the record's visibility.
     path("attachments/", include("attachments.urls")),
     path("history/", include("audit.history_urls")),
 ]

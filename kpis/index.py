@@ -64,7 +64,7 @@ HEALTH_COMPONENTS = (
     "satisfaction",
     "engagement",
     # Optional (not in the default config): the BG/NBD probability the customer is still
-    # active, in %, from the latest prediction scoring (issue 17).
+    # active, in %, from the latest prediction scoring.
     "p_alive",
 )
 

@@ -21,7 +21,7 @@ from surveys.services import (
     survey_score_check,
 )
 
-# Delay defaults per trigger (issue 5): a day after a ticket is solved, a week after delivery.
+# Delay defaults per trigger: a day after a ticket is solved, a week after delivery.
 DEFAULT_DELAY_HOURS = {
     Survey.Trigger.TICKET_SOLVED: 24,
     Survey.Trigger.ORDER_DELIVERED: 7 * 24,

@@ -36,8 +36,8 @@ def api_not_found(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"detail": "Not found."}, status=404)
 
 
-# The schema and docs describe every resource and field: signed-in users and tokens only
-# (issue 14). A browser without a session is sent to the login page; a script gets a 401.
+# The schema and docs describe every resource and field: signed-in users and tokens
+# only. A browser without a session is sent to the login page; a script gets a 401.
 # The split Swagger view serves its start-up script as a file, as script-src 'self' needs.
 signed_in = [IsAuthenticated]
 urlpatterns = [

@@ -4,7 +4,7 @@ COPY on PostgreSQL.
 On PostgreSQL each batch is COPYed into a temporary table and merged with one
 `INSERT … SELECT … ON CONFLICT (external_id) DO UPDATE`: building model instances and a
 14,000-parameter INSERT per 1,000 rows costs more than the database work itself, and the
-issue's 100,000 orders in ≤ 60 s needs that margin. Other databases (SQLite in tests) use
+target of 100,000 orders in ≤ 60 s needs that margin. Other databases (SQLite in tests) use
 `bulk_create(update_conflicts=True, unique_fields=[...], update_fields=[...])` — the same
 statement Django would send, so both paths write the same rows.
 

@@ -83,7 +83,7 @@ registry = Registry(
         *service.DEFINITIONS,
         *pipeline.DEFINITIONS,
         *quality.DEFINITIONS,
-        # Customer predictions (issue 17).
+        # Customer predictions.
         *prediction.DEFINITIONS,
     ]
 )

@@ -1,4 +1,4 @@
-"""Predictive KPIs (issue 17): the BG/NBD + Gamma-Gamma scores summed or averaged per dimension.
+"""Predictive KPIs: the BG/NBD + Gamma-Gamma scores summed or averaged per dimension.
 
 They read the stored predictions through `predictions.selectors` (kpis reads the domain through
 its selectors); the scores are current values — the latest `predict score` — so every period

@@ -36,7 +36,7 @@ def _date(value: str, name: str) -> dt.date:
 
 
 def run_figures(run: PredictionRun) -> dict[str, Any]:
-    """The command's JSON shape (issue 17, item 5)."""
+    """The command's JSON shape."""
     return {
         "bgnbd": {
             "r": run.r,
