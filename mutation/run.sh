@@ -17,6 +17,9 @@ for name in "$@"; do
     (
         cd "$copy"
         # The test command runs the project's python (pytest-django, the settings) from PATH.
+        # The selection must pass unmutated, or every mutant would count as killed.
+        command=$("$python" -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["cosmic-ray"]["test-command"])' "mutation/$name.toml")
+        PATH=$bin:$PATH sh -c "$command" || { echo "mutation/$name.toml: the tests fail without a mutant" >&2; exit 1; }
         PATH=$bin:$PATH "$bin/cosmic-ray" init "mutation/$name.toml" "$name.sqlite"
         "$bin/cr-filter-operators" "$name.sqlite" "mutation/$name.toml"
         PATH=$bin:$PATH nice -n 15 "$bin/cosmic-ray" exec "mutation/$name.toml" "$name.sqlite"
